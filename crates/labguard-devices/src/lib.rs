@@ -4,7 +4,12 @@
 //! The crate is pure: parsers take bytes or strings (zip archives as bytes), the clock is
 //! passed in, and nothing touches a disk or a socket.
 
+pub mod cpe;
+pub mod device;
+pub mod ecosystem;
 mod error;
+pub mod purl;
+pub mod sbom;
 pub mod version;
 
 pub use error::{Error, Result};
