@@ -126,8 +126,8 @@ pub enum PasswordProblem {
         "is too easy to guess: it is built from repeated characters, sequences, dates or keyboard patterns"
     )]
     Predictable,
-    #[error("contains {}", context_phrase(*.0))]
-    ContainsContext(ContextKind),
+    #[error("contains {}", context_phrase(*.context))]
+    ContainsContext { context: ContextKind },
 }
 
 impl PasswordProblem {
@@ -203,7 +203,7 @@ pub fn check_password(password: &str, ctx: &PolicyContext) -> Result<(), Vec<Pas
     problems.extend(
         found_context
             .into_iter()
-            .map(PasswordProblem::ContainsContext),
+            .map(|context| PasswordProblem::ContainsContext { context }),
     );
 
     if problems.is_empty() {
