@@ -1,0 +1,450 @@
+//! The audit record that becomes a Merkle leaf, and its canonical binary encoding.
+//!
+//! Encoding, version 1 (every valid entry has exactly one encoding):
+//!
+//! ```text
+//! 0x01                                  format version
+//! str time, str actor, str role, str action, str resource, str resource_id
+//! opt patient_ref, opt reason
+//! u8 outcome                            0 success, 1 denied, 2 error
+//! opt content_hash, opt node
+//!
+//! str = LEB128 length (minimal, at most 3 bytes) ‖ UTF-8 bytes
+//! opt = 0x00 (absent) | 0x01 ‖ str
+//! ```
+//!
+//! Binary rather than JSON so the log verifier can check an entry in tens of
+//! nanoseconds without allocating, and because JSON admits many spellings of one
+//! value (whitespace, escapes, key order) while this admits one.
+
+use serde::{Deserialize, Serialize};
+
+/// Format version byte at the start of every encoded entry.
+const ENTRY_FORMAT_V1: u8 = 1;
+
+/// Longest allowed text field, in bytes (64 KiB).
+pub const MAX_FIELD_LEN: usize = 64 * 1024;
+
+/// What happened to the audited request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// The action was permitted and completed.
+    Success,
+    /// The action was refused by policy.
+    Denied,
+    /// The action was permitted but failed.
+    Error,
+}
+
+impl Outcome {
+    fn code(self) -> u8 {
+        match self {
+            Outcome::Success => 0,
+            Outcome::Denied => 1,
+            Outcome::Error => 2,
+        }
+    }
+
+    fn from_code(code: u8) -> Option<Self> {
+        match code {
+            0 => Some(Outcome::Success),
+            1 => Some(Outcome::Denied),
+            2 => Some(Outcome::Error),
+            _ => None,
+        }
+    }
+}
+
+/// One audit log record: who did what to which resource, when, and with what result.
+///
+/// **No PHI.** The caller (the store) must pass only pseudonymous references:
+/// `actor` is a staff user ID, `patient_ref` a pseudonym (e.g. a keyed hash from
+/// `labguard-crypto`), `resource_id` an opaque row ID, and `reason` a short
+/// justification code or text that names no patient. Entries are kept forever and
+/// shown to auditors; they must never contain names, dates of birth, MRNs or results.
+///
+/// Call [`validate`](Self::validate) before appending: [`encode`](Self::encode)
+/// never fails, but [`decode`](Self::decode) (and so the log verifier) rejects
+/// entries that break the rules listed there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditEntry {
+    /// When, as RFC 3339 in UTC: `YYYY-MM-DDTHH:MM:SS[.fraction]Z` (uppercase `T`, `Z`).
+    pub time: String,
+    /// Staff user ID that acted (or a service identity such as `system`).
+    pub actor: String,
+    /// Role the actor acted in, e.g. `phlebotomist`.
+    pub role: String,
+    /// Action code, e.g. `patient.read`, `result.amend`.
+    pub action: String,
+    /// Resource type, e.g. `patient`, `specimen`.
+    pub resource: String,
+    /// Opaque ID of the resource row (may be empty for collection-level actions).
+    pub resource_id: String,
+    /// Pseudonymous patient reference, never a name or MRN.
+    pub patient_ref: Option<String>,
+    /// Why the access happened (break-glass justification etc.), free of PHI.
+    pub reason: Option<String>,
+    /// Result of the action.
+    pub outcome: Outcome,
+    /// Lowercase hex SHA-256 of the row's stored ciphertext, so a verifier can
+    /// detect a later change to the row.
+    pub content_hash: Option<String>,
+    /// Which labguard node wrote the entry.
+    pub node: Option<String>,
+}
+
+/// Why bytes are not a valid encoded [`AuditEntry`], or an entry breaks the rules.
+///
+/// Names the field and the reason only; entry content is never included.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EntryError {
+    /// Empty input or an unknown format version byte.
+    #[error("unknown entry format version")]
+    UnknownVersion,
+    /// The input ends inside the named field.
+    #[error("entry truncated in field {0}")]
+    Truncated(&'static str),
+    /// The length prefix of the named field is not a minimal LEB128 of at most 3 bytes.
+    #[error("bad length prefix in field {0}")]
+    BadLength(&'static str),
+    /// An optional field's presence byte is neither 0 nor 1.
+    #[error("bad presence flag in field {0}")]
+    BadPresence(&'static str),
+    /// The outcome byte is not 0, 1 or 2.
+    #[error("unknown outcome code {0}")]
+    BadOutcome(u8),
+    /// The named field is not valid UTF-8.
+    #[error("field {0} is not valid UTF-8")]
+    InvalidUtf8(&'static str),
+    /// Bytes remain after the last field.
+    #[error("{0} trailing bytes after the entry")]
+    TrailingBytes(usize),
+    /// A field breaks a content rule (see [`AuditEntry::validate`]).
+    #[error("field {field}: {reason}")]
+    Invalid {
+        /// Field name.
+        field: &'static str,
+        /// Rule broken.
+        reason: &'static str,
+    },
+}
+
+/// Borrowed view of an entry, shared by validation and zero-copy decoding.
+struct Fields<'a> {
+    time: &'a str,
+    actor: &'a str,
+    role: &'a str,
+    action: &'a str,
+    resource: &'a str,
+    resource_id: &'a str,
+    patient_ref: Option<&'a str>,
+    reason: Option<&'a str>,
+    outcome: Outcome,
+    content_hash: Option<&'a str>,
+    node: Option<&'a str>,
+}
+
+impl AuditEntry {
+    fn fields(&self) -> Fields<'_> {
+        Fields {
+            time: &self.time,
+            actor: &self.actor,
+            role: &self.role,
+            action: &self.action,
+            resource: &self.resource,
+            resource_id: &self.resource_id,
+            patient_ref: self.patient_ref.as_deref(),
+            reason: self.reason.as_deref(),
+            outcome: self.outcome,
+            content_hash: self.content_hash.as_deref(),
+            node: self.node.as_deref(),
+        }
+    }
+
+    /// The canonical encoding (see the module docs); this is what is leaf-hashed.
+    pub fn encode(&self) -> Vec<u8> {
+        let f = self.fields();
+        let opt_len = |o: Option<&str>| 1 + o.map_or(0, |s| 3 + s.len());
+        let cap = 1
+            + [f.time, f.actor, f.role, f.action, f.resource, f.resource_id]
+                .iter()
+                .map(|s| 3 + s.len())
+                .sum::<usize>()
+            + opt_len(f.patient_ref)
+            + opt_len(f.reason)
+            + 1
+            + opt_len(f.content_hash)
+            + opt_len(f.node);
+        let mut out = Vec::with_capacity(cap);
+        out.push(ENTRY_FORMAT_V1);
+        for s in [f.time, f.actor, f.role, f.action, f.resource, f.resource_id] {
+            put_str(&mut out, s);
+        }
+        put_opt(&mut out, f.patient_ref);
+        put_opt(&mut out, f.reason);
+        out.push(f.outcome.code());
+        put_opt(&mut out, f.content_hash);
+        put_opt(&mut out, f.node);
+        out
+    }
+
+    /// Parses an encoded entry, rejecting anything [`encode`](Self::encode) of a
+    /// valid entry could not have produced: unknown version, truncation, non-minimal
+    /// lengths, bad flags, invalid UTF-8, trailing bytes, and rule violations.
+    pub fn decode(bytes: &[u8]) -> Result<AuditEntry, EntryError> {
+        let f = parse(bytes)?;
+        f.check()?;
+        Ok(AuditEntry {
+            time: f.time.to_owned(),
+            actor: f.actor.to_owned(),
+            role: f.role.to_owned(),
+            action: f.action.to_owned(),
+            resource: f.resource.to_owned(),
+            resource_id: f.resource_id.to_owned(),
+            patient_ref: f.patient_ref.map(str::to_owned),
+            reason: f.reason.map(str::to_owned),
+            outcome: f.outcome,
+            content_hash: f.content_hash.map(str::to_owned),
+            node: f.node.map(str::to_owned),
+        })
+    }
+
+    /// Runs every check of [`decode`](Self::decode) without allocating; the log
+    /// verifier uses this on each entry.
+    pub fn check_encoded(bytes: &[u8]) -> Result<(), EntryError> {
+        parse(bytes)?.check()
+    }
+
+    /// Checks the content rules that [`decode`](Self::decode) enforces:
+    ///
+    /// - `time` is RFC 3339 UTC, `YYYY-MM-DDTHH:MM:SS[.1–9 digits]Z`, with a real date;
+    /// - `actor`, `role`, `action`, `resource` are non-empty;
+    /// - no field but `reason` contains whitespace other than a plain space, or any
+    ///   control character; `reason` may not contain control characters except
+    ///   newline and tab;
+    /// - `content_hash` is 64 lowercase hex digits;
+    /// - no field is longer than [`MAX_FIELD_LEN`] bytes.
+    pub fn validate(&self) -> Result<(), EntryError> {
+        self.fields().check()
+    }
+}
+
+fn put_len(out: &mut Vec<u8>, mut n: usize) {
+    // LEB128: seven bits per byte, high bit set on all but the last.
+    loop {
+        let low = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(low);
+            return;
+        }
+        out.push(low | 0x80);
+    }
+}
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    put_len(out, s.len());
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn put_opt(out: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        None => out.push(0),
+        Some(s) => {
+            out.push(1);
+            put_str(out, s);
+        }
+    }
+}
+
+/// Cursor over the encoded bytes; every read is bounds-checked.
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn byte(&mut self, field: &'static str) -> Result<u8, EntryError> {
+        let b = *self.buf.get(self.pos).ok_or(EntryError::Truncated(field))?;
+        self.pos += 1;
+        Ok(b)
+    }
+
+    fn len(&mut self, field: &'static str) -> Result<usize, EntryError> {
+        let mut value = 0usize;
+        for i in 0..3 {
+            let b = self.byte(field)?;
+            value |= usize::from(b & 0x7f) << (7 * i);
+            if b & 0x80 == 0 {
+                // A zero final byte after a continuation is a longer spelling of a shorter length.
+                if b == 0 && i > 0 {
+                    return Err(EntryError::BadLength(field));
+                }
+                return Ok(value);
+            }
+        }
+        Err(EntryError::BadLength(field))
+    }
+
+    fn str(&mut self, field: &'static str) -> Result<&'a str, EntryError> {
+        let n = self.len(field)?;
+        let bytes = self
+            .pos
+            .checked_add(n)
+            .and_then(|end| self.buf.get(self.pos..end))
+            .ok_or(EntryError::Truncated(field))?;
+        self.pos += n;
+        std::str::from_utf8(bytes).map_err(|_| EntryError::InvalidUtf8(field))
+    }
+
+    fn opt(&mut self, field: &'static str) -> Result<Option<&'a str>, EntryError> {
+        match self.byte(field)? {
+            0 => Ok(None),
+            1 => self.str(field).map(Some),
+            _ => Err(EntryError::BadPresence(field)),
+        }
+    }
+}
+
+fn parse(bytes: &[u8]) -> Result<Fields<'_>, EntryError> {
+    let mut r = Reader { buf: bytes, pos: 0 };
+    if r.byte("version") != Ok(ENTRY_FORMAT_V1) {
+        return Err(EntryError::UnknownVersion);
+    }
+    let f = Fields {
+        time: r.str("time")?,
+        actor: r.str("actor")?,
+        role: r.str("role")?,
+        action: r.str("action")?,
+        resource: r.str("resource")?,
+        resource_id: r.str("resource_id")?,
+        patient_ref: r.opt("patient_ref")?,
+        reason: r.opt("reason")?,
+        outcome: {
+            let code = r.byte("outcome")?;
+            Outcome::from_code(code).ok_or(EntryError::BadOutcome(code))?
+        },
+        content_hash: r.opt("content_hash")?,
+        node: r.opt("node")?,
+    };
+    match bytes.len() - r.pos {
+        0 => Ok(f),
+        n => Err(EntryError::TrailingBytes(n)),
+    }
+}
+
+fn invalid(field: &'static str, reason: &'static str) -> EntryError {
+    EntryError::Invalid { field, reason }
+}
+
+/// Identifier-like text: no control characters and no whitespace but plain spaces.
+fn plain(field: &'static str, s: &str) -> Result<(), EntryError> {
+    if s.len() > MAX_FIELD_LEN {
+        return Err(invalid(field, "too long"));
+    }
+    // ASCII fast path: most entries are pure ASCII identifiers.
+    let ok = if s.is_ascii() {
+        s.bytes().all(|b| (0x20..0x7f).contains(&b))
+    } else {
+        !s.chars()
+            .any(|c| c.is_control() || (c.is_whitespace() && c != ' '))
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(field, "contains a control or whitespace character"))
+    }
+}
+
+fn required(field: &'static str, s: &str) -> Result<(), EntryError> {
+    if s.is_empty() {
+        return Err(invalid(field, "must not be empty"));
+    }
+    plain(field, s)
+}
+
+impl Fields<'_> {
+    fn check(&self) -> Result<(), EntryError> {
+        if !is_rfc3339_utc(self.time) {
+            return Err(invalid(
+                "time",
+                "not RFC 3339 UTC (YYYY-MM-DDTHH:MM:SS[.f]Z)",
+            ));
+        }
+        required("actor", self.actor)?;
+        required("role", self.role)?;
+        required("action", self.action)?;
+        required("resource", self.resource)?;
+        plain("resource_id", self.resource_id)?;
+        if let Some(p) = self.patient_ref {
+            plain("patient_ref", p)?;
+        }
+        if let Some(r) = self.reason {
+            if r.len() > MAX_FIELD_LEN {
+                return Err(invalid("reason", "too long"));
+            }
+            if r.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+                return Err(invalid("reason", "contains a control character"));
+            }
+        }
+        if let Some(h) = self.content_hash {
+            let hex = h.len() == 64 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+            if !hex {
+                return Err(invalid("content_hash", "not 64 lowercase hex digits"));
+            }
+        }
+        if let Some(n) = self.node {
+            plain("node", n)?;
+        }
+        Ok(())
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.d{1,9}]Z` with a real calendar date; seconds may be 60
+/// (a leap second).
+fn is_rfc3339_utc(s: &str) -> bool {
+    let b = s.as_bytes();
+    let num = |range: std::ops::Range<usize>| -> Option<u32> {
+        let digits = b.get(range)?;
+        digits.iter().try_fold(0u32, |acc, &d| {
+            d.is_ascii_digit().then(|| acc * 10 + u32::from(d - b'0'))
+        })
+    };
+    let seps = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')];
+    if b.len() < 20 || seps.iter().any(|&(i, c)| b.get(i) != Some(&c)) {
+        return false;
+    }
+    let (Some(year), Some(month), Some(day), Some(hour), Some(min), Some(sec)) = (
+        num(0..4),
+        num(5..7),
+        num(8..10),
+        num(11..13),
+        num(14..16),
+        num(17..19),
+    ) else {
+        return false;
+    };
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    if day == 0 || day > days || hour > 23 || min > 59 || sec > 60 {
+        return false;
+    }
+    match &b[19..] {
+        [b'Z'] => true,
+        [b'.', frac @ .., b'Z'] => {
+            (1..=9).contains(&frac.len()) && frac.iter().all(u8::is_ascii_digit)
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests;
