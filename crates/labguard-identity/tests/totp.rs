@@ -176,6 +176,9 @@ fn qr_svg_decodes_to_the_provisioning_uri() {
     );
     let svg = provisioning_qr_svg(&secret, "jsmith").unwrap();
     assert!(svg.contains("<svg"));
+    // Dark modules on a light background, as scanners expect.
+    assert!(svg.contains(r##"<path fill="#000""##), "{}", svg.as_str());
+    assert!(svg.contains(r##"fill="#fff"/>"##));
     let attr = |name: &str| -> usize {
         let start = svg.find(&format!(" {name}=\"")).unwrap() + name.len() + 3;
         let end = start + svg[start..].find('"').unwrap();
