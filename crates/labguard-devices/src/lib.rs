@@ -4,6 +4,7 @@
 //! The crate is pure: parsers take bytes or strings (zip archives as bytes), the clock is
 //! passed in, and nothing touches a disk or a socket.
 
+pub mod advisory;
 pub mod cpe;
 pub mod device;
 pub mod ecosystem;
