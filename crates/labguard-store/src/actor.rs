@@ -1,0 +1,73 @@
+use labguard_core::{Permission, Role};
+
+/// Who is acting. Every call into the store names one, and it goes into the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub id: String,
+    pub kind: ActorKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActorKind {
+    /// A signed-in member of staff, limited to their role's permissions.
+    Staff(Role),
+    /// Someone at the server's console running the CLI: trusted like root, audited like
+    /// everyone.
+    Operator,
+    /// An enrolled instrument delivering results.
+    Device,
+    /// labguard itself (key rotation, seeding, background jobs).
+    System,
+}
+
+impl Actor {
+    pub fn staff(id: impl Into<String>, role: Role) -> Actor {
+        Actor {
+            id: id.into(),
+            kind: ActorKind::Staff(role),
+        }
+    }
+
+    /// The local operator, named after the OS user so the audit log says who sat there.
+    pub fn operator() -> Actor {
+        let user = std::env::var("USER")
+            .or_else(|_| std::env::var("LOGNAME"))
+            .unwrap_or_else(|_| "unknown".into());
+        Actor {
+            id: format!("operator:{user}"),
+            kind: ActorKind::Operator,
+        }
+    }
+
+    pub fn device(id: impl Into<String>) -> Actor {
+        Actor {
+            id: id.into(),
+            kind: ActorKind::Device,
+        }
+    }
+
+    pub fn system() -> Actor {
+        Actor {
+            id: "labguard".into(),
+            kind: ActorKind::System,
+        }
+    }
+
+    pub fn role_code(&self) -> &'static str {
+        match self.kind {
+            ActorKind::Staff(r) => r.code(),
+            ActorKind::Operator => "operator",
+            ActorKind::Device => "device",
+            ActorKind::System => "system",
+        }
+    }
+
+    /// Minimum necessary: staff get their role's permissions; devices may only file results.
+    pub fn may(&self, p: Permission) -> bool {
+        match self.kind {
+            ActorKind::Staff(r) => r.allows(p),
+            ActorKind::Operator | ActorKind::System => true,
+            ActorKind::Device => matches!(p, Permission::ResultEnter),
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! The one storage trait. A backend runs parameterized SQL inside transactions; everything
+//! that knows about encryption and the audit log is written once above it (`store.rs`).
+
+use crate::StoreError;
+
+/// A SQL value. Only the four types the schema uses, so both backends map them exactly.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Int(i64),
+    Text(String),
+    Blob(Vec<u8>),
+}
+
+impl Value {
+    pub fn as_int(&self) -> Result<i64, StoreError> {
+        match self {
+            Value::Int(i) => Ok(*i),
+            _ => Err(StoreError::Corrupt("expected an integer column".into())),
+        }
+    }
+
+    pub fn as_text(&self) -> Result<&str, StoreError> {
+        match self {
+            Value::Text(s) => Ok(s),
+            _ => Err(StoreError::Corrupt("expected a text column".into())),
+        }
+    }
+
+    pub fn as_blob(&self) -> Result<&[u8], StoreError> {
+        match self {
+            Value::Blob(b) => Ok(b),
+            _ => Err(StoreError::Corrupt("expected a blob column".into())),
+        }
+    }
+
+    pub fn opt_text(&self) -> Result<Option<&str>, StoreError> {
+        match self {
+            Value::Null => Ok(None),
+            other => other.as_text().map(Some),
+        }
+    }
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Text(v.to_string())
+    }
+}
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Text(v)
+    }
+}
+impl From<Vec<u8>> for Value {
+    fn from(v: Vec<u8>) -> Self {
+        Value::Blob(v)
+    }
+}
+impl From<&[u8]> for Value {
+    fn from(v: &[u8]) -> Self {
+        Value::Blob(v.to_vec())
+    }
+}
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
+pub type Row = Vec<Value>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    Sqlite,
+    Postgres,
+}
+
+/// A storage engine. SQL is written with `?` placeholders; backends translate as needed.
+pub trait Backend: Send + Sync {
+    fn kind(&self) -> BackendKind;
+    /// Opens a read-write transaction. On PostgreSQL several nodes may do this at once;
+    /// ordering between them comes from row locks (see the audit head).
+    fn begin(&self) -> Result<Box<dyn Tx + '_>, StoreError>;
+    /// Applies pending migrations; safe to call on every start and from several nodes.
+    fn migrate(&self) -> Result<(), StoreError>;
+}
+
+/// An open transaction. Dropping it without `commit` rolls back.
+pub trait Tx {
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError>;
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError>;
+    /// Visits rows one at a time, for scans too big to hold (verify, rotation, backup).
+    fn for_each(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        f: &mut dyn FnMut(Row) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+    /// Locks the audit head row for the rest of the transaction (no-op where the
+    /// transaction already holds the database's write lock).
+    fn lock_audit_head(&mut self) -> Result<(), StoreError>;
+    fn commit(self: Box<Self>) -> Result<(), StoreError>;
+
+    /// Runs a script of `;`-separated statements without parameters (migrations).
+    fn execute_script(&mut self, sql: &str) -> Result<(), StoreError> {
+        for stmt in crate::migrate::statements(sql) {
+            self.execute(&stmt, &[])?;
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn query_one(
+    tx: &mut dyn Tx,
+    sql: &str,
+    params: &[Value],
+) -> Result<Option<Row>, StoreError> {
+    Ok(tx.query(sql, params)?.into_iter().next())
+}

@@ -1,0 +1,37 @@
+use thiserror::Error;
+
+/// Storage failures. Messages never carry patient data: they name tables, row ids,
+/// key versions and causes only.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("the database is busy (locked by another writer); try again")]
+    Busy,
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    #[error("a record with the same unique key already exists")]
+    Conflict,
+    #[error("stored data failed an integrity check: {0}")]
+    Corrupt(String),
+    #[error("{0}")]
+    Crypto(#[from] labguard_crypto::CryptoError),
+    #[error("invalid input: {0}")]
+    Invalid(#[from] labguard_core::DomainError),
+    #[error("access denied: {0}")]
+    Denied(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("key management: {0}")]
+    Keys(String),
+    #[error("audit log: {0}")]
+    Audit(String),
+    #[error("database error: {0}")]
+    Backend(String),
+    #[error("{0}")]
+    Io(String),
+}
+
+impl From<std::io::Error> for StoreError {
+    fn from(e: std::io::Error) -> Self {
+        StoreError::Io(e.to_string())
+    }
+}

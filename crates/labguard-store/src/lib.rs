@@ -1,0 +1,32 @@
+//! labguard's storage: the only code that sees ciphertext, unwraps keys, and appends audit
+//! entries. A patient-data write and its audit entry commit in one transaction or not at all.
+//!
+//! - [`Backend`] is the one storage trait (SQL in transactions), implemented for SQLite
+//!   ([`SqliteBackend`]) and PostgreSQL ([`PgBackend`]).
+//! - [`Store`] sits above it: envelope encryption, blind indexes, the role check, the
+//!   Merkle audit log with signed checkpoints, key rotation, and verification.
+//! - [`DataDir`] knows the on-disk layout (database file and 0600 key file).
+
+mod actor;
+mod audit_log;
+mod backend;
+mod datadir;
+mod error;
+mod migrate;
+mod postgres;
+mod records;
+mod rotation;
+mod sqlite;
+mod store;
+mod table;
+mod verify;
+
+pub use actor::{Actor, ActorKind};
+pub use backend::{Backend, BackendKind, Row, Tx, Value};
+pub use datadir::{DataDir, Location};
+pub use error::StoreError;
+pub use postgres::PgBackend;
+pub use rotation::{RotateOptions, RotationReport};
+pub use sqlite::SqliteBackend;
+pub use store::{Clock, Store, StoreOptions};
+pub use verify::{VerifyProblem, VerifyReport};

@@ -1,0 +1,75 @@
+//! Schema migrations, kept as SQL files per backend and applied in order, once each.
+
+use crate::backend::{Tx, Value};
+use crate::StoreError;
+
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+pub const SQLITE_MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sql: include_str!("../migrations/sqlite/0001_init.sql"),
+}];
+
+pub const POSTGRES_MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sql: include_str!("../migrations/postgres/0001_init.sql"),
+}];
+
+/// The newest schema version this build knows.
+pub fn latest(migrations: &[Migration]) -> i64 {
+    migrations.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
+/// Splits a migration script into statements after dropping `--` comments. Our scripts
+/// have no `;` or `--` inside string literals.
+pub fn statements(sql: &str) -> Vec<String> {
+    let code: String = sql
+        .lines()
+        .map(|l| l.split("--").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n");
+    code.split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Applies what is missing, inside the caller's transaction (which holds the lock that
+/// keeps two nodes from migrating at once).
+pub fn apply(tx: &mut dyn Tx, migrations: &[Migration]) -> Result<(), StoreError> {
+    tx.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL)",
+        &[],
+    )?;
+    let have: i64 = tx
+        .query(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            &[],
+        )?
+        .first()
+        .and_then(|r| r.first())
+        .map(Value::as_int)
+        .transpose()?
+        .unwrap_or(0);
+    if have > latest(migrations) {
+        return Err(StoreError::Unavailable(format!(
+            "the database schema (v{have}) is newer than this labguard build (v{}): upgrade labguard",
+            latest(migrations)
+        )));
+    }
+    for m in migrations.iter().filter(|m| m.version > have) {
+        tx.execute_script(m.sql)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name) VALUES (?, ?)",
+            &[Value::Int(m.version), Value::Text(m.name.into())],
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,326 @@
+//! PostgreSQL backend: many stateless labguard nodes on one database.
+
+use std::collections::HashMap;
+use std::error::Error as _;
+use std::sync::Mutex;
+
+use postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
+use postgres::{Client, NoTls, Statement};
+
+use crate::backend::{Backend, BackendKind, Row, Tx, Value};
+use crate::migrate::POSTGRES_MIGRATIONS;
+use crate::StoreError;
+
+/// Pool size cap; each node keeps at most this many idle connections.
+const MAX_IDLE: usize = 16;
+
+struct Conn {
+    client: Client,
+    statements: HashMap<String, Statement>,
+}
+
+pub struct PgBackend {
+    config: postgres::Config,
+    schema: Option<String>,
+    idle: Mutex<Vec<Conn>>,
+}
+
+impl ToSql for Value {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut postgres::types::private::BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self {
+            Value::Null => Ok(IsNull::Yes),
+            Value::Int(i) => {
+                if *ty == Type::INT4 {
+                    i32::try_from(*i)?.to_sql(ty, out)
+                } else {
+                    i.to_sql(ty, out)
+                }
+            }
+            Value::Text(s) => s.to_sql(ty, out),
+            Value::Blob(b) => b.to_sql(ty, out),
+        }
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        [
+            Type::INT8,
+            Type::INT4,
+            Type::TEXT,
+            Type::VARCHAR,
+            Type::BYTEA,
+        ]
+        .contains(ty)
+    }
+
+    to_sql_checked!();
+}
+
+impl<'a> FromSql<'a> for Value {
+    fn from_sql(
+        ty: &Type,
+        raw: &'a [u8],
+    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(match *ty {
+            Type::INT8 => Value::Int(i64::from_sql(ty, raw)?),
+            Type::INT4 => Value::Int(i32::from_sql(ty, raw)?.into()),
+            Type::BYTEA => Value::Blob(Vec::<u8>::from_sql(ty, raw)?),
+            _ => Value::Text(String::from_sql(ty, raw)?),
+        })
+    }
+
+    fn from_sql_null(_: &Type) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(Value::Null)
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        [
+            Type::INT8,
+            Type::INT4,
+            Type::TEXT,
+            Type::VARCHAR,
+            Type::BYTEA,
+        ]
+        .contains(ty)
+    }
+}
+
+pub(crate) fn map_err(e: postgres::Error) -> StoreError {
+    if let Some(db) = e.as_db_error() {
+        let code = db.code().code();
+        return match code {
+            "23505" | "23503" => StoreError::Conflict,
+            "40001" | "40P01" | "55P03" => StoreError::Busy,
+            // The server's message may quote a value in a constraint detail; keep only the code.
+            _ => StoreError::Backend(format!("postgres error {code}")),
+        };
+    }
+    if e.is_closed() || e.source().is_some_and(|s| s.is::<std::io::Error>()) {
+        return StoreError::Unavailable("lost the connection to PostgreSQL".into());
+    }
+    StoreError::Backend(format!("postgres: {e}"))
+}
+
+/// `?` placeholders to PostgreSQL's `$1, $2, …`.
+fn translate(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut n = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            n += 1;
+            out.push('$');
+            out.push_str(&n.to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+impl PgBackend {
+    /// Connects to `url`. `schema` (letters, digits, `_`) isolates a deployment or a test
+    /// inside one database.
+    pub fn connect(url: &str, schema: Option<&str>) -> Result<PgBackend, StoreError> {
+        let config: postgres::Config = url
+            .parse()
+            .map_err(|_| StoreError::Unavailable("the PostgreSQL URL is not valid".into()))?;
+        if let Some(s) = schema {
+            if s.is_empty() || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(StoreError::Unavailable(
+                    "schema names may only use letters, digits and '_'".into(),
+                ));
+            }
+        }
+        let pg = PgBackend {
+            config,
+            schema: schema.map(str::to_string),
+            idle: Mutex::new(Vec::new()),
+        };
+        let c = pg.new_conn()?;
+        pg.put(c);
+        Ok(pg)
+    }
+
+    fn new_conn(&self) -> Result<Conn, StoreError> {
+        let mut client = self.config.connect(NoTls).map_err(|e| {
+            StoreError::Unavailable(format!("cannot connect to PostgreSQL: {}", map_err(e)))
+        })?;
+        if let Some(s) = &self.schema {
+            client
+                .batch_execute(&format!(
+                    "CREATE SCHEMA IF NOT EXISTS \"{s}\"; SET search_path TO \"{s}\""
+                ))
+                .map_err(map_err)?;
+        }
+        Ok(Conn {
+            client,
+            statements: HashMap::new(),
+        })
+    }
+
+    fn take(&self) -> Result<Conn, StoreError> {
+        let c = self
+            .idle
+            .lock()
+            .map_err(|_| StoreError::Backend("pool poisoned".into()))?
+            .pop();
+        match c {
+            Some(c) if !c.client.is_closed() => Ok(c),
+            _ => self.new_conn(),
+        }
+    }
+
+    fn put(&self, c: Conn) {
+        if let Ok(mut idle) = self.idle.lock() {
+            if idle.len() < MAX_IDLE && !c.client.is_closed() {
+                idle.push(c);
+            }
+        }
+    }
+
+    /// Drops every table of the schema (tests only clean up after themselves with it).
+    pub fn drop_schema(&self) -> Result<(), StoreError> {
+        if let Some(s) = &self.schema {
+            let mut c = self.take()?;
+            c.client
+                .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{s}\" CASCADE"))
+                .map_err(map_err)?;
+        }
+        Ok(())
+    }
+}
+
+struct PgTx<'a> {
+    backend: &'a PgBackend,
+    conn: Option<Conn>,
+    open: bool,
+}
+
+impl PgTx<'_> {
+    fn conn(&mut self) -> Result<&mut Conn, StoreError> {
+        self.conn
+            .as_mut()
+            .ok_or_else(|| StoreError::Backend("transaction already finished".into()))
+    }
+
+    fn statement(&mut self, sql: &str) -> Result<(Statement, &mut Client), StoreError> {
+        let conn = self.conn()?;
+        let stmt = match conn.statements.get(sql) {
+            Some(s) => s.clone(),
+            None => {
+                let s = conn.client.prepare(&translate(sql)).map_err(map_err)?;
+                conn.statements.insert(sql.to_string(), s.clone());
+                s
+            }
+        };
+        Ok((stmt, &mut conn.client))
+    }
+}
+
+fn params(p: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
+    p.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
+}
+
+impl Backend for PgBackend {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Postgres
+    }
+
+    fn begin(&self) -> Result<Box<dyn Tx + '_>, StoreError> {
+        let mut conn = self.take()?;
+        conn.client.batch_execute("BEGIN").map_err(map_err)?;
+        Ok(Box::new(PgTx {
+            backend: self,
+            conn: Some(conn),
+            open: true,
+        }))
+    }
+
+    fn migrate(&self) -> Result<(), StoreError> {
+        let mut tx = self.begin()?;
+        // One node migrates; the others wait here, then find nothing left to do.
+        tx.execute("SELECT pg_advisory_xact_lock(7340301)", &[])?;
+        crate::migrate::apply(tx.as_mut(), POSTGRES_MIGRATIONS)?;
+        tx.commit()
+    }
+}
+
+impl Tx for PgTx<'_> {
+    fn execute(&mut self, sql: &str, p: &[Value]) -> Result<u64, StoreError> {
+        if p.is_empty() && !sql.contains('?') {
+            // Parameterless statements (DDL, locks) skip preparing.
+            let conn = self.conn()?;
+            return conn.client.execute(sql, &[]).map_err(map_err);
+        }
+        let (stmt, client) = self.statement(sql)?;
+        client.execute(&stmt, &params(p)).map_err(map_err)
+    }
+
+    fn query(&mut self, sql: &str, p: &[Value]) -> Result<Vec<Row>, StoreError> {
+        let mut out = Vec::new();
+        self.for_each(sql, p, &mut |r| {
+            out.push(r);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    fn for_each(
+        &mut self,
+        sql: &str,
+        p: &[Value],
+        f: &mut dyn FnMut(Row) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        use postgres::fallible_iterator::FallibleIterator;
+        let (stmt, client) = self.statement(sql)?;
+        let mut rows = client
+            .query_raw(&stmt, p.iter().map(|v| v as &dyn ToSql))
+            .map_err(map_err)?;
+        while let Some(r) = rows.next().map_err(map_err)? {
+            let mut row = Vec::with_capacity(r.len());
+            for i in 0..r.len() {
+                row.push(r.try_get::<_, Value>(i).map_err(map_err)?);
+            }
+            f(row)?;
+        }
+        Ok(())
+    }
+
+    fn lock_audit_head(&mut self) -> Result<(), StoreError> {
+        self.query("SELECT size FROM audit_head WHERE id = 1 FOR UPDATE", &[])?;
+        Ok(())
+    }
+
+    fn execute_script(&mut self, sql: &str) -> Result<(), StoreError> {
+        self.conn()?.client.batch_execute(sql).map_err(map_err)
+    }
+
+    fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
+        self.conn()?
+            .client
+            .batch_execute("COMMIT")
+            .map_err(map_err)?;
+        self.open = false;
+        if let Some(c) = self.conn.take() {
+            self.backend.put(c);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for PgTx<'_> {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.conn.take() {
+            if self.open {
+                // A connection whose rollback fails is dropped, not pooled.
+                if c.client.batch_execute("ROLLBACK").is_err() {
+                    return;
+                }
+            }
+            self.backend.put(c);
+        }
+    }
+}
