@@ -8,6 +8,7 @@ pub mod advisory;
 pub mod cpe;
 pub mod device;
 pub mod ecosystem;
+pub mod matching;
 mod error;
 pub mod purl;
 pub mod sbom;
