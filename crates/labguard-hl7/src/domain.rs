@@ -319,8 +319,14 @@ impl LabReport<'_> {
             }
         };
         let value = obx.value_text();
-        if value.is_empty() && status.is_some() {
-            cx.problem(loc.field(5), ProblemKind::MissingValue, drop);
+        let no_result = matches!(obx.status.as_ref(), "O" | "D" | "W" | "X" | "N" | "U");
+        if value.is_empty() && !no_result {
+            // I ("specimen in lab, result pending") without a value is an announcement.
+            let kind = match obx.status.as_ref() {
+                "I" => ProblemKind::NoResult,
+                _ => ProblemKind::MissingValue,
+            };
+            cx.problem(loc.field(5), kind, drop);
         }
         let analyte = match obx.observation.loinc() {
             Ok(code) => Some(code),
@@ -393,7 +399,12 @@ impl LabReport<'_> {
                 .first()
                 .and_then(|e| e.best())
                 .map(str::to_string),
-            verified_by: obx.observers.iter().find_map(|p| p.reference()),
+            // OBX-16, else the order's principal result interpreter (OBR-32).
+            verified_by: obx
+                .observers
+                .iter()
+                .find_map(|p| p.reference())
+                .or_else(|| order.and_then(|o| o.interpreter.reference())),
             observed_at,
         };
         match result.validate() {
@@ -472,18 +483,17 @@ fn map_patient(
     Some(id)
 }
 
-/// HL7 table 0085 to the domain's statuses. Statuses that mean "no result here" (order
-/// detail, deleted, wrong, cannot be obtained, pending…) are refused rather than filed.
+/// HL7 table 0085 to the domain's statuses, as `ResultStatus::from_code` reads them
+/// (P, R, S and I are preliminary), plus A (amended) as a correction. Statuses that mean
+/// "no result here" (order detail, deleted, wrong, cannot be obtained…) are refused
+/// rather than filed.
 fn result_status(code: &str) -> Result<labguard_core::ResultStatus, ProblemKind> {
-    use labguard_core::ResultStatus as S;
     match code {
         "" => Err(ProblemKind::MissingValue),
-        "F" => Ok(S::Final),
-        // A: amended on the placer's adjustments, a changed result like C.
-        "C" | "A" => Ok(S::Corrected),
-        "P" | "R" | "S" => Ok(S::Preliminary),
-        "I" | "O" | "D" | "W" | "X" | "N" | "U" => Err(ProblemKind::NoResult),
-        _ => Err(ProblemKind::UnknownCode { table: "0085" }),
+        "A" => Ok(labguard_core::ResultStatus::Corrected),
+        "O" | "D" | "W" | "X" | "N" | "U" => Err(ProblemKind::NoResult), // kept in step with map_result
+        _ => labguard_core::ResultStatus::from_code(code)
+            .map_err(|_| ProblemKind::UnknownCode { table: "0085" }),
     }
 }
 

@@ -136,6 +136,8 @@ impl<'a> HierarchicDesignator<'a> {
 pub struct EntityId<'a> {
     pub id: Cow<'a, str>,
     pub namespace: Cow<'a, str>,
+    /// EI-3, the namespace's universal id (an OID, usually).
+    pub universal_id: Cow<'a, str>,
 }
 
 impl<'a> EntityId<'a> {
@@ -143,6 +145,7 @@ impl<'a> EntityId<'a> {
         EntityId {
             id: comp(r, 1),
             namespace: comp(r, 2),
+            universal_id: comp(r, 3),
         }
     }
 
@@ -151,12 +154,13 @@ impl<'a> EntityId<'a> {
         EntityId {
             id: sub(c, 1),
             namespace: sub(c, 2),
+            universal_id: sub(c, 3),
         }
     }
 
-    /// The id, or the namespace when the id is empty.
+    /// The id, else the namespace, else the universal id; `None` when all are empty.
     pub fn best(&self) -> Option<&str> {
-        [&self.id, &self.namespace]
+        [&self.id, &self.namespace, &self.universal_id]
             .into_iter()
             .find(|s| !s.is_empty())
             .map(|s| s.as_ref())
