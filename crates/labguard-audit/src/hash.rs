@@ -59,12 +59,9 @@ pub(crate) fn sha256(parts: &[&[u8]]) -> Hash {
 
 #[inline]
 fn to_hash(bytes: &[u8]) -> Hash {
-    let mut out = [0u8; HASH_LEN];
-    // SHA-256 output is always 32 bytes; copying via zip avoids a panicking slice op.
-    for (o, b) in out.iter_mut().zip(bytes) {
-        *o = *b;
-    }
-    out
+    // ring's SHA-256 output is always 32 bytes, so the fallback is never taken; it
+    // only spares a panic path.
+    <[u8; HASH_LEN]>::try_from(bytes).unwrap_or([0u8; HASH_LEN])
 }
 
 /// Decodes a hash from a slice, returning `None` unless it is exactly 32 bytes.

@@ -72,6 +72,15 @@ pub enum VerifyError {
         /// One past the last entry the checkpoint covers.
         range_end: u64,
     },
+    /// Two validly signed checkpoints have the same size but different roots, and the
+    /// entries match the other one: the signing key signed a fork of the log.
+    #[error("checkpoint #{position} (size {checkpoint_size}) conflicts with another signed checkpoint of the same size")]
+    CheckpointConflict {
+        /// Position of the conflicting note in the list given.
+        position: usize,
+        /// Tree size of both checkpoints.
+        checkpoint_size: u64,
+    },
     /// A signed checkpoint covers more entries than the log has: entries were removed
     /// from the end.
     #[error("log truncated: checkpoint #{position} has size {checkpoint_size} but the log has {log_size} entries")]
@@ -255,11 +264,19 @@ impl LogVerifier {
                 break;
             }
             if cp.root != root {
-                let err = VerifyError::CheckpointRootMismatch {
-                    position: *position,
-                    checkpoint_size: size,
-                    range_start: self.last_confirmed_size,
-                    range_end: size,
+                let already_confirmed = self.checked > 0 && self.last_confirmed_size == size;
+                let err = if already_confirmed {
+                    VerifyError::CheckpointConflict {
+                        position: *position,
+                        checkpoint_size: size,
+                    }
+                } else {
+                    VerifyError::CheckpointRootMismatch {
+                        position: *position,
+                        checkpoint_size: size,
+                        range_start: self.last_confirmed_size,
+                        range_end: size,
+                    }
                 };
                 self.failed = Some(err.clone());
                 return Err(err);

@@ -283,6 +283,28 @@ mod tests {
         );
     }
 
+    /// Interop vector from the Go `golang.org/x/mod/sumdb/note` documentation: the
+    /// same seed must give the same vkey and byte-identical signed note.
+    #[test]
+    fn go_note_package_vector() {
+        let skey = STANDARD
+            .decode("AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz")
+            .unwrap();
+        let seed: [u8; 32] = skey[1..].try_into().unwrap();
+        let vk = VerifierKey::from_seed("PeterNeumann", &seed).unwrap();
+        assert_eq!(
+            vk.to_string(),
+            "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
+        );
+        let text = "If you think cryptography is the answer to your problem,\n\
+                    then you don't know what your problem is.\n";
+        let want = format!(
+            "{text}\n\u{2014} PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n"
+        );
+        assert_eq!(sign_note(text, "PeterNeumann", &seed).unwrap(), want);
+        assert_eq!(open_note(&want, &vk), Ok(text));
+    }
+
     #[test]
     fn vkey_base64_may_contain_plus() {
         let mut saw_plus = false;

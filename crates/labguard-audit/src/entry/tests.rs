@@ -108,7 +108,8 @@ fn rejects_bad_flags_outcome_and_utf8() {
 fn content_rules() {
     let ok = sample();
     assert_eq!(ok.validate(), Ok(()));
-    let cases: Vec<(&str, Box<dyn Fn(&mut AuditEntry)>)> = vec![
+    type Mutation = Box<dyn Fn(&mut AuditEntry)>;
+    let cases: Vec<(&str, Mutation)> = vec![
         ("time", Box::new(|e| e.time = "2025-03-01 08:15:30Z".into())),
         (
             "time",
