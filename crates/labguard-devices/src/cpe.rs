@@ -319,9 +319,11 @@ impl CpeMatch {
                     self.criteria.covers(target, true)
                         && Version::parse(VersionScheme::Generic, v)
                             .ok()
-                            .zip(self.criteria.version().and_then(|c| {
-                                Version::parse(VersionScheme::Generic, c).ok()
-                            }))
+                            .zip(
+                                self.criteria
+                                    .version()
+                                    .and_then(|c| Version::parse(VersionScheme::Generic, c).ok()),
+                            )
                             .is_some_and(|(a, b)| a.compare(&b) == Some(Ordering::Equal))
                 }
                 _ => false,
@@ -364,15 +366,27 @@ mod tests {
         let u = Cpe::parse("cpe:/o:Acme:analyzer_fw:2.0").unwrap();
         assert_eq!(u.product(), Some("analyzer_fw"));
         assert_eq!(u.attr(4), Some(&CpeValue::Any));
-        for bad in ["", "cpe:2.3:a:b", "cpe:2.3:x:a:b:c:*:*:*:*:*:*:*", "cpe:/a:%zz", "cpe:2.2:a"] {
+        for bad in [
+            "",
+            "cpe:2.3:a:b",
+            "cpe:2.3:x:a:b:c:*:*:*:*:*:*:*",
+            "cpe:/a:%zz",
+            "cpe:2.2:a",
+        ] {
             assert!(Cpe::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn range_criteria_for_firmware() {
-        let target = |v: &str| Cpe::parse(&format!("cpe:2.3:o:acme:analyzer_firmware:{v}:*:*:*:*:*:*:*")).unwrap();
-        let mut m = CpeMatch::new(Cpe::parse("cpe:2.3:o:acme:analyzer_firmware:*:*:*:*:*:*:*:*").unwrap());
+        let target = |v: &str| {
+            Cpe::parse(&format!(
+                "cpe:2.3:o:acme:analyzer_firmware:{v}:*:*:*:*:*:*:*"
+            ))
+            .unwrap()
+        };
+        let mut m =
+            CpeMatch::new(Cpe::parse("cpe:2.3:o:acme:analyzer_firmware:*:*:*:*:*:*:*:*").unwrap());
         m.version_start_including = Some("4.0".into());
         m.version_end_excluding = Some("4.2.1".into());
         assert!(m.matches(&target("4.0"), None));
@@ -397,11 +411,25 @@ mod tests {
     #[test]
     fn exact_and_wildcard_criteria() {
         let t = Cpe::parse("cpe:2.3:a:acme:lis_gateway:2.0:*:*:*:*:*:*:*").unwrap();
-        assert!(CpeMatch::new(Cpe::parse("cpe:2.3:a:acme:lis_gateway:2.0:*:*:*:*:*:*:*").unwrap()).matches(&t, None));
-        assert!(!CpeMatch::new(Cpe::parse("cpe:2.3:a:acme:lis_gateway:2.1:*:*:*:*:*:*:*").unwrap()).matches(&t, None));
-        assert!(CpeMatch::new(Cpe::parse("cpe:2.3:a:acme:lis_*:*:*:*:*:*:*:*:*").unwrap()).matches(&t, None));
-        assert!(CpeMatch::new(Cpe::parse("cpe:2.3:a:acme:lis_gateway:2.0.0:*:*:*:*:*:*:*").unwrap())
-            .matches(&Cpe::parse("cpe:2.3:a:acme:lis_gateway:*:*:*:*:*:*:*:*").unwrap(), Some("2.0")));
+        assert!(
+            CpeMatch::new(Cpe::parse("cpe:2.3:a:acme:lis_gateway:2.0:*:*:*:*:*:*:*").unwrap())
+                .matches(&t, None)
+        );
+        assert!(!CpeMatch::new(
+            Cpe::parse("cpe:2.3:a:acme:lis_gateway:2.1:*:*:*:*:*:*:*").unwrap()
+        )
+        .matches(&t, None));
+        assert!(
+            CpeMatch::new(Cpe::parse("cpe:2.3:a:acme:lis_*:*:*:*:*:*:*:*:*").unwrap())
+                .matches(&t, None)
+        );
+        assert!(CpeMatch::new(
+            Cpe::parse("cpe:2.3:a:acme:lis_gateway:2.0.0:*:*:*:*:*:*:*").unwrap()
+        )
+        .matches(
+            &Cpe::parse("cpe:2.3:a:acme:lis_gateway:*:*:*:*:*:*:*:*").unwrap(),
+            Some("2.0")
+        ));
         assert!(glob(b"a*b?c", b"axxxbyc") && !glob(b"a*b", b"ac"));
     }
 }

@@ -160,10 +160,11 @@ impl Asset {
             return None;
         }
         let mut c = Component::new(ComponentKind::Firmware, self.model.clone());
-        c.version = self
-            .firmware_version
-            .clone()
-            .or_else(|| self.cpe.as_ref().and_then(|p| p.version().map(str::to_string)));
+        c.version = self.firmware_version.clone().or_else(|| {
+            self.cpe
+                .as_ref()
+                .and_then(|p| p.version().map(str::to_string))
+        });
         c.supplier = Some(self.manufacturer.clone());
         c.cpe = self.cpe.clone();
         c.bom_ref = Some(format!("asset:{}", self.id));
@@ -177,8 +178,14 @@ mod tests {
 
     #[test]
     fn kinds_and_connectivity_use_kebab_case() {
-        assert_eq!(serde_json::to_string(&DeviceKind::GlucoseMeter).unwrap(), "\"glucose-meter\"");
-        assert_eq!(serde_json::to_string(&Connectivity::Hl7MllpPlain).unwrap(), "\"hl7-mllp-plain\"");
+        assert_eq!(
+            serde_json::to_string(&DeviceKind::GlucoseMeter).unwrap(),
+            "\"glucose-meter\""
+        );
+        assert_eq!(
+            serde_json::to_string(&Connectivity::Hl7MllpPlain).unwrap(),
+            "\"hl7-mllp-plain\""
+        );
         assert!(Connectivity::Hl7MllpPlain.has_weak_authentication());
         assert!(!Connectivity::Hl7MllpTls.has_weak_authentication());
         assert!(!Connectivity::None.is_networked());

@@ -8,9 +8,10 @@ pub mod advisory;
 pub mod cpe;
 pub mod device;
 pub mod ecosystem;
-pub mod matching;
 mod error;
+pub mod matching;
 pub mod purl;
+pub mod risk;
 pub mod sbom;
 pub mod version;
 

@@ -29,7 +29,9 @@ fn decode(input: &str, part: &str) -> Result<String> {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+            let hex = bytes
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok());
             match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
                 Some(b) => out.push(b),
                 None => {
@@ -73,7 +75,9 @@ impl Purl {
             Some((r, q)) => {
                 let mut map = BTreeMap::new();
                 for pair in q.split('&').filter(|p| !p.is_empty()) {
-                    let (k, v) = pair.split_once('=').ok_or_else(|| err("qualifier without '='"))?;
+                    let (k, v) = pair
+                        .split_once('=')
+                        .ok_or_else(|| err("qualifier without '='"))?;
                     if !v.is_empty() {
                         map.insert(k.to_ascii_lowercase(), decode(input, v)?);
                     }
@@ -88,9 +92,15 @@ impl Purl {
             Some((r, v)) if !r.is_empty() && !r.ends_with('/') => (r, Some(decode(input, v)?)),
             _ => (rest, None),
         };
-        let (ty, path) = rest.split_once('/').ok_or_else(|| err("missing type or name"))?;
+        let (ty, path) = rest
+            .split_once('/')
+            .ok_or_else(|| err("missing type or name"))?;
         let ty = ty.to_ascii_lowercase();
-        if ty.is_empty() || !ty.bytes().all(|b| b.is_ascii_alphanumeric() || b".+-".contains(&b)) {
+        if ty.is_empty()
+            || !ty
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".+-".contains(&b))
+        {
             return Err(err("bad type"));
         }
         let mut segments = path
@@ -149,7 +159,12 @@ impl Purl {
 impl fmt::Display for Purl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Display is for people: no re-encoding beyond what is needed to re-parse.
-        let enc = |s: &str| s.replace('%', "%25").replace('@', "%40").replace('?', "%3F").replace('#', "%23");
+        let enc = |s: &str| {
+            s.replace('%', "%25")
+                .replace('@', "%40")
+                .replace('?', "%3F")
+                .replace('#', "%23")
+        };
         write!(f, "pkg:{}/", self.ty)?;
         if let Some(ns) = &self.namespace {
             write!(f, "{}/", enc(ns))?;
@@ -189,9 +204,14 @@ mod tests {
 
     #[test]
     fn parses_common_purls() {
-        let p = Purl::parse("pkg:maven/com.fasterxml.jackson.core/jackson-databind@2.10.0?type=jar").unwrap();
+        let p =
+            Purl::parse("pkg:maven/com.fasterxml.jackson.core/jackson-databind@2.10.0?type=jar")
+                .unwrap();
         assert_eq!(p.ty, "maven");
-        assert_eq!(p.package_name(), "com.fasterxml.jackson.core:jackson-databind");
+        assert_eq!(
+            p.package_name(),
+            "com.fasterxml.jackson.core:jackson-databind"
+        );
         assert_eq!(p.version.as_deref(), Some("2.10.0"));
         assert_eq!(p.qualifiers.get("type").map(String::as_str), Some("jar"));
         let p = Purl::parse("pkg:npm/%40angular/core@11.0.0").unwrap();
@@ -202,7 +222,8 @@ mod tests {
         let p = Purl::parse("pkg:PyPI/Django_Rest@3.0#src/x").unwrap();
         assert_eq!((p.ty.as_str(), p.name.as_str()), ("pypi", "django-rest"));
         assert_eq!(p.subpath.as_deref(), Some("src/x"));
-        let p = Purl::parse("pkg:deb/debian/openssl@3.0.11-1~deb12u2?arch=amd64&distro=bookworm").unwrap();
+        let p = Purl::parse("pkg:deb/debian/openssl@3.0.11-1~deb12u2?arch=amd64&distro=bookworm")
+            .unwrap();
         assert_eq!(p.version.as_deref(), Some("3.0.11-1~deb12u2"));
         assert_eq!(p.namespace.as_deref(), Some("debian"));
         let a = Purl::parse("pkg:maven/g/a@1?type=jar").unwrap();
@@ -213,7 +234,16 @@ mod tests {
 
     #[test]
     fn rejects_malformed_purls() {
-        for bad in ["", "maven/g/a", "pkg:", "pkg:maven", "pkg:/name", "pkg:npm/a%zz", "pkg:npm/x?k", "pkg:n pm/x"] {
+        for bad in [
+            "",
+            "maven/g/a",
+            "pkg:",
+            "pkg:maven",
+            "pkg:/name",
+            "pkg:npm/a%zz",
+            "pkg:npm/x?k",
+            "pkg:n pm/x",
+        ] {
             assert!(Purl::parse(bad).is_err(), "{bad}");
         }
     }

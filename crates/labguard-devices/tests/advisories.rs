@@ -46,7 +46,10 @@ fn every_cyclonedx_vex_in_the_corpus_reads() {
             let p = e.unwrap().path();
             if p.is_dir() {
                 stack.push(p);
-            } else if p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("vex")) {
+            } else if p
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("vex"))
+            {
                 files.push(p);
             }
         }
@@ -54,8 +57,14 @@ fn every_cyclonedx_vex_in_the_corpus_reads() {
     assert_eq!(files.len(), 25);
     let mut total = 0;
     for f in files {
-        let doc = parse_vex(&std::fs::read(&f).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
-        assert!(doc.warnings.is_empty(), "{}: {:?}", f.display(), doc.warnings);
+        let doc = parse_vex(&std::fs::read(&f).unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        assert!(
+            doc.warnings.is_empty(),
+            "{}: {:?}",
+            f.display(),
+            doc.warnings
+        );
         total += doc.statements.len();
     }
     assert_eq!(total, 156);
@@ -67,7 +76,10 @@ fn cyclonedx_vex_not_affected_with_versions_and_bom_links() {
     let doc = parse_vex(&read("cyclonedx/VEX/Use-Cases/Case-8/vex.json")).unwrap();
     assert_eq!(doc.statements.len(), 1);
     let s = &doc.statements[0];
-    assert_eq!((s.vulnerability.as_str(), s.status), ("CVE-2020-25649", VexStatus::NotAffected));
+    assert_eq!(
+        (s.vulnerability.as_str(), s.status),
+        ("CVE-2020-25649", VexStatus::NotAffected)
+    );
     assert_eq!(s.justification.as_deref(), Some("code_not_reachable"));
     assert_eq!(s.product.versions.len(), 4);
     let mut product = Component::new(ComponentKind::Application, "Acme Product");
@@ -82,17 +94,31 @@ fn cyclonedx_vex_not_affected_with_versions_and_bom_links() {
     // Use case 13: BOM-Links name the SBOM by serial number.
     let doc = parse_vex(&read("cyclonedx/VEX/Use-Cases/Case-13/vex.json")).unwrap();
     let na = &doc.statements[0];
-    assert_eq!(na.product.bom_serial.as_deref(), Some("urn:uuid:2c385cf7-e1ee-46e9-a51c-13de1ecb380a"));
+    assert_eq!(
+        na.product.bom_serial.as_deref(),
+        Some("urn:uuid:2c385cf7-e1ee-46e9-a51c-13de1ecb380a")
+    );
     let bom1 = parse_sbom(&read("cyclonedx/VEX/Use-Cases/Case-13/bom-1.json")).unwrap();
     let root = bom1.root.as_ref().unwrap();
     assert!(na.covers(root, None, bom1.serial_number.as_deref()));
-    assert!(!na.covers(root, None, Some("urn:uuid:00000000-0000-0000-0000-000000000000")));
+    assert!(!na.covers(
+        root,
+        None,
+        Some("urn:uuid:00000000-0000-0000-0000-000000000000")
+    ));
     assert!(!na.covers(root, None, None));
-    let exploitable = doc.statements.iter().find(|s| s.status == VexStatus::Affected).unwrap();
+    let exploitable = doc
+        .statements
+        .iter()
+        .find(|s| s.status == VexStatus::Affected)
+        .unwrap();
     assert!(exploitable.product.bom_ref.as_deref() == Some("acme-product-3"));
 
     // CISA case 1: the statement is about product ABC 4.2, described in the VEX itself.
-    let doc = parse_vex(&read("cyclonedx/VEX/CISA-Use-Cases/Case-1/vex-not_affected.json")).unwrap();
+    let doc = parse_vex(&read(
+        "cyclonedx/VEX/CISA-Use-Cases/Case-1/vex-not_affected.json",
+    ))
+    .unwrap();
     let s = &doc.statements[0];
     assert_eq!(s.justification.as_deref(), Some("code_not_present"));
     assert!(matches!(&s.product.versions[..], [VexVersion::Exact(v)] if v == "4.2"));
@@ -102,7 +128,11 @@ fn cyclonedx_vex_not_affected_with_versions_and_bom_links() {
     let s = &doc.statements[0];
     assert_eq!(s.aliases, ["SNYK-JAVA-COMFASTERXMLJACKSONCORE-1048302"]);
     let bom = parse_sbom(&read("cyclonedx/VEX/bom.json")).unwrap();
-    let databind = bom.components.iter().find(|c| c.name == "jackson-databind").unwrap();
+    let databind = bom
+        .components
+        .iter()
+        .find(|c| c.name == "jackson-databind")
+        .unwrap();
     // Its BOM-Link names another SBOM than bom.json, so it covers only that one.
     assert!(!s.covers(databind, bom.root.as_ref(), bom.serial_number.as_deref()));
     let linked = Some("urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79");
@@ -121,13 +151,25 @@ fn csaf_vex_fixture() {
             .unwrap()
     };
     let na = log4(VexStatus::NotAffected);
-    assert_eq!(na.justification.as_deref(), Some("vulnerable_code_not_present"));
-    assert!(na.detail.as_deref().unwrap().contains("JNDI lookup class is absent"));
+    assert_eq!(
+        na.justification.as_deref(),
+        Some("vulnerable_code_not_present")
+    );
+    assert!(na
+        .detail
+        .as_deref()
+        .unwrap()
+        .contains("JNDI lookup class is absent"));
     assert_eq!(na.aliases, ["GHSA-jfh8-c2jp-5v3q"]);
     assert_eq!(na.source.as_deref(), Some("EXD-VEX-2025-0007"));
     let mut fw = Component::new(ComponentKind::Firmware, "hemalyzer-firmware");
     fw.version = Some("4.2.0".into());
-    fw.cpe = Some(labguard_devices::cpe::Cpe::parse("cpe:2.3:o:example_diagnostics:hemalyzer_firmware:4.2.0:*:*:*:*:*:*:*").unwrap());
+    fw.cpe = Some(
+        labguard_devices::cpe::Cpe::parse(
+            "cpe:2.3:o:example_diagnostics:hemalyzer_firmware:4.2.0:*:*:*:*:*:*:*",
+        )
+        .unwrap(),
+    );
     assert!(na.covers(&fw, None, None));
     assert!(!log4(VexStatus::Affected).covers(&fw, None, None));
     // The 4.3.0 product has no helper: its name and version identify it.
@@ -137,8 +179,15 @@ fn csaf_vex_fixture() {
     fw.version = Some("4.3.0".into());
     assert!(fixed.covers(&fw, None, None));
     // The relationship statement is matched against the containing product (4.2.0).
-    let lodash = doc.statements.iter().find(|s| s.vulnerability == "CVE-2020-8203").unwrap();
-    assert_eq!(lodash.justification.as_deref(), Some("vulnerable_code_not_in_execute_path"));
+    let lodash = doc
+        .statements
+        .iter()
+        .find(|s| s.vulnerability == "CVE-2020-8203")
+        .unwrap();
+    assert_eq!(
+        lodash.justification.as_deref(),
+        Some("vulnerable_code_not_in_execute_path")
+    );
     assert!(lodash.product.cpe.is_some());
 }
 

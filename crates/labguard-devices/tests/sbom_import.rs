@@ -36,7 +36,12 @@ fn every_cyclonedx_document_in_the_corpus_imports() {
         let sbom = parse_sbom(&std::fs::read(&f).unwrap())
             .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
         assert_eq!(sbom.format, SbomFormat::CycloneDx);
-        assert!(sbom.warnings.is_empty(), "{}: {:?}", f.display(), sbom.warnings);
+        assert!(
+            sbom.warnings.is_empty(),
+            "{}: {:?}",
+            f.display(),
+            sbom.warnings
+        );
     }
 }
 
@@ -45,7 +50,10 @@ fn dropwizard_counts_and_purls() {
     let s = parse_sbom(&read("cyclonedx/SBOM/dropwizard-1.3.15/bom.json")).unwrap();
     assert_eq!(s.spec_version, "1.2");
     assert_eq!(s.components.len(), 167);
-    assert_eq!(s.components.iter().filter(|c| c.purl.is_some()).count(), 167);
+    assert_eq!(
+        s.components.iter().filter(|c| c.purl.is_some()).count(),
+        167
+    );
     assert_eq!(
         s.serial_number.as_deref(),
         Some("urn:uuid:b4f2954f-a96d-4578-9509-1ae2d6476209")
@@ -54,13 +62,19 @@ fn dropwizard_counts_and_purls() {
     assert_eq!(first.name, "jackson-annotations");
     assert_eq!(first.version.as_deref(), Some("2.9.10"));
     let purl = first.purl.as_ref().unwrap();
-    assert_eq!(purl.package_name(), "com.fasterxml.jackson.core:jackson-annotations");
+    assert_eq!(
+        purl.package_name(),
+        "com.fasterxml.jackson.core:jackson-annotations"
+    );
     assert_eq!(
         purl.to_string(),
         "pkg:maven/com.fasterxml.jackson.core/jackson-annotations@2.9.10?type=jar"
     );
     let root = s.root.as_ref().unwrap();
-    assert_eq!((root.name.as_str(), root.version.as_deref()), ("dropwizard-parent", Some("1.3.15")));
+    assert_eq!(
+        (root.name.as_str(), root.version.as_deref()),
+        ("dropwizard-parent", Some("1.3.15"))
+    );
 }
 
 #[test]
@@ -74,20 +88,27 @@ fn juice_shop_keycloak_and_laravel_counts() {
         .map(|c| c.purl.as_ref().unwrap().to_string())
         .collect();
     assert_eq!(lodash, ["pkg:npm/lodash@4.17.19", "pkg:npm/lodash@2.4.2"]);
-    assert!(j.components.iter().any(|c| c.kind == ComponentKind::Framework));
+    assert!(j
+        .components
+        .iter()
+        .any(|c| c.kind == ComponentKind::Framework));
 
     let k = parse_sbom(&read("cyclonedx/SBOM/keycloak-10.0.2/bom.json")).unwrap();
     assert_eq!(k.components.len(), 903);
-    assert!(k.components.iter().any(|c| c
-        .purl
-        .as_ref()
-        .is_some_and(|p| p.to_string() == "pkg:maven/com.fasterxml.jackson.core/jackson-databind@2.10.1?type=jar")));
+    assert!(k
+        .components
+        .iter()
+        .any(|c| c.purl.as_ref().is_some_and(|p| p.to_string()
+            == "pkg:maven/com.fasterxml.jackson.core/jackson-databind@2.10.1?type=jar")));
 
     let l = parse_sbom(&read("cyclonedx/SBOM/laravel-7.12.0/bom.1.4.json")).unwrap();
     assert_eq!(l.spec_version, "1.4");
     assert_eq!(l.components.len(), 62);
     let fw = l.components.iter().find(|c| c.name == "framework").unwrap();
-    assert_eq!(fw.purl.as_ref().unwrap().package_name(), "laravel/framework");
+    assert_eq!(
+        fw.purl.as_ref().unwrap().package_name(),
+        "laravel/framework"
+    );
     assert_eq!(fw.effective_version(), Some("v7.30.6"));
 }
 
@@ -97,7 +118,10 @@ fn hardware_bom_reads_devices() {
     assert_eq!(h.components.len(), 6);
     assert!(h.components.iter().all(|c| c.kind == ComponentKind::Device));
     assert_eq!(h.components[0].supplier.as_deref(), Some("Samtec"));
-    assert_eq!(h.root.as_ref().unwrap().bom_ref.as_deref(), Some("pcie-sata-adaptor-board"));
+    assert_eq!(
+        h.root.as_ref().unwrap().bom_ref.as_deref(),
+        Some("pcie-sata-adaptor-board")
+    );
 }
 
 #[test]
@@ -106,12 +130,27 @@ fn nested_cyclonedx_16_with_cpes_and_bad_ids() {
     assert_eq!(s.spec_version, "1.6");
     assert_eq!(s.document_version, Some(3));
     let names: Vec<&str> = s.components.iter().map(|c| c.name.as_str()).collect();
-    assert_eq!(names, ["hemalyzer-firmware", "linux-kernel", "lodash", "deep-child", "bad-ids"]);
+    assert_eq!(
+        names,
+        [
+            "hemalyzer-firmware",
+            "linux-kernel",
+            "lodash",
+            "deep-child",
+            "bad-ids"
+        ]
+    );
     let parents: Vec<Option<usize>> = s.components.iter().map(|c| c.parent).collect();
     assert_eq!(parents, [None, Some(0), Some(0), Some(2), None]);
     assert_eq!(s.components[0].kind, ComponentKind::Firmware);
-    assert_eq!(s.components[1].cpe.as_ref().unwrap().product(), Some("linux_kernel"));
-    assert_eq!(s.root.as_ref().unwrap().supplier.as_deref(), Some("Example Diagnostics"));
+    assert_eq!(
+        s.components[1].cpe.as_ref().unwrap().product(),
+        Some("linux_kernel")
+    );
+    assert_eq!(
+        s.root.as_ref().unwrap().supplier.as_deref(),
+        Some("Example Diagnostics")
+    );
     // One nameless component, one bad purl, one bad CPE.
     assert_eq!(s.warnings.len(), 3, "{:?}", s.warnings);
     assert!(s.components[4].purl.is_none() && s.components[4].cpe.is_none());
@@ -126,12 +165,21 @@ fn spdx_23_fixture() {
     assert_eq!(root.name, "gm-dock-firmware");
     assert_eq!(root.kind, ComponentKind::Firmware);
     assert_eq!(root.supplier.as_deref(), Some("Example Diagnostics"));
-    assert_eq!(root.cpe.as_ref().unwrap().vendor(), Some("example_diagnostics"));
+    assert_eq!(
+        root.cpe.as_ref().unwrap().vendor(),
+        Some("example_diagnostics")
+    );
     assert_eq!(s.components.len(), 4);
     let openssl = &s.components[0];
-    assert_eq!(openssl.purl.as_ref().unwrap().version.as_deref(), Some("3.0.11-1~deb12u2"));
+    assert_eq!(
+        openssl.purl.as_ref().unwrap().version.as_deref(),
+        Some("3.0.11-1~deb12u2")
+    );
     assert_eq!(openssl.cpe.as_ref().unwrap().product(), Some("openssl"));
-    assert_eq!(s.components[2].purl.as_ref().unwrap().to_string(), "pkg:pypi/pyserial@3.5");
+    assert_eq!(
+        s.components[2].purl.as_ref().unwrap().to_string(),
+        "pkg:pypi/pyserial@3.5"
+    );
     assert_eq!(s.components[3].version, None);
     assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
 }

@@ -129,13 +129,17 @@ impl Walk<'_> {
             if let Some(raw) = &h.purl {
                 match Purl::parse(raw) {
                     Ok(u) => info.purl = Some(u),
-                    Err(e) => self.warnings.push(format!("{}: {e}; purl ignored", p.product_id)),
+                    Err(e) => self
+                        .warnings
+                        .push(format!("{}: {e}; purl ignored", p.product_id)),
                 }
             }
             if let Some(raw) = &h.cpe {
                 match Cpe::parse(raw) {
                     Ok(c) => info.cpe = Some(c),
-                    Err(e) => self.warnings.push(format!("{}: {e}; CPE ignored", p.product_id)),
+                    Err(e) => self
+                        .warnings
+                        .push(format!("{}: {e}; CPE ignored", p.product_id)),
                 }
             }
         }
@@ -150,16 +154,21 @@ impl Walk<'_> {
         let mut pname = product_name.map(str::to_string);
         match (b.category.as_deref(), b.name.as_deref()) {
             (Some("product_name"), Some(n)) => pname = Some(n.to_string()),
-            (Some("product_version"), Some(v)) => ctx.versions = vec![VexVersion::Exact(v.to_string())],
+            (Some("product_version"), Some(v)) => {
+                ctx.versions = vec![VexVersion::Exact(v.to_string())]
+            }
             (Some("product_version_range"), Some(r)) => match VersRange::parse(r) {
                 Ok(r) => ctx.versions = vec![VexVersion::Range(r)],
                 // Without its range the statement would cover every version: too broad.
-                Err(e) => self.warnings.push(format!("branch {r:?}: {e}; products under it ignored")),
+                Err(e) => self
+                    .warnings
+                    .push(format!("branch {r:?}: {e}; products under it ignored")),
             },
             _ => {}
         }
         if let Some(p) = &b.product {
-            let skip = matches!(b.category.as_deref(), Some("product_version_range")) && ctx.versions.is_empty();
+            let skip = matches!(b.category.as_deref(), Some("product_version_range"))
+                && ctx.versions.is_empty();
             if !skip {
                 let mut info = self.helper(p, ctx.clone());
                 // The product's own name is usually "Vendor Product 4.2"; the branch's
@@ -180,7 +189,8 @@ impl Walk<'_> {
 /// `product_status` becomes one statement; a `known_not_affected` product takes its
 /// justification from a `flags` label and its detail from an `impact` threat.
 pub fn parse_csaf_vex(bytes: &[u8]) -> Result<VexDocument> {
-    let csaf: Csaf = serde_json::from_slice(strip_bom(bytes)).map_err(|e| Error::json("CSAF document", e))?;
+    let csaf: Csaf =
+        serde_json::from_slice(strip_bom(bytes)).map_err(|e| Error::json("CSAF document", e))?;
     match csaf.document.csaf_version.as_deref() {
         Some("2.0") | Some("2.1") => {}
         Some(v) => {
@@ -189,7 +199,12 @@ pub fn parse_csaf_vex(bytes: &[u8]) -> Result<VexDocument> {
                 version: v.to_string(),
             })
         }
-        None => return Err(Error::invalid("CSAF document", "document.csaf_version is missing")),
+        None => {
+            return Err(Error::invalid(
+                "CSAF document",
+                "document.csaf_version is missing",
+            ))
+        }
     }
     let mut doc = VexDocument::default();
     if csaf.document.category.as_deref() != Some("csaf_vex") {
@@ -221,7 +236,8 @@ pub fn parse_csaf_vex(bytes: &[u8]) -> Result<VexDocument> {
             .cloned()
             .unwrap_or_default();
         let info = walk.helper(&r.full_product_name, base);
-        walk.products.insert(r.full_product_name.product_id.clone(), info);
+        walk.products
+            .insert(r.full_product_name.product_id.clone(), info);
     }
     let products = walk.products;
     let groups: HashMap<&str, &[String]> = tree
@@ -231,14 +247,19 @@ pub fn parse_csaf_vex(bytes: &[u8]) -> Result<VexDocument> {
         .collect();
     let in_scope = |s: &Scoped, pid: &str| {
         s.product_ids.iter().any(|p| p == pid)
-            || s.group_ids.iter().any(|g| groups.get(g.as_str()).is_some_and(|ids| ids.iter().any(|p| p == pid)))
+            || s.group_ids.iter().any(|g| {
+                groups
+                    .get(g.as_str())
+                    .is_some_and(|ids| ids.iter().any(|p| p == pid))
+            })
     };
 
     for (vi, v) in csaf.vulnerabilities.iter().enumerate() {
         let mut ids: Vec<String> = v.cve.iter().cloned().collect();
         ids.extend(v.ids.iter().filter_map(|i| i.text.clone()));
         let Some((vulnerability, aliases)) = ids.split_first() else {
-            doc.warnings.push(format!("vulnerabilities[{vi}]: no cve or ids; skipped"));
+            doc.warnings
+                .push(format!("vulnerabilities[{vi}]: no cve or ids; skipped"));
             continue;
         };
         for (status_name, list) in &v.product_status {
@@ -251,7 +272,9 @@ pub fn parse_csaf_vex(bytes: &[u8]) -> Result<VexDocument> {
             };
             for pid in list {
                 let Some(info) = products.get(pid) else {
-                    doc.warnings.push(format!("{vulnerability}: product {pid:?} is not in the product tree; skipped"));
+                    doc.warnings.push(format!(
+                        "{vulnerability}: product {pid:?} is not in the product tree; skipped"
+                    ));
                     continue;
                 };
                 let justification = v
@@ -281,7 +304,11 @@ pub fn parse_csaf_vex(bytes: &[u8]) -> Result<VexDocument> {
                         versions: info.versions.clone(),
                     },
                     status,
-                    justification: if status == VexStatus::NotAffected { justification } else { None },
+                    justification: if status == VexStatus::NotAffected {
+                        justification
+                    } else {
+                        None
+                    },
                     detail,
                     source: source.clone(),
                 });

@@ -106,7 +106,12 @@ struct RawEntry {
     cwes: Vec<String>,
 }
 
-fn date(raw: Option<&str>, field: &str, cve: &str, warnings: &mut Vec<String>) -> Option<NaiveDate> {
+fn date(
+    raw: Option<&str>,
+    field: &str,
+    cve: &str,
+    warnings: &mut Vec<String>,
+) -> Option<NaiveDate> {
     let raw = raw?;
     match NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d") {
         Ok(d) => Some(d),
@@ -141,17 +146,25 @@ pub fn parse_kev_json(bytes: &[u8]) -> Result<KevCatalog> {
         let e: RawEntry = match serde_json::from_value(v) {
             Ok(e) => e,
             Err(err) => {
-                cat.warnings.push(format!("vulnerabilities[{i}] skipped: {err}"));
+                cat.warnings
+                    .push(format!("vulnerabilities[{i}] skipped: {err}"));
                 continue;
             }
         };
         let cve = e.cve_id.trim().to_ascii_uppercase();
         if !cve.starts_with("CVE-") {
-            cat.warnings.push(format!("vulnerabilities[{i}]: {cve:?} is not a CVE id; skipped"));
+            cat.warnings.push(format!(
+                "vulnerabilities[{i}]: {cve:?} is not a CVE id; skipped"
+            ));
             continue;
         }
         let entry = KevEntry {
-            date_added: date(e.date_added.as_deref(), "dateAdded", &cve, &mut cat.warnings),
+            date_added: date(
+                e.date_added.as_deref(),
+                "dateAdded",
+                &cve,
+                &mut cat.warnings,
+            ),
             due_date: date(e.due_date.as_deref(), "dueDate", &cve, &mut cat.warnings),
             known_ransomware_use: e
                 .known_ransomware_campaign_use
@@ -166,12 +179,15 @@ pub fn parse_kev_json(bytes: &[u8]) -> Result<KevCatalog> {
             cve_id: cve.clone(),
         };
         if cat.entries.insert(cve.clone(), entry).is_some() {
-            cat.warnings.push(format!("{cve}: listed twice; last entry kept"));
+            cat.warnings
+                .push(format!("{cve}: listed twice; last entry kept"));
         }
     }
     if let Some(count) = raw.count {
         if count != listed as u64 {
-            cat.warnings.push(format!("count says {count} but {listed} entries are listed"));
+            cat.warnings.push(format!(
+                "count says {count} but {listed} entries are listed"
+            ));
         }
     }
     Ok(cat)

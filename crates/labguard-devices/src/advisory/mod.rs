@@ -20,8 +20,12 @@ use crate::purl::Purl;
 pub use csaf::parse_csaf_vex;
 pub use kev::{parse_kev_json, KevCatalog, KevEntry};
 pub use nvd::parse_nvd_cve_json;
-pub use osv::{parse_osv, parse_osv_json, parse_osv_zip, OsvImport, MAX_ZIP_ENTRY_BYTES, MAX_ZIP_TOTAL_BYTES};
-pub use vex::{parse_cyclonedx_vex, parse_vex, VexDocument, VexProduct, VexStatement, VexStatus, VexVersion};
+pub use osv::{
+    parse_osv, parse_osv_json, parse_osv_zip, OsvImport, MAX_ZIP_ENTRY_BYTES, MAX_ZIP_TOTAL_BYTES,
+};
+pub use vex::{
+    parse_cyclonedx_vex, parse_vex, VexDocument, VexProduct, VexStatement, VexStatus, VexVersion,
+};
 
 /// One severity rating as the advisory states it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -262,7 +266,9 @@ pub(crate) fn timestamp(
     match DateTime::parse_from_rfc3339(raw) {
         Ok(t) => Some(t.with_timezone(&Utc)),
         Err(_) => {
-            warnings.push(format!("{who}: {field} {raw:?} is not an RFC 3339 time; ignored"));
+            warnings.push(format!(
+                "{who}: {field} {raw:?} is not an RFC 3339 time; ignored"
+            ));
             None
         }
     }

@@ -61,7 +61,11 @@ fn nvd_time(raw: Option<&str>) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(raw)
         .map(|t| t.with_timezone(&Utc))
         .ok()
-        .or_else(|| NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S%.f").ok().map(|n| n.and_utc()))
+        .or_else(|| {
+            NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S%.f")
+                .ok()
+                .map(|n| n.and_utc())
+        })
 }
 
 /// Reads an NVD CVE API 2.0 response (`{"vulnerabilities":[{"cve":…}]}`), a single
@@ -71,7 +75,8 @@ fn nvd_time(raw: Option<&str>) -> Option<DateTime<Utc>> {
 /// Configurations that AND a vulnerable product with a non-vulnerable platform are read
 /// by their vulnerable part alone: a possible false positive, never a miss.
 pub fn parse_nvd_cve_json(bytes: &[u8]) -> Result<super::OsvImport> {
-    let v: Value = serde_json::from_slice(strip_bom(bytes)).map_err(|e| Error::json("NVD CVE", e))?;
+    let v: Value =
+        serde_json::from_slice(strip_bom(bytes)).map_err(|e| Error::json("NVD CVE", e))?;
     let items: Vec<Value> = if let Some(list) = v.get("vulnerabilities").and_then(Value::as_array) {
         list.iter().filter_map(|i| i.get("cve").cloned()).collect()
     } else if let Some(cve) = v.get("cve") {
@@ -79,19 +84,27 @@ pub fn parse_nvd_cve_json(bytes: &[u8]) -> Result<super::OsvImport> {
     } else if v.get("id").is_some() {
         vec![v]
     } else {
-        return Err(Error::UnknownFormat("not an NVD CVE API 2.0 document".into()));
+        return Err(Error::UnknownFormat(
+            "not an NVD CVE API 2.0 document".into(),
+        ));
     };
     let mut out = super::OsvImport::default();
     for (i, item) in items.into_iter().enumerate() {
         let cve: Cve = match serde_json::from_value(item) {
             Ok(c) => c,
             Err(e) => {
-                out.warnings.push(format!("vulnerabilities[{i}] skipped: {e}"));
+                out.warnings
+                    .push(format!("vulnerabilities[{i}] skipped: {e}"));
                 continue;
             }
         };
         let mut cpes = Vec::new();
-        for node in cve.configurations.iter().flat_map(|c| &c.nodes).filter(|n| !n.negate) {
+        for node in cve
+            .configurations
+            .iter()
+            .flat_map(|c| &c.nodes)
+            .filter(|n| !n.negate)
+        {
             for m in node.cpe_match.iter().filter(|m| m.vulnerable) {
                 match Cpe::parse(&m.criteria) {
                     Ok(criteria) => cpes.push(CpeMatch {
@@ -101,14 +114,25 @@ pub fn parse_nvd_cve_json(bytes: &[u8]) -> Result<super::OsvImport> {
                         version_end_including: m.version_end_including.clone(),
                         version_end_excluding: m.version_end_excluding.clone(),
                     }),
-                    Err(e) => out.warnings.push(format!("{}: {e}; criterion ignored", cve.id)),
+                    Err(e) => out
+                        .warnings
+                        .push(format!("{}: {e}; criterion ignored", cve.id)),
                 }
             }
         }
         let mut severity = Vec::new();
         if let Some(metrics) = &cve.metrics {
-            for (key, kind) in [("cvssMetricV40", "CVSS_V4"), ("cvssMetricV31", "CVSS_V3"), ("cvssMetricV30", "CVSS_V3"), ("cvssMetricV2", "CVSS_V2")] {
-                let vectors = metrics.get(key).and_then(Value::as_array).into_iter().flatten();
+            for (key, kind) in [
+                ("cvssMetricV40", "CVSS_V4"),
+                ("cvssMetricV31", "CVSS_V3"),
+                ("cvssMetricV30", "CVSS_V3"),
+                ("cvssMetricV2", "CVSS_V2"),
+            ] {
+                let vectors = metrics
+                    .get(key)
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten();
                 for m in vectors {
                     if let Some(vs) = m.pointer("/cvssData/vectorString").and_then(Value::as_str) {
                         severity.push(SeverityScore {
@@ -124,7 +148,11 @@ pub fn parse_nvd_cve_json(bytes: &[u8]) -> Result<super::OsvImport> {
         let mut adv = Advisory::new(cve.id.trim());
         adv.modified = modified;
         adv.published = nvd_time(cve.published.as_deref());
-        adv.withdrawn = if rejected { modified.or(adv.published) } else { None };
+        adv.withdrawn = if rejected {
+            modified.or(adv.published)
+        } else {
+            None
+        };
         adv.summary = cve
             .descriptions
             .iter()

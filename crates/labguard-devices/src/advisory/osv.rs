@@ -149,7 +149,9 @@ pub fn parse_osv_zip(bytes: &[u8]) -> Result<OsvImport> {
             continue;
         }
         if entry.size() > MAX_ZIP_ENTRY_BYTES {
-            out.warnings.push(format!("{name}: larger than {MAX_ZIP_ENTRY_BYTES} bytes; skipped"));
+            out.warnings.push(format!(
+                "{name}: larger than {MAX_ZIP_ENTRY_BYTES} bytes; skipped"
+            ));
             continue;
         }
         buf.clear();
@@ -159,7 +161,9 @@ pub fn parse_osv_zip(bytes: &[u8]) -> Result<OsvImport> {
             .read_to_end(&mut buf);
         match read {
             Ok(n) if n as u64 > MAX_ZIP_ENTRY_BYTES => {
-                out.warnings.push(format!("{name}: inflates past {MAX_ZIP_ENTRY_BYTES} bytes; skipped"));
+                out.warnings.push(format!(
+                    "{name}: inflates past {MAX_ZIP_ENTRY_BYTES} bytes; skipped"
+                ));
                 continue;
             }
             Ok(_) => {}
@@ -253,7 +257,12 @@ fn convert(rec: Record, who: &str, warnings: &mut Vec<String>) -> Result<Advisor
     })
 }
 
-fn package(p: Package, who: &str, ai: usize, warnings: &mut Vec<String>) -> Option<AffectedPackage> {
+fn package(
+    p: Package,
+    who: &str,
+    ai: usize,
+    warnings: &mut Vec<String>,
+) -> Option<AffectedPackage> {
     let purl = match p.purl.as_deref() {
         Some(raw) => match Purl::parse(raw) {
             Ok(u) => Some(u),
@@ -317,10 +326,15 @@ fn range(r: Range, who: &str, ai: usize, ri: usize, warnings: &mut Vec<String>) 
             }
         }
     }
-    if !events.iter().any(|e| matches!(e, RangeEvent::Introduced(_))) {
+    if !events
+        .iter()
+        .any(|e| matches!(e, RangeEvent::Introduced(_)))
+    {
         // The schema requires an introduced event. Reading "from the beginning" reports
         // a possible false positive rather than silently hiding a vulnerability.
-        warnings.push(format!("{at}: no introduced event; read as introduced \"0\""));
+        warnings.push(format!(
+            "{at}: no introduced event; read as introduced \"0\""
+        ));
         events.insert(0, RangeEvent::Introduced("0".into()));
     }
     AffectedRange { kind, events }

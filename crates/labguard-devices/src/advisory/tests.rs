@@ -39,17 +39,29 @@ fn reads_single_osv_records_from_the_schema_examples() {
     assert_eq!(a.id, "GHSA-r9p9-mrjm-926w");
     assert_eq!(a.aliases, ["CVE-2020-28498"]);
     assert_eq!(a.database_severity.as_deref(), Some("MODERATE"));
-    assert_eq!(a.modified.unwrap().to_rfc3339(), "2021-03-08T16:02:43+00:00");
+    assert_eq!(
+        a.modified.unwrap().to_rfc3339(),
+        "2021-03-08T16:02:43+00:00"
+    );
     let p = a.affected[0].package.as_ref().unwrap();
-    assert_eq!((p.ecosystem.clone(), p.name.as_str()), (crate::ecosystem::Ecosystem::Npm, "elliptic"));
+    assert_eq!(
+        (p.ecosystem.clone(), p.name.as_str()),
+        (crate::ecosystem::Ecosystem::Npm, "elliptic")
+    );
     assert_eq!(
         a.affected[0].ranges[0].events,
-        [RangeEvent::Introduced("0".into()), RangeEvent::Fixed("6.5.4".into())]
+        [
+            RangeEvent::Introduced("0".into()),
+            RangeEvent::Fixed("6.5.4".into())
+        ]
     );
     let h = &parse_osv_json(HTTP.as_bytes()).unwrap().advisories[0];
     assert_eq!(h.affected[0].ranges[0].kind, RangeKind::SemVer);
     // No summary: the first line of details stands in.
-    assert_eq!(h.summary.as_deref(), Some("HeaderMap::reserve() used usize::next_power_of_two() to calculate"));
+    assert_eq!(
+        h.summary.as_deref(),
+        Some("HeaderMap::reserve() used usize::next_power_of_two() to calculate")
+    );
 }
 
 #[test]
@@ -65,19 +77,31 @@ fn arrays_keep_good_records_and_warn_about_bad_ones() {
     assert!(w.contains("empty event"), "{w}");
     assert!(w.contains("needs an ecosystem and a name"), "{w}");
     // The missing introduced reads as "0" so the range still matches.
-    assert_eq!(imp.advisories[2].affected[0].ranges[0].events[0], RangeEvent::Introduced("0".into()));
+    assert_eq!(
+        imp.advisories[2].affected[0].ranges[0].events[0],
+        RangeEvent::Introduced("0".into())
+    );
 }
 
 #[test]
 fn malformed_osv_is_an_error() {
-    for bad in [&b""[..], b"5", b"\"x\"", b"{\"id\":\"\"}", b"{\"summary\":\"no id\"}", b"{\"id\":\"A\",\"affected\":{}}", b"PK\x03\x04garbage"] {
+    for bad in [
+        &b""[..],
+        b"5",
+        b"\"x\"",
+        b"{\"id\":\"\"}",
+        b"{\"summary\":\"no id\"}",
+        b"{\"id\":\"A\",\"affected\":{}}",
+        b"PK\x03\x04garbage",
+    ] {
         assert!(parse_osv(bad).is_err(), "{}", String::from_utf8_lossy(bad));
     }
 }
 
 pub(crate) fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
     let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
     for (name, data) in entries {
         w.start_file(*name, opts).unwrap();
         w.write_all(data).unwrap();
@@ -113,9 +137,19 @@ fn merge_is_idempotent_and_keeps_the_newest_revision() {
     assert_eq!(db.upsert(newer.clone()), MergeOutcome::Updated);
     // An older revision arriving late does not roll back.
     assert_eq!(db.upsert(a), MergeOutcome::Unchanged);
-    assert_eq!(db.get("GHSA-r9p9-mrjm-926w").unwrap().summary.as_deref(), Some("updated"));
+    assert_eq!(
+        db.get("GHSA-r9p9-mrjm-926w").unwrap().summary.as_deref(),
+        Some("updated")
+    );
     let again = db.merge(vec![newer.clone(), newer]);
-    assert_eq!(again, MergeStats { inserted: 0, updated: 0, unchanged: 2 });
+    assert_eq!(
+        again,
+        MergeStats {
+            inserted: 0,
+            updated: 0,
+            unchanged: 2
+        }
+    );
     assert_eq!(db.len(), 1);
 }
 
@@ -133,10 +167,16 @@ fn reads_nvd_cve_records_with_cpe_ranges() {
     let imp = parse_nvd_cve_json(json.as_bytes()).unwrap();
     assert_eq!(imp.warnings.len(), 1);
     let a = &imp.advisories[0];
-    assert_eq!(a.summary.as_deref(), Some("Buffer overflow in analyzer firmware"));
+    assert_eq!(
+        a.summary.as_deref(),
+        Some("Buffer overflow in analyzer firmware")
+    );
     assert_eq!(a.severity[0].kind, "CVSS_V3");
     assert_eq!(a.affected[0].cpes.len(), 1);
-    assert_eq!(a.affected[0].cpes[0].version_end_excluding.as_deref(), Some("4.2.1"));
+    assert_eq!(
+        a.affected[0].cpes[0].version_end_excluding.as_deref(),
+        Some("4.2.1")
+    );
     assert!(a.modified.is_some() && a.withdrawn.is_none());
     assert!(parse_nvd_cve_json(b"{\"foo\":1}").is_err());
 }

@@ -1,7 +1,7 @@
 //! Vendor VEX statements ("is my product affected by CVE-X?") and CycloneDX VEX.
 
-use std::collections::HashMap;
 use std::cmp::Ordering;
+use std::collections::HashMap;
 
 use serde::Deserialize;
 
@@ -10,7 +10,7 @@ use crate::ecosystem::Ecosystem;
 use crate::error::{Error, Result};
 use crate::purl::Purl;
 use crate::sbom::{strip_bom, Component};
-use crate::version::{Version, VersionScheme, VersRange};
+use crate::version::{VersRange, Version, VersionScheme};
 
 /// A vendor's verdict on one product for one vulnerability.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -82,19 +82,28 @@ pub struct VexDocument {
 }
 
 fn normalize_serial(s: &str) -> String {
-    s.trim().to_ascii_lowercase().trim_start_matches("urn:uuid:").to_string()
+    s.trim()
+        .to_ascii_lowercase()
+        .trim_start_matches("urn:uuid:")
+        .to_string()
 }
 
 impl VexStatement {
     /// Whether the statement names `id` (its vulnerability or an alias).
     pub fn is_about(&self, id: &str) -> bool {
-        self.vulnerability.eq_ignore_ascii_case(id) || self.aliases.iter().any(|a| a.eq_ignore_ascii_case(id))
+        self.vulnerability.eq_ignore_ascii_case(id)
+            || self.aliases.iter().any(|a| a.eq_ignore_ascii_case(id))
     }
 
     /// Whether the statement covers `component`. `root` and `serial` describe the SBOM the
     /// component came from: a statement about the whole product (its root) covers every
     /// component in it, and a BOM-Link's serial number must be that SBOM's.
-    pub fn covers(&self, component: &Component, root: Option<&Component>, serial: Option<&str>) -> bool {
+    pub fn covers(
+        &self,
+        component: &Component,
+        root: Option<&Component>,
+        serial: Option<&str>,
+    ) -> bool {
         let p = &self.product;
         if let Some(want) = &p.bom_serial {
             // Suppressing on an unverifiable link could hide a real vulnerability.
@@ -103,7 +112,9 @@ impl VexStatement {
                 _ => return false,
             }
         }
-        std::iter::once(component).chain(root).any(|c| self.identifies(c) && self.version_fits(c))
+        std::iter::once(component)
+            .chain(root)
+            .any(|c| self.identifies(c) && self.version_fits(c))
     }
 
     fn identifies(&self, c: &Component) -> bool {
@@ -111,13 +122,25 @@ impl VexStatement {
         let by_ref = p.bom_ref.as_ref().map(|r| {
             // A bom-ref that is itself a purl may name the component by purl instead.
             c.bom_ref.as_deref() == Some(r.as_str())
-                || Purl::parse(r).ok().zip(c.purl.as_ref()).is_some_and(|(a, b)| purl_fits(&a, b))
+                || Purl::parse(r)
+                    .ok()
+                    .zip(c.purl.as_ref())
+                    .is_some_and(|(a, b)| purl_fits(&a, b))
         });
-        let by_purl = p.purl.as_ref().map(|want| c.purl.as_ref().is_some_and(|have| purl_fits(want, have)));
-        let by_cpe = p.cpe.as_ref().map(|want| c.cpe.as_ref().is_some_and(|have| want.covers(have, false)));
+        let by_purl = p
+            .purl
+            .as_ref()
+            .map(|want| c.purl.as_ref().is_some_and(|have| purl_fits(want, have)));
+        let by_cpe = p
+            .cpe
+            .as_ref()
+            .map(|want| c.cpe.as_ref().is_some_and(|have| want.covers(have, false)));
         let ids = [by_ref, by_purl, by_cpe];
         if ids.iter().all(Option::is_none) {
-            return p.name.as_deref().is_some_and(|n| n.trim().eq_ignore_ascii_case(c.name.trim()));
+            return p
+                .name
+                .as_deref()
+                .is_some_and(|n| n.trim().eq_ignore_ascii_case(c.name.trim()));
         }
         ids.contains(&Some(true))
     }
@@ -129,10 +152,9 @@ impl VexStatement {
         let Some(have) = c.effective_version() else {
             return false;
         };
-        let scheme = c
-            .purl
-            .as_ref()
-            .map_or(VersionScheme::Generic, |u| Ecosystem::from_purl(u).version_scheme());
+        let scheme = c.purl.as_ref().map_or(VersionScheme::Generic, |u| {
+            Ecosystem::from_purl(u).version_scheme()
+        });
         self.product.versions.iter().any(|v| match v {
             VexVersion::Exact(want) => {
                 want.trim() == have.trim()
@@ -141,7 +163,9 @@ impl VexStatement {
                         .zip(Version::parse(scheme, have).ok())
                         .is_some_and(|(a, b)| a.compare(&b) == Some(Ordering::Equal))
             }
-            VexVersion::Range(r) => Version::parse(r.scheme(), have).is_ok_and(|hv| r.contains(&hv)),
+            VexVersion::Range(r) => {
+                Version::parse(r.scheme(), have).is_ok_and(|hv| r.contains(&hv))
+            }
         })
     }
 }
@@ -149,7 +173,11 @@ impl VexStatement {
 /// `want` (from a statement) fits `have` (a component) if the package is the same and
 /// any version in `want` equals the component's.
 fn purl_fits(want: &Purl, have: &Purl) -> bool {
-    want.same_package(have) && want.version.as_ref().is_none_or(|v| have.version.as_ref() == Some(v))
+    want.same_package(have)
+        && want
+            .version
+            .as_ref()
+            .is_none_or(|v| have.version.as_ref() == Some(v))
 }
 
 /// Reads VEX statements from CycloneDX or CSAF JSON, detected from the content.
@@ -160,7 +188,8 @@ pub fn parse_vex(bytes: &[u8]) -> Result<VexDocument> {
         bom_format: Option<String>,
         document: Option<serde_json::Value>,
     }
-    let probe: Probe = serde_json::from_slice(strip_bom(bytes)).map_err(|e| Error::json("VEX", e))?;
+    let probe: Probe =
+        serde_json::from_slice(strip_bom(bytes)).map_err(|e| Error::json("VEX", e))?;
     if probe.bom_format.is_some() {
         parse_cyclonedx_vex(bytes)
     } else if probe.document.is_some() {
@@ -244,10 +273,16 @@ fn collect_refs<'a>(c: &'a RefComponent, out: &mut HashMap<&'a str, &'a RefCompo
 
 /// Splits a BOM-Link `urn:cdx:<serial>/<version>#<bom-ref>` into serial and bom-ref.
 fn split_bom_link(r: &str) -> (Option<String>, String) {
-    match r.strip_prefix("urn:cdx:").and_then(|rest| rest.split_once('#')) {
+    match r
+        .strip_prefix("urn:cdx:")
+        .and_then(|rest| rest.split_once('#'))
+    {
         Some((doc, frag)) => {
             let serial = doc.split('/').next().unwrap_or(doc);
-            (Some(format!("urn:uuid:{serial}")), percent_decode_lossy(frag))
+            (
+                Some(format!("urn:uuid:{serial}")),
+                percent_decode_lossy(frag),
+            )
         }
         None => (None, r.to_string()),
     }
@@ -258,7 +293,10 @@ fn percent_decode_lossy(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        let hex = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
         match (b[i], hex) {
             (b'%', Some(v)) => {
                 out.push(v);
@@ -276,7 +314,8 @@ fn percent_decode_lossy(s: &str) -> String {
 /// Reads the `vulnerabilities` of a CycloneDX BOM or VEX document as statements. Each
 /// `affects` entry yields one statement per distinct version status.
 pub fn parse_cyclonedx_vex(bytes: &[u8]) -> Result<VexDocument> {
-    let bom: Bom = serde_json::from_slice(strip_bom(bytes)).map_err(|e| Error::json("CycloneDX VEX", e))?;
+    let bom: Bom =
+        serde_json::from_slice(strip_bom(bytes)).map_err(|e| Error::json("CycloneDX VEX", e))?;
     let mut refs = HashMap::new();
     if let Some(c) = bom.metadata.as_ref().and_then(|m| m.component.as_ref()) {
         collect_refs(c, &mut refs);
@@ -287,7 +326,8 @@ pub fn parse_cyclonedx_vex(bytes: &[u8]) -> Result<VexDocument> {
     let mut doc = VexDocument::default();
     for (vi, v) in bom.vulnerabilities.iter().enumerate() {
         let Some(id) = v.id.as_deref().map(str::trim).filter(|s| !s.is_empty()) else {
-            doc.warnings.push(format!("vulnerabilities[{vi}]: no id; skipped"));
+            doc.warnings
+                .push(format!("vulnerabilities[{vi}]: no id; skipped"));
             continue;
         };
         let aliases: Vec<String> = v.references.iter().filter_map(|r| r.id.clone()).collect();
@@ -298,7 +338,9 @@ pub fn parse_cyclonedx_vex(bytes: &[u8]) -> Result<VexDocument> {
             Some("exploitable") | None => VexStatus::Affected,
             Some("in_triage") => VexStatus::UnderInvestigation,
             Some(other) => {
-                doc.warnings.push(format!("{id}: unknown analysis state {other:?}; read as in_triage"));
+                doc.warnings.push(format!(
+                    "{id}: unknown analysis state {other:?}; read as in_triage"
+                ));
                 VexStatus::UnderInvestigation
             }
         };
@@ -309,11 +351,16 @@ pub fn parse_cyclonedx_vex(bytes: &[u8]) -> Result<VexDocument> {
         let detail = analysis.and_then(|a| a.detail.clone());
         for (ai, aff) in v.affects.iter().enumerate() {
             let Some(target) = aff.target.as_deref() else {
-                doc.warnings.push(format!("{id}: affects[{ai}] has no ref; skipped"));
+                doc.warnings
+                    .push(format!("{id}: affects[{ai}] has no ref; skipped"));
                 continue;
             };
             let (serial, bom_ref) = split_bom_link(target);
-            let local = if serial.is_none() { refs.get(bom_ref.as_str()) } else { None };
+            let local = if serial.is_none() {
+                refs.get(bom_ref.as_str())
+            } else {
+                None
+            };
             let purl = local
                 .and_then(|c| c.purl.as_deref())
                 .or(Some(bom_ref.as_str()).filter(|r| r.starts_with("pkg:")))
@@ -333,12 +380,15 @@ pub fn parse_cyclonedx_vex(bytes: &[u8]) -> Result<VexDocument> {
                     (None, Some(r)) => match VersRange::parse(r) {
                         Ok(r) => VexVersion::Range(r),
                         Err(e) => {
-                            doc.warnings.push(format!("{id}: affects[{ai}].versions[{k}]: {e}; skipped"));
+                            doc.warnings
+                                .push(format!("{id}: affects[{ai}].versions[{k}]: {e}; skipped"));
                             continue;
                         }
                     },
                     (None, None) => {
-                        doc.warnings.push(format!("{id}: affects[{ai}].versions[{k}] is empty; skipped"));
+                        doc.warnings.push(format!(
+                            "{id}: affects[{ai}].versions[{k}] is empty; skipped"
+                        ));
                         continue;
                     }
                 };
@@ -368,7 +418,11 @@ pub fn parse_cyclonedx_vex(bytes: &[u8]) -> Result<VexDocument> {
                         name: None,
                         versions,
                     },
-                    justification: if status == VexStatus::NotAffected { justification.clone() } else { None },
+                    justification: if status == VexStatus::NotAffected {
+                        justification.clone()
+                    } else {
+                        None
+                    },
                     status,
                     detail: detail.clone(),
                     source: bom.serial_number.clone(),

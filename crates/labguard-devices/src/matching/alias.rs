@@ -43,7 +43,8 @@ impl Groups {
                 }
             }
         }
-        let group_of_advisory: Vec<usize> = first_node.iter().map(|&n| find(&mut parent, n)).collect();
+        let group_of_advisory: Vec<usize> =
+            first_node.iter().map(|&n| find(&mut parent, n)).collect();
         let mut ids: HashMap<usize, BTreeSet<String>> = HashMap::new();
         for (i, a) in advisories.iter().enumerate() {
             let set = ids.entry(group_of_advisory[i]).or_default();

@@ -87,37 +87,53 @@ pub struct MatchReport {
     pub warnings: Vec<String>,
 }
 
+/// (advisory, affected entry).
 type Slot = (usize, usize);
+/// (advisory, affected entry, CPE criterion).
+type CpeSlot = (usize, usize, usize);
+/// (advisory, basis, first fix above the version).
+type Hit = (usize, MatchBasis, Option<String>);
 
 /// Advisories indexed for matching. Build once per advisory set; reuse for every device.
 pub struct MatchIndex<'a> {
     advisories: Vec<&'a Advisory>,
     by_package: HashMap<(Ecosystem, String), Vec<Slot>>,
     by_name: HashMap<String, Vec<Slot>>,
-    by_cpe: HashMap<(String, String), Vec<(usize, usize, usize)>>,
-    cpe_wildcards: Vec<(usize, usize, usize)>,
+    by_cpe: HashMap<(String, String), Vec<CpeSlot>>,
+    cpe_wildcards: Vec<CpeSlot>,
     aliases: alias::Groups,
 }
 
 impl<'a> MatchIndex<'a> {
     /// Indexes `advisories`; withdrawn ones are left out.
     pub fn new(advisories: impl IntoIterator<Item = &'a Advisory>) -> MatchIndex<'a> {
-        let advisories: Vec<&Advisory> = advisories.into_iter().filter(|a| a.withdrawn.is_none()).collect();
+        let advisories: Vec<&Advisory> = advisories
+            .into_iter()
+            .filter(|a| a.withdrawn.is_none())
+            .collect();
         let mut by_package: HashMap<(Ecosystem, String), Vec<Slot>> = HashMap::new();
         let mut by_name: HashMap<String, Vec<Slot>> = HashMap::new();
-        let mut by_cpe: HashMap<(String, String), Vec<(usize, usize, usize)>> = HashMap::new();
+        let mut by_cpe: HashMap<(String, String), Vec<CpeSlot>> = HashMap::new();
         let mut cpe_wildcards = Vec::new();
         for (ai, adv) in advisories.iter().enumerate() {
             for (fi, aff) in adv.affected.iter().enumerate() {
                 if let Some(p) = &aff.package {
                     let name = p.ecosystem.normalize_name(&p.name);
-                    by_package.entry((p.ecosystem.clone(), name.clone())).or_default().push((ai, fi));
+                    by_package
+                        .entry((p.ecosystem.clone(), name.clone()))
+                        .or_default()
+                        .push((ai, fi));
                     by_name.entry(name).or_default().push((ai, fi));
                 }
                 for (ci, m) in aff.cpes.iter().enumerate() {
                     match (m.criteria.vendor(), m.criteria.product()) {
-                        (Some(v), Some(p)) if !v.contains(['*', '?']) && !p.contains(['*', '?']) => {
-                            by_cpe.entry((v.to_string(), p.to_string())).or_default().push((ai, fi, ci));
+                        (Some(v), Some(p))
+                            if !v.contains(['*', '?']) && !p.contains(['*', '?']) =>
+                        {
+                            by_cpe
+                                .entry((v.to_string(), p.to_string()))
+                                .or_default()
+                                .push((ai, fi, ci));
                         }
                         _ => cpe_wildcards.push((ai, fi, ci)),
                     }
@@ -148,18 +164,33 @@ impl<'a> MatchIndex<'a> {
     /// Matches every component of `sbom` (root included) and applies `vex`.
     pub fn match_sbom(&self, sbom: &Sbom, vex: &[VexStatement]) -> MatchReport {
         let components: Vec<&Component> = sbom.all_components().collect();
-        self.match_components(&components, sbom.root.as_ref(), sbom.serial_number.as_deref(), vex)
+        self.match_components(
+            &components,
+            sbom.root.as_ref(),
+            sbom.serial_number.as_deref(),
+            vex,
+        )
     }
 
     /// Matches a device: its firmware (from the asset's CPE and version) plus its SBOM.
-    pub fn match_device(&self, asset: &Asset, sbom: Option<&Sbom>, vex: &[VexStatement]) -> MatchReport {
+    pub fn match_device(
+        &self,
+        asset: &Asset,
+        sbom: Option<&Sbom>,
+        vex: &[VexStatement],
+    ) -> MatchReport {
         let firmware = asset.firmware_component();
         let mut components: Vec<&Component> = firmware.iter().collect();
         if let Some(s) = sbom {
             components.extend(s.all_components());
         }
         let root = sbom.and_then(|s| s.root.as_ref()).or(firmware.as_ref());
-        self.match_components(&components, root, sbom.and_then(|s| s.serial_number.as_deref()), vex)
+        self.match_components(
+            &components,
+            root,
+            sbom.and_then(|s| s.serial_number.as_deref()),
+            vex,
+        )
     }
 
     /// Matches a list of components. `root` and `serial` identify the product they belong
@@ -219,7 +250,7 @@ impl<'a> MatchIndex<'a> {
     /// Matches one component; problems go to `warnings`.
     pub fn match_component(&self, c: &Component, warnings: &mut Vec<String>) -> Vec<Finding> {
         // (advisory, basis, fixed) per matching affected entry.
-        let mut hits: Vec<(usize, MatchBasis, Option<String>)> = Vec::new();
+        let mut hits: Vec<Hit> = Vec::new();
         let version = c.effective_version();
         let who = match version {
             Some(v) => format!("{} {v}", c.name),
@@ -256,7 +287,10 @@ impl<'a> MatchIndex<'a> {
             let aff = &adv.affected[fi];
             let Some(pkg) = &aff.package else { continue };
             let Some(v) = version else {
-                warnings.push(format!("{who}: no version, so {} cannot be evaluated", adv.id));
+                warnings.push(format!(
+                    "{who}: no version, so {} cannot be evaluated",
+                    adv.id
+                ));
                 continue;
             };
             match affected_by(aff, &pkg.ecosystem, v) {
@@ -266,8 +300,16 @@ impl<'a> MatchIndex<'a> {
             }
         }
         if let Some(cpe) = &c.cpe {
-            let key = (cpe.vendor().unwrap_or("").to_string(), cpe.product().unwrap_or("").to_string());
-            let slots = self.by_cpe.get(&key).into_iter().flatten().chain(&self.cpe_wildcards);
+            let key = (
+                cpe.vendor().unwrap_or("").to_string(),
+                cpe.product().unwrap_or("").to_string(),
+            );
+            let slots = self
+                .by_cpe
+                .get(&key)
+                .into_iter()
+                .flatten()
+                .chain(&self.cpe_wildcards);
             for &(ai, fi, ci) in slots {
                 if self.advisories[ai].affected[fi].cpes[ci].matches(cpe, c.version.as_deref()) {
                     hits.push((ai, MatchBasis::Cpe, None));
@@ -277,8 +319,8 @@ impl<'a> MatchIndex<'a> {
         self.group_hits(c, hits)
     }
 
-    fn group_hits(&self, c: &Component, hits: Vec<(usize, MatchBasis, Option<String>)>) -> Vec<Finding> {
-        let mut by_group: Vec<(usize, Vec<(usize, MatchBasis, Option<String>)>)> = Vec::new();
+    fn group_hits(&self, c: &Component, hits: Vec<Hit>) -> Vec<Finding> {
+        let mut by_group: Vec<(usize, Vec<Hit>)> = Vec::new();
         for h in hits {
             let g = self.aliases.group_of(h.0);
             match by_group.iter_mut().find(|(gg, _)| *gg == g) {
@@ -301,7 +343,11 @@ impl<'a> MatchIndex<'a> {
                     advisory_ids.insert(adv.id.clone());
                     basis = basis.min(b);
                     fixed.extend(fx);
-                    for s in adv.severity.iter().chain(adv.affected.iter().flat_map(|a| &a.severity)) {
+                    for s in adv
+                        .severity
+                        .iter()
+                        .chain(adv.affected.iter().flat_map(|a| &a.severity))
+                    {
                         if !severity.contains(s) {
                             severity.push(s.clone());
                         }
@@ -328,12 +374,20 @@ impl<'a> MatchIndex<'a> {
 /// Whether version `v` is affected by one `affected` entry: its explicit `versions` list or
 /// any evaluable range. `Ok(Some(fixed))` when affected (with the first fix above `v`, if
 /// known), `Ok(None)` when not, `Err` when nothing could be evaluated.
-fn affected_by(aff: &crate::advisory::Affected, eco: &Ecosystem, v: &str) -> Result<Option<Option<String>>, String> {
+fn affected_by(
+    aff: &crate::advisory::Affected,
+    eco: &Ecosystem,
+    v: &str,
+) -> Result<Option<Option<String>>, String> {
     let eco_scheme = eco.version_scheme();
     let parsed_eco = Version::parse(eco_scheme, v);
     let listed = aff.versions.iter().any(|listed| {
         listed.trim() == v.trim()
-            || parsed_eco.as_ref().ok().zip(Version::parse(eco_scheme, listed).ok()).is_some_and(|(a, b)| a.compare(&b) == Some(std::cmp::Ordering::Equal))
+            || parsed_eco
+                .as_ref()
+                .ok()
+                .zip(Version::parse(eco_scheme, listed).ok())
+                .is_some_and(|(a, b)| a.compare(&b) == Some(std::cmp::Ordering::Equal))
     });
     if listed {
         return Ok(Some(None));

@@ -55,7 +55,11 @@ enum Kind {
 /// Evaluates `range` for version `v` (already parsed under `scheme`). An event version that
 /// does not parse under `scheme` is an error naming it: the caller reports the range as
 /// unevaluated rather than calling the package clean.
-pub fn evaluate(range: &AffectedRange, scheme: VersionScheme, v: &Version) -> Result<RangeVerdict, String> {
+pub fn evaluate(
+    range: &AffectedRange,
+    scheme: VersionScheme,
+    v: &Version,
+) -> Result<RangeVerdict, String> {
     let mut events: Vec<(Kind, Bound)> = Vec::with_capacity(range.events.len());
     for e in &range.events {
         let (kind, raw) = match e {
@@ -74,7 +78,11 @@ pub fn evaluate(range: &AffectedRange, scheme: VersionScheme, v: &Version) -> Re
     }
 
     // BeforeLimits: with no limit events an implicit "*" applies.
-    let limits: Vec<&Bound> = events.iter().filter(|(k, _)| *k == Kind::Limit).map(|(_, b)| b).collect();
+    let limits: Vec<&Bound> = events
+        .iter()
+        .filter(|(k, _)| *k == Kind::Limit)
+        .map(|(_, b)| b)
+        .collect();
     if !limits.is_empty() && !limits.iter().any(|b| b.cmp_version(v) == Ordering::Greater) {
         return Ok(RangeVerdict::NotAffected);
     }
@@ -95,7 +103,9 @@ pub fn evaluate(range: &AffectedRange, scheme: VersionScheme, v: &Version) -> Re
     }
     // The first fix above v, as the upgrade target.
     let fixed = events.iter().find_map(|(kind, bound)| match (kind, bound) {
-        (Kind::Fixed, Bound::At(b)) if b.compare(v) == Some(Ordering::Greater) => Some(b.to_string()),
+        (Kind::Fixed, Bound::At(b)) if b.compare(v) == Some(Ordering::Greater) => {
+            Some(b.to_string())
+        }
         _ => None,
     });
     Ok(RangeVerdict::Affected { fixed })
@@ -123,7 +133,10 @@ mod tests {
 
     fn hit(r: &AffectedRange, v: &str) -> bool {
         let v = Version::parse(VersionScheme::SemVer, v).unwrap();
-        matches!(evaluate(r, VersionScheme::SemVer, &v).unwrap(), RangeVerdict::Affected { .. })
+        matches!(
+            evaluate(r, VersionScheme::SemVer, &v).unwrap(),
+            RangeVerdict::Affected { .. }
+        )
     }
 
     #[test]
@@ -136,25 +149,43 @@ mod tests {
     fn schema_example_fixed() {
         let r = range(&[("introduced", "0"), ("fixed", "1.0.2")]);
         assert!(hit(&r, "1.0.1") && hit(&r, "0.1.0"));
-        assert!(!hit(&r, "1.0.2"), "the fixed version itself is not affected");
+        assert!(
+            !hit(&r, "1.0.2"),
+            "the fixed version itself is not affected"
+        );
         assert!(!hit(&r, "1.0.3"));
         // A pre-release of the fix precedes it, so it is still affected.
         assert!(hit(&r, "1.0.2-rc.1"));
         let v = Version::parse(VersionScheme::SemVer, "0.9.0").unwrap();
         assert_eq!(
             evaluate(&r, VersionScheme::SemVer, &v).unwrap(),
-            RangeVerdict::Affected { fixed: Some("1.0.2".into()) }
+            RangeVerdict::Affected {
+                fixed: Some("1.0.2".into())
+            }
         );
     }
 
     #[test]
     fn schema_example_multiple_ranges() {
         // [1.0.0, 1.0.2) or [3.0.0, 3.2.5); written out of order to exercise the sort.
-        let r = range(&[("introduced", "3.0.0"), ("fixed", "1.0.2"), ("fixed", "3.2.5"), ("introduced", "1.0.0")]);
+        let r = range(&[
+            ("introduced", "3.0.0"),
+            ("fixed", "1.0.2"),
+            ("fixed", "3.2.5"),
+            ("introduced", "1.0.0"),
+        ]);
         for v in ["1.0.0", "1.0.1", "3.0.0", "3.2.4"] {
             assert!(hit(&r, v), "{v}");
         }
-        for v in ["0.9.9", "1.0.2", "2.9.9", "3.2.5", "4.0.0", "1.0.0-beta", "3.0.0-rc.1"] {
+        for v in [
+            "0.9.9",
+            "1.0.2",
+            "2.9.9",
+            "3.2.5",
+            "4.0.0",
+            "1.0.0-beta",
+            "3.0.0-rc.1",
+        ] {
             assert!(!hit(&r, v), "{v}");
         }
     }
@@ -171,7 +202,10 @@ mod tests {
         let r = range(&[("introduced", "2.0.0"), ("fixed", "2.3.1")]);
         assert!(!hit(&r, "2.0.0-alpha.1") && !hit(&r, "2.0.0-rc.2"));
         assert!(hit(&r, "2.0.0") && hit(&r, "2.3.1-beta"));
-        assert!(!hit(&r, "2.3.1+build.5"), "build metadata does not change precedence");
+        assert!(
+            !hit(&r, "2.3.1+build.5"),
+            "build metadata does not change precedence"
+        );
     }
 
     #[test]

@@ -63,9 +63,22 @@ fn purl_matches_with_ranges_aliases_and_no_false_positives() {
     assert_eq!(f[0].basis, MatchBasis::Purl);
     assert_eq!(f[0].severity.len(), 1);
     // Second range of the GHSA only.
-    assert_eq!(ids(&index, &pkg("pkg:npm/left-pad@3.2.4")), ["CVE-2024-0001"]);
-    for clean in ["1.0.2", "3.2.5", "2.0.0", "0.9.0", "1.0.0-rc.1", "3.0.0-beta"] {
-        assert!(ids(&index, &pkg(&format!("pkg:npm/left-pad@{clean}"))).is_empty(), "{clean}");
+    assert_eq!(
+        ids(&index, &pkg("pkg:npm/left-pad@3.2.4")),
+        ["CVE-2024-0001"]
+    );
+    for clean in [
+        "1.0.2",
+        "3.2.5",
+        "2.0.0",
+        "0.9.0",
+        "1.0.0-rc.1",
+        "3.0.0-beta",
+    ] {
+        assert!(
+            ids(&index, &pkg(&format!("pkg:npm/left-pad@{clean}"))).is_empty(),
+            "{clean}"
+        );
     }
     // Same name, other ecosystem.
     assert!(ids(&index, &pkg("pkg:pypi/left-pad@1.0.1")).is_empty());
@@ -76,10 +89,17 @@ fn pypi_versions_list_last_affected_and_name_normalization() {
     let advs = advisories(FEED);
     let index = MatchIndex::new(&advs);
     for hit in ["1.0", "1.0.0", "1.1", "2.0", "2.4", "2.4.post1"] {
-        assert_eq!(ids(&index, &pkg(&format!("pkg:pypi/Django_Rest@{hit}"))), ["PYSEC-2024-1"], "{hit}");
+        assert_eq!(
+            ids(&index, &pkg(&format!("pkg:pypi/Django_Rest@{hit}"))),
+            ["PYSEC-2024-1"],
+            "{hit}"
+        );
     }
     for miss in ["1.2", "2.0rc1", "2.4.post2", "2.5"] {
-        assert!(ids(&index, &pkg(&format!("pkg:pypi/django.rest@{miss}"))).is_empty(), "{miss}");
+        assert!(
+            ids(&index, &pkg(&format!("pkg:pypi/django.rest@{miss}"))).is_empty(),
+            "{miss}"
+        );
     }
 }
 
@@ -89,9 +109,20 @@ fn maven_and_debian_orderings() {
     let index = MatchIndex::new(&advs);
     let dw = pkg("pkg:maven/com.fasterxml.jackson.core/jackson-databind@2.10.1?type=jar");
     assert_eq!(ids(&index, &dw), ["CVE-2020-25649"]);
-    assert!(ids(&index, &pkg("pkg:maven/com.fasterxml.jackson.core/jackson-databind@2.10.5.1")).is_empty());
-    assert!(ids(&index, &pkg("pkg:maven/com.fasterxml.jackson.core/jackson-databind@2.10.0-rc1")).is_empty());
-    assert_eq!(ids(&index, &pkg("pkg:deb/debian/openssl@3.0.11-1~deb12u2")), ["DEBIAN-CVE-2024-9999"]);
+    assert!(ids(
+        &index,
+        &pkg("pkg:maven/com.fasterxml.jackson.core/jackson-databind@2.10.5.1")
+    )
+    .is_empty());
+    assert!(ids(
+        &index,
+        &pkg("pkg:maven/com.fasterxml.jackson.core/jackson-databind@2.10.0-rc1")
+    )
+    .is_empty());
+    assert_eq!(
+        ids(&index, &pkg("pkg:deb/debian/openssl@3.0.11-1~deb12u2")),
+        ["DEBIAN-CVE-2024-9999"]
+    );
     assert!(ids(&index, &pkg("pkg:deb/debian/openssl@3.0.13-1~deb12u1")).is_empty());
     // Ubuntu is another ecosystem.
     assert!(ids(&index, &pkg("pkg:deb/ubuntu/openssl@3.0.11-1")).is_empty());
@@ -119,9 +150,16 @@ fn name_match_without_purl_and_unevaluable_versions() {
 fn vex_not_affected_suppresses_and_keeps_the_justification() {
     let advs = advisories(FEED);
     let index = MatchIndex::new(&advs);
-    let sbom = crate::sbom::parse_sbom(include_bytes!("../../testdata/cyclonedx/VEX/bom.json")).unwrap();
+    let sbom =
+        crate::sbom::parse_sbom(include_bytes!("../../testdata/cyclonedx/VEX/bom.json")).unwrap();
     let open = index.match_sbom(&sbom, &[]);
-    assert_eq!(open.findings.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(), ["CVE-2020-25649"]);
+    assert_eq!(
+        open.findings
+            .iter()
+            .map(|f| f.id.as_str())
+            .collect::<Vec<_>>(),
+        ["CVE-2020-25649"]
+    );
     // The corpus VEX names this component by BOM-Link to another serial: no effect here.
     let vex = parse_vex(include_bytes!("../../testdata/cyclonedx/VEX/vex.json")).unwrap();
     assert_eq!(index.match_sbom(&sbom, &vex.statements).findings.len(), 1);
@@ -131,9 +169,16 @@ fn vex_not_affected_suppresses_and_keeps_the_justification() {
     let r = index.match_sbom(&sbom, &stmts);
     assert!(r.findings.is_empty());
     assert_eq!(r.suppressed.len(), 1);
-    assert_eq!(r.suppressed[0].justification.as_deref(), Some("code_not_reachable"));
+    assert_eq!(
+        r.suppressed[0].justification.as_deref(),
+        Some("code_not_reachable")
+    );
     assert_eq!(r.suppressed[0].status, VexStatus::NotAffected);
-    assert!(r.suppressed[0].detail.as_deref().unwrap().contains("not reachable"));
+    assert!(r.suppressed[0]
+        .detail
+        .as_deref()
+        .unwrap()
+        .contains("not reachable"));
     // A contradicting "affected" statement keeps it open, with a warning.
     let mut affirm = stmts[0].clone();
     affirm.status = VexStatus::Affected;
@@ -151,21 +196,39 @@ fn firmware_matches_by_cpe_and_csaf_vex_clears_it() {
         "versionStartIncluding":"4.0","versionEndExcluding":"4.3.0"}]}]}]}}]}"#;
     let advs = parse_nvd_cve_json(nvd.as_bytes()).unwrap().advisories;
     let index = MatchIndex::new(&advs);
-    let mut asset = Asset::new("LAB-AN-01", DeviceKind::Analyzer, "Example Diagnostics", "hemalyzer-firmware");
+    let mut asset = Asset::new(
+        "LAB-AN-01",
+        DeviceKind::Analyzer,
+        "Example Diagnostics",
+        "hemalyzer-firmware",
+    );
     asset.firmware_version = Some("4.1.0".into());
-    asset.cpe = Some(Cpe::parse("cpe:2.3:o:example_diagnostics:hemalyzer_firmware:4.1.0:*:*:*:*:*:*:*").unwrap());
+    asset.cpe = Some(
+        Cpe::parse("cpe:2.3:o:example_diagnostics:hemalyzer_firmware:4.1.0:*:*:*:*:*:*:*").unwrap(),
+    );
     let r = index.match_device(&asset, None, &[]);
     assert_eq!(r.findings.len(), 1);
     assert_eq!(r.findings[0].basis, MatchBasis::Cpe);
     let vex = parse_vex(include_bytes!("../../testdata/csaf/hemalyzer-vex-2.0.json")).unwrap();
     // 4.1.0 is known_affected in the CSAF document: stays open.
-    assert_eq!(index.match_device(&asset, None, &vex.statements).findings.len(), 1);
+    assert_eq!(
+        index
+            .match_device(&asset, None, &vex.statements)
+            .findings
+            .len(),
+        1
+    );
     // 4.2.0 is known_not_affected: suppressed, justification kept.
     asset.firmware_version = Some("4.2.0".into());
-    asset.cpe = Some(Cpe::parse("cpe:2.3:o:example_diagnostics:hemalyzer_firmware:4.2.0:*:*:*:*:*:*:*").unwrap());
+    asset.cpe = Some(
+        Cpe::parse("cpe:2.3:o:example_diagnostics:hemalyzer_firmware:4.2.0:*:*:*:*:*:*:*").unwrap(),
+    );
     let r = index.match_device(&asset, None, &vex.statements);
     assert!(r.findings.is_empty(), "{:?}", r.findings);
-    assert_eq!(r.suppressed[0].justification.as_deref(), Some("vulnerable_code_not_present"));
+    assert_eq!(
+        r.suppressed[0].justification.as_deref(),
+        Some("vulnerable_code_not_present")
+    );
     // 4.3.0 is outside the NVD range.
     asset.firmware_version = Some("4.3.0".into());
     asset.cpe = None;

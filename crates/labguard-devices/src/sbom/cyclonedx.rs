@@ -57,7 +57,9 @@ pub fn parse_cyclonedx_json(bytes: &[u8]) -> Result<Sbom> {
     let bom: Bom =
         serde_json::from_slice(strip_bom(bytes)).map_err(|e| Error::json("CycloneDX BOM", e))?;
     if bom.bom_format.as_deref() != Some("CycloneDX") {
-        return Err(Error::UnknownFormat("bomFormat is not \"CycloneDX\"".into()));
+        return Err(Error::UnknownFormat(
+            "bomFormat is not \"CycloneDX\"".into(),
+        ));
     }
     let mut warnings = Vec::new();
     let spec_version = match bom.spec_version {
@@ -82,7 +84,13 @@ pub fn parse_cyclonedx_json(bytes: &[u8]) -> Result<Sbom> {
         .and_then(|c| convert(&c, None, "metadata.component", &mut warnings));
     let mut components = Vec::new();
     for (i, c) in bom.components.iter().enumerate() {
-        flatten(c, None, &format!("components[{i}]"), &mut components, &mut warnings);
+        flatten(
+            c,
+            None,
+            &format!("components[{i}]"),
+            &mut components,
+            &mut warnings,
+        );
     }
     Ok(Sbom {
         format: SbomFormat::CycloneDx,

@@ -181,7 +181,11 @@ pub(crate) fn strip_bom(bytes: &[u8]) -> &[u8] {
 }
 
 /// Parses an optional purl, turning failure into a warning.
-pub(crate) fn purl_or_warn(raw: Option<&str>, who: &str, warnings: &mut Vec<String>) -> Option<Purl> {
+pub(crate) fn purl_or_warn(
+    raw: Option<&str>,
+    who: &str,
+    warnings: &mut Vec<String>,
+) -> Option<Purl> {
     let raw = raw?.trim();
     if raw.is_empty() {
         return None;

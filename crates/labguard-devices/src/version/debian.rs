@@ -73,8 +73,7 @@ fn cmp_part(a: &str, b: &str) -> Ordering {
     let (mut i, mut j) = (0, 0);
     while i < a.len() || j < b.len() {
         // Non-digit run, compared character by character with `weight`.
-        while (i < a.len() && !a[i].is_ascii_digit()) || (j < b.len() && !b[j].is_ascii_digit())
-        {
+        while (i < a.len() && !a[i].is_ascii_digit()) || (j < b.len() && !b[j].is_ascii_digit()) {
             let ca = a.get(i).copied().filter(|c| !c.is_ascii_digit());
             let cb = b.get(j).copied().filter(|c| !c.is_ascii_digit());
             let (wa, wb) = (weight(ca), weight(cb));

@@ -39,7 +39,10 @@ fn semver_precedence_from_the_spec() {
 
 #[test]
 fn semver_build_metadata_is_ignored_and_prefixes_tolerated() {
-    assert_eq!(cmp(VersionScheme::SemVer, "1.0.0+build.1", "1.0.0+zzz"), Equal);
+    assert_eq!(
+        cmp(VersionScheme::SemVer, "1.0.0+build.1", "1.0.0+zzz"),
+        Equal
+    );
     assert_eq!(cmp(VersionScheme::SemVer, "v1.2.3", "1.2.3"), Equal);
     assert_eq!(cmp(VersionScheme::SemVer, "1.2", "1.2.0"), Equal);
     assert_eq!(cmp(VersionScheme::SemVer, "1", "1.0.1"), Less);
@@ -92,7 +95,15 @@ fn pep440_epochs_normalization_and_errors() {
     assert_eq!(cmp(s, "1.0+ubuntu-1", "1.0+ubuntu.1"), Equal);
     assert!(Pep440Version::parse("1.0a1").unwrap().is_prerelease());
     assert!(!Pep440Version::parse("1.0.post1").unwrap().is_prerelease());
-    for bad in ["", "abc", "1.0junk", "1.0+", "1.0+a..b", "1!", "99999999999999999999999"] {
+    for bad in [
+        "",
+        "abc",
+        "1.0junk",
+        "1.0+",
+        "1.0+a..b",
+        "1!",
+        "99999999999999999999999",
+    ] {
         assert!(Pep440Version::parse(bad).is_err(), "{bad}");
     }
 }
@@ -108,7 +119,16 @@ fn maven_version_order_specification_examples() {
     assert_eq!(cmp(s, "1.foo", "1-foo"), Equal);
     assert_eq!(cmp(s, "1-foo", "1-1"), Less);
     assert_eq!(cmp(s, "1-1", "1.1"), Less);
-    for same in ["1.ga", "1-ga", "1-0", "1.0", "1", "1.0.0", "1-final", "1.RELEASE"] {
+    for same in [
+        "1.ga",
+        "1-ga",
+        "1-0",
+        "1.0",
+        "1",
+        "1.0.0",
+        "1-final",
+        "1.RELEASE",
+    ] {
         assert_eq!(cmp(s, same, "1"), Equal, "{same}");
     }
     assert_eq!(cmp(s, "1-sp", "1-ga"), Greater);
@@ -142,7 +162,10 @@ fn maven_qualifier_chain() {
     );
     assert_increasing(
         VersionScheme::Maven,
-        &["2.0", "2.0.a", "2-1", "2.0.2", "2.0.123", "2.1.0", "2.1-a", "2.1b", "2.1-c", "2.1-1", "2.1.0.1", "2.2", "2.123"],
+        &[
+            "2.0", "2.0.a", "2-1", "2.0.2", "2.0.123", "2.1.0", "2.1-a", "2.1b", "2.1-c", "2.1-1",
+            "2.1.0.1", "2.2", "2.123",
+        ],
     );
 }
 
@@ -151,19 +174,8 @@ fn debian_ordering_with_tilde_epochs_and_revisions() {
     assert_increasing(
         VersionScheme::Debian,
         &[
-            "1.0~~",
-            "1.0~~a",
-            "1.0~",
-            "1.0~rc1",
-            "1.0",
-            "1.0-1",
-            "1.0-2",
-            "1.0-10",
-            "1.0a",
-            "1.0+b1",
-            "1.0.1",
-            "2.0",
-            "1:0.9",
+            "1.0~~", "1.0~~a", "1.0~", "1.0~rc1", "1.0", "1.0-1", "1.0-2", "1.0-10", "1.0a",
+            "1.0+b1", "1.0.1", "2.0", "1:0.9",
         ],
     );
     let s = VersionScheme::Debian;
@@ -236,7 +248,13 @@ fn vers_ranges_from_cyclonedx_vex_examples() {
     let r = VersRange::parse("vers:generic/1.0|!=2.0").unwrap();
     assert!(r.contains(&g("1.0")) && !r.contains(&g("2.0")) && !r.contains(&g("3.0")));
     assert!(VersRange::parse("vers:npm/*").unwrap().contains(&g("9")));
-    for bad in ["semver/>=1", "vers:semver", "vers:/1.0", "vers:semver/>=", "vers:pypi/>=junk"] {
+    for bad in [
+        "semver/>=1",
+        "vers:semver",
+        "vers:/1.0",
+        "vers:semver/>=",
+        "vers:pypi/>=junk",
+    ] {
         assert!(VersRange::parse(bad).is_err(), "{bad}");
     }
 }

@@ -137,7 +137,10 @@ impl VersRange {
         if bounds.is_empty() {
             // Only `!=` constraints (none hit) means "everything else"; with `=` constraints
             // present the range is just those versions.
-            let has_eq = self.constraints.iter().any(|c| c.comparator == VersComparator::Eq);
+            let has_eq = self
+                .constraints
+                .iter()
+                .any(|c| c.comparator == VersComparator::Eq);
             return !has_eq;
         }
         let sat = |c: &VersConstraint| match (c.comparator, cmp(c)) {
@@ -147,7 +150,8 @@ impl VersRange {
             (VersComparator::Ge, Some(o)) => o.is_ge(),
             _ => false,
         };
-        let is_lower = |c: &VersConstraint| matches!(c.comparator, VersComparator::Gt | VersComparator::Ge);
+        let is_lower =
+            |c: &VersConstraint| matches!(c.comparator, VersComparator::Gt | VersComparator::Ge);
         let first = bounds[0];
         if !is_lower(first) && sat(first) {
             return true;
