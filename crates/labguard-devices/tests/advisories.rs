@@ -85,11 +85,11 @@ fn cyclonedx_vex_not_affected_with_versions_and_bom_links() {
     let mut product = Component::new(ComponentKind::Application, "Acme Product");
     product.bom_ref = Some("acme-product".into());
     product.version = Some("3.1.0".into());
-    assert!(s.covers(&product, None, None));
+    assert!(s.covers(&product, &[], None));
     product.version = Some("3.5.0".into());
-    assert!(!s.covers(&product, None, None));
+    assert!(!s.covers(&product, &[], None));
     product.version = Some("5.9.0".into());
-    assert!(s.covers(&product, None, None));
+    assert!(s.covers(&product, &[], None));
 
     // Use case 13: BOM-Links name the SBOM by serial number.
     let doc = parse_vex(&read("cyclonedx/VEX/Use-Cases/Case-13/vex.json")).unwrap();
@@ -100,13 +100,13 @@ fn cyclonedx_vex_not_affected_with_versions_and_bom_links() {
     );
     let bom1 = parse_sbom(&read("cyclonedx/VEX/Use-Cases/Case-13/bom-1.json")).unwrap();
     let root = bom1.root.as_ref().unwrap();
-    assert!(na.covers(root, None, bom1.serial_number.as_deref()));
+    assert!(na.covers(root, &[], bom1.serial_number.as_deref()));
     assert!(!na.covers(
         root,
-        None,
+        &[],
         Some("urn:uuid:00000000-0000-0000-0000-000000000000")
     ));
-    assert!(!na.covers(root, None, None));
+    assert!(!na.covers(root, &[], None));
     let exploitable = doc
         .statements
         .iter()
@@ -134,9 +134,13 @@ fn cyclonedx_vex_not_affected_with_versions_and_bom_links() {
         .find(|c| c.name == "jackson-databind")
         .unwrap();
     // Its BOM-Link names another SBOM than bom.json, so it covers only that one.
-    assert!(!s.covers(databind, bom.root.as_ref(), bom.serial_number.as_deref()));
+    assert!(!s.covers(
+        databind,
+        &[bom.root.as_ref().unwrap()],
+        bom.serial_number.as_deref()
+    ));
     let linked = Some("urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79");
-    assert!(s.covers(databind, bom.root.as_ref(), linked));
+    assert!(s.covers(databind, &[bom.root.as_ref().unwrap()], linked));
 }
 
 #[test]
@@ -170,14 +174,14 @@ fn csaf_vex_fixture() {
         )
         .unwrap(),
     );
-    assert!(na.covers(&fw, None, None));
-    assert!(!log4(VexStatus::Affected).covers(&fw, None, None));
+    assert!(na.covers(&fw, &[], None));
+    assert!(!log4(VexStatus::Affected).covers(&fw, &[], None));
     // The 4.3.0 product has no helper: its name and version identify it.
     let fixed = log4(VexStatus::Fixed);
-    assert!(!fixed.covers(&fw, None, None));
+    assert!(!fixed.covers(&fw, &[], None));
     fw.cpe = None;
     fw.version = Some("4.3.0".into());
-    assert!(fixed.covers(&fw, None, None));
+    assert!(fixed.covers(&fw, &[], None));
     // The relationship statement is matched against the containing product (4.2.0).
     let lodash = doc
         .statements

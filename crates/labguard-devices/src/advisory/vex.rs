@@ -95,13 +95,14 @@ impl VexStatement {
             || self.aliases.iter().any(|a| a.eq_ignore_ascii_case(id))
     }
 
-    /// Whether the statement covers `component`. `root` and `serial` describe the SBOM the
-    /// component came from: a statement about the whole product (its root) covers every
-    /// component in it, and a BOM-Link's serial number must be that SBOM's.
+    /// Whether the statement covers `component`. `containers` are the components it sits
+    /// in (its parents and the SBOM's root product): a statement about a containing product
+    /// covers everything inside it. `serial` is the SBOM's serial number, which a BOM-Link
+    /// in the statement must name.
     pub fn covers(
         &self,
         component: &Component,
-        root: Option<&Component>,
+        containers: &[&Component],
         serial: Option<&str>,
     ) -> bool {
         let p = &self.product;
@@ -113,7 +114,7 @@ impl VexStatement {
             }
         }
         std::iter::once(component)
-            .chain(root)
+            .chain(containers.iter().copied())
             .any(|c| self.identifies(c) && self.version_fits(c))
     }
 

@@ -161,18 +161,14 @@ impl<'a> MatchIndex<'a> {
         self.advisories.is_empty()
     }
 
-    /// Matches every component of `sbom` (root included) and applies `vex`.
+    /// Matches every component of `sbom` (root included) and applies `vex`. A VEX
+    /// statement about a component also covers the components nested in it.
     pub fn match_sbom(&self, sbom: &Sbom, vex: &[VexStatement]) -> MatchReport {
-        let components: Vec<&Component> = sbom.all_components().collect();
-        self.match_components(
-            &components,
-            sbom.root.as_ref(),
-            sbom.serial_number.as_deref(),
-            vex,
-        )
+        self.match_device_parts(None, Some(sbom), vex)
     }
 
-    /// Matches a device: its firmware (from the asset's CPE and version) plus its SBOM.
+    /// Matches a device: its firmware (from the asset's CPE and version) plus its SBOM. The
+    /// firmware and the SBOM root count as containers of every SBOM component for VEX.
     pub fn match_device(
         &self,
         asset: &Asset,
@@ -180,21 +176,49 @@ impl<'a> MatchIndex<'a> {
         vex: &[VexStatement],
     ) -> MatchReport {
         let firmware = asset.firmware_component();
-        let mut components: Vec<&Component> = firmware.iter().collect();
-        if let Some(s) = sbom {
-            components.extend(s.all_components());
-        }
-        let root = sbom.and_then(|s| s.root.as_ref()).or(firmware.as_ref());
-        self.match_components(
-            &components,
-            root,
-            sbom.and_then(|s| s.serial_number.as_deref()),
-            vex,
-        )
+        self.match_device_parts(firmware.as_ref(), sbom, vex)
     }
 
-    /// Matches a list of components. `root` and `serial` identify the product they belong
-    /// to, so VEX statements about the product apply to its components.
+    fn match_device_parts(
+        &self,
+        firmware: Option<&Component>,
+        sbom: Option<&Sbom>,
+        vex: &[VexStatement],
+    ) -> MatchReport {
+        let mut top: Vec<&Component> = firmware.into_iter().collect();
+        top.extend(sbom.and_then(|s| s.root.as_ref()));
+        let mut items: Vec<(&Component, Vec<&Component>)> = top
+            .iter()
+            .map(|c| {
+                (
+                    *c,
+                    top.iter()
+                        .copied()
+                        .filter(|o| !std::ptr::eq(*o, *c))
+                        .collect(),
+                )
+            })
+            .collect();
+        if let Some(s) = sbom {
+            for c in &s.components {
+                let mut containers = top.clone();
+                // Walk up the nesting; the bound guards against a cycle in hand-built input.
+                let mut parent = c.parent;
+                for _ in 0..s.components.len() {
+                    let Some(p) = parent.and_then(|i| s.components.get(i)) else {
+                        break;
+                    };
+                    containers.push(p);
+                    parent = p.parent;
+                }
+                items.push((c, containers));
+            }
+        }
+        self.run(&items, sbom.and_then(|s| s.serial_number.as_deref()), vex)
+    }
+
+    /// Matches a list of components. `root` is the product they belong to, so VEX
+    /// statements about the product apply to them; `serial` is its SBOM's serial number.
     pub fn match_components(
         &self,
         components: &[&Component],
@@ -202,10 +226,24 @@ impl<'a> MatchIndex<'a> {
         serial: Option<&str>,
         vex: &[VexStatement],
     ) -> MatchReport {
+        let containers: Vec<&Component> = root.into_iter().collect();
+        let items: Vec<(&Component, Vec<&Component>)> = components
+            .iter()
+            .map(|c| (*c, containers.clone()))
+            .collect();
+        self.run(&items, serial, vex)
+    }
+
+    fn run(
+        &self,
+        items: &[(&Component, Vec<&Component>)],
+        serial: Option<&str>,
+        vex: &[VexStatement],
+    ) -> MatchReport {
         let mut report = MatchReport::default();
-        for c in components {
+        for (c, containers) in items {
             for f in self.match_component(c, &mut report.warnings) {
-                self.apply_vex(f, root, serial, vex, &mut report);
+                self.apply_vex(f, containers, serial, vex, &mut report);
             }
         }
         report
@@ -214,14 +252,16 @@ impl<'a> MatchIndex<'a> {
     fn apply_vex(
         &self,
         f: Finding,
-        root: Option<&Component>,
+        containers: &[&Component],
         serial: Option<&str>,
         vex: &[VexStatement],
         report: &mut MatchReport,
     ) {
         let applicable: Vec<&VexStatement> = vex
             .iter()
-            .filter(|s| f.ids().any(|id| s.is_about(id)) && s.covers(&f.component, root, serial))
+            .filter(|s| {
+                f.ids().any(|id| s.is_about(id)) && s.covers(&f.component, containers, serial)
+            })
             .collect();
         let clearing = applicable
             .iter()
