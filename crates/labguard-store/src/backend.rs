@@ -89,6 +89,46 @@ pub trait Backend: Send + Sync {
     fn begin(&self) -> Result<Box<dyn Tx + '_>, StoreError>;
     /// Applies pending migrations; safe to call on every start and from several nodes.
     fn migrate(&self) -> Result<(), StoreError>;
+    /// Writes a consistent snapshot of the whole database as a new SQLite file (backups,
+    /// and moving a lab between backends).
+    fn export_sqlite(&self, dest: &std::path::Path) -> Result<(), StoreError>;
+}
+
+/// Every table, in an order that satisfies foreign keys when copied.
+pub(crate) const ALL_TABLES: &[&str] = &[
+    "meta",
+    "keys",
+    "staff",
+    "devices",
+    "patients",
+    "specimens",
+    "orders",
+    "results",
+    "audit_log",
+    "audit_head",
+    "audit_checkpoints",
+    "key_rotation",
+];
+
+/// Copies every table from `src` (inside its snapshot transaction) into a fresh SQLite file.
+pub(crate) fn copy_into_sqlite(src: &mut dyn Tx, dest: &std::path::Path) -> Result<(), StoreError> {
+    let out = crate::SqliteBackend::open(dest, true)?;
+    out.migrate()?;
+    let mut otx = out.begin()?;
+    for table in ALL_TABLES {
+        let mut insert: Option<String> = None;
+        src.for_each(&format!("SELECT * FROM {table}"), &[], &mut |row| {
+            let sql = insert.get_or_insert_with(|| {
+                format!(
+                    "INSERT INTO {table} VALUES ({})",
+                    vec!["?"; row.len()].join(", ")
+                )
+            });
+            otx.execute(sql, &row)?;
+            Ok(())
+        })?;
+    }
+    otx.commit()
 }
 
 /// An open transaction. Dropping it without `commit` rolls back.

@@ -10,6 +10,8 @@ pub enum StoreError {
     Unavailable(String),
     #[error("a record with the same unique key already exists")]
     Conflict,
+    #[error("a referenced record (patient, specimen or order) does not exist")]
+    MissingReference,
     #[error("stored data failed an integrity check: {0}")]
     Corrupt(String),
     #[error("{0}")]

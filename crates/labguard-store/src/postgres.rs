@@ -92,7 +92,8 @@ pub(crate) fn map_err(e: postgres::Error) -> StoreError {
     if let Some(db) = e.as_db_error() {
         let code = db.code().code();
         return match code {
-            "23505" | "23503" => StoreError::Conflict,
+            "23505" => StoreError::Conflict,
+            "23503" => StoreError::MissingReference,
             "40001" | "40P01" | "55P03" => StoreError::Busy,
             // The server's message may quote a value in a constraint detail; keep only the code.
             _ => StoreError::Backend(format!("postgres error {code}")),
@@ -237,6 +238,17 @@ impl Backend for PgBackend {
             conn: Some(conn),
             open: true,
         }))
+    }
+
+    /// Copies every table inside one REPEATABLE READ transaction, so the copy is one
+    /// consistent moment even while other nodes keep writing.
+    fn export_sqlite(&self, dest: &std::path::Path) -> Result<(), StoreError> {
+        let mut tx = self.begin()?;
+        tx.execute(
+            "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+            &[],
+        )?;
+        crate::backend::copy_into_sqlite(tx.as_mut(), dest)
     }
 
     fn migrate(&self) -> Result<(), StoreError> {

@@ -45,6 +45,9 @@ pub(crate) fn map_err(e: rusqlite::Error) -> StoreError {
     match &e {
         rusqlite::Error::SqliteFailure(f, _) => match f.code {
             ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => StoreError::Busy,
+            ErrorCode::ConstraintViolation if f.extended_code == 787 => {
+                StoreError::MissingReference
+            }
             ErrorCode::ConstraintViolation => StoreError::Conflict,
             ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt => StoreError::Corrupt(
                 "the database file is damaged or not a labguard database".into(),
@@ -91,16 +94,6 @@ impl SqliteBackend {
             .lock()
             .map_err(|_| StoreError::Backend("sqlite connection poisoned".into()))
     }
-
-    /// A consistent copy of the whole database in one new file (`VACUUM INTO`).
-    pub fn snapshot(&self, dest: &Path) -> Result<(), StoreError> {
-        let conn = self.lock()?;
-        let dest = dest
-            .to_str()
-            .ok_or_else(|| StoreError::Unavailable("snapshot path is not UTF-8".into()))?;
-        conn.execute("VACUUM INTO ?1", [dest]).map_err(map_err)?;
-        Ok(())
-    }
 }
 
 struct SqliteTx<'a> {
@@ -118,6 +111,16 @@ impl Backend for SqliteBackend {
         // IMMEDIATE takes the write lock now, so the audit head cannot change under us.
         conn.execute_batch("BEGIN IMMEDIATE").map_err(map_err)?;
         Ok(Box::new(SqliteTx { conn, open: true }))
+    }
+
+    /// `VACUUM INTO`: a consistent, compacted copy taken under a read transaction.
+    fn export_sqlite(&self, dest: &Path) -> Result<(), StoreError> {
+        let conn = self.lock()?;
+        let dest = dest
+            .to_str()
+            .ok_or_else(|| StoreError::Unavailable("snapshot path is not UTF-8".into()))?;
+        conn.execute("VACUUM INTO ?1", [dest]).map_err(map_err)?;
+        Ok(())
     }
 
     fn migrate(&self) -> Result<(), StoreError> {

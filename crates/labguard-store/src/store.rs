@@ -255,6 +255,28 @@ impl Store {
         meta(tx.as_mut(), key)
     }
 
+    /// A consistent snapshot of the whole database (ciphertext as stored) in a new SQLite
+    /// file. The snapshot itself is recorded in the audit log.
+    pub fn export_sqlite(&self, actor: &Actor, dest: &std::path::Path) -> Result<(), StoreError> {
+        self.authorize(
+            actor,
+            Permission::BackupManage,
+            "backup.create",
+            "database",
+            "",
+        )?;
+        self.append_entries(&[self.entry(
+            actor,
+            "backup.create",
+            "database",
+            "",
+            None,
+            Outcome::Success,
+        )?])?;
+        self.checkpoint()?;
+        self.backend.export_sqlite(dest)
+    }
+
     pub fn origin(&self) -> &str {
         &self.origin
     }

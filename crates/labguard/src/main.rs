@@ -1,0 +1,74 @@
+//! `labguard`: one binary for the whole product. This file only parses the command line and
+//! dispatches; the work lives in the library crates.
+
+mod audit_cmd;
+mod backup_cmd;
+mod bench;
+mod demo;
+mod keys_cmd;
+mod opts;
+mod patients_cmd;
+mod progress;
+mod simulator;
+
+use clap::{Parser, Subcommand};
+
+use crate::opts::Global;
+
+#[derive(Parser)]
+#[command(
+    name = "labguard",
+    version,
+    about = "Security and HIPAA compliance for medical labs and blood-draw clinics",
+    long_about = None
+)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the data dir, a new key-encryption key and the database.
+    Init,
+    /// Patients: add, find and show (audited like any other access).
+    #[command(subcommand)]
+    Patients(patients_cmd::PatientsCmd),
+    /// Results: show a patient's results (audited).
+    #[command(subcommand)]
+    Results(patients_cmd::ResultsCmd),
+    /// Seed a synthetic demo lab and run a simulated analyzer.
+    Demo(demo::DemoArgs),
+    /// The tamper-evident audit log: verify, proofs, checkpoints.
+    #[command(subcommand)]
+    Audit(audit_cmd::AuditCmd),
+    /// Encryption keys: rotate, status.
+    #[command(subcommand)]
+    Keys(keys_cmd::KeysCmd),
+    /// Encrypted backups in the age format.
+    #[command(subcommand)]
+    Backup(backup_cmd::BackupCmd),
+    /// Measure throughput against this machine's own limits.
+    #[command(subcommand)]
+    Bench(bench::BenchCmd),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Init => opts::init(&cli.global),
+        Command::Patients(c) => patients_cmd::run(&cli.global, c),
+        Command::Results(c) => patients_cmd::run_results(&cli.global, c),
+        Command::Demo(a) => demo::run(&cli.global, a),
+        Command::Audit(c) => audit_cmd::run(&cli.global, c),
+        Command::Keys(c) => keys_cmd::run(&cli.global, c),
+        Command::Backup(c) => backup_cmd::run(&cli.global, c),
+        Command::Bench(c) => bench::run(&cli.global, c),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
