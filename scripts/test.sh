@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian machine with Rust: installs what the tests need
+# (Debian and PyPI packages, PostgreSQL if absent), makes sure PostgreSQL is running, then
+# runs fmt, clippy and every test against SQLite and PostgreSQL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+
+need_apt=()
+command -v age >/dev/null || need_apt+=(age)
+command -v openssl >/dev/null || need_apt+=(openssl)
+command -v python3 >/dev/null || need_apt+=(python3 python3-pip)
+command -v pg_isready >/dev/null || need_apt+=(postgresql postgresql-client)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "==> installing Debian packages: ${need_apt[*]}"
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+echo "==> Python packages the tests drive (third-party clients)"
+python3 -m pip install --quiet --disable-pip-version-check pyotp hl7 2>/dev/null \
+  || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages pyotp hl7
+
+PGURL="${LABGUARD_TEST_PG:-postgres://postgres@127.0.0.1:5432/test}"
+if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  echo "==> starting PostgreSQL"
+  ver=$(ls /etc/postgresql | sort -n | tail -1)
+  hba="/etc/postgresql/$ver/main/pg_hba.conf"
+  # Test machines only: trust local TCP connections, as the CI services do.
+  if ! $SUDO grep -q "labguard-test" "$hba"; then
+    $SUDO sed -i '1i host all all 127.0.0.1/32 trust # labguard-test' "$hba"
+  fi
+  $SUDO pg_ctlcluster --skip-systemctl-redirect "$ver" main start || $SUDO pg_ctlcluster "$ver" main start
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+fi
+psql "${PGURL%/*}/postgres" -qtAc "SELECT 1 FROM pg_database WHERE datname = 'test'" | grep -q 1 \
+  || psql "${PGURL%/*}/postgres" -qc "CREATE DATABASE test"
+export LABGUARD_TEST_PG="$PGURL"
+
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+echo "==> cargo fmt --check"
+cargo fmt --all -- --check
+echo "==> cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "==> cargo test (SQLite and PostgreSQL)"
+cargo test --workspace --locked
+echo "==> all tests passed"
