@@ -48,23 +48,26 @@ pub fn apply(tx: &mut dyn Tx, migrations: &[Migration]) -> Result<(), StoreError
         "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL)",
         &[],
     )?;
-    let have: i64 = tx
-        .query(
-            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-            &[],
-        )?
-        .first()
-        .and_then(|r| r.first())
-        .map(Value::as_int)
-        .transpose()?
-        .unwrap_or(0);
-    if have > latest(migrations) {
+    let applied: Vec<i64> = tx
+        .query("SELECT version FROM schema_migrations", &[])?
+        .iter()
+        .filter_map(|r| r.first().and_then(|v| v.as_int().ok()))
+        .collect();
+    let newest = applied.iter().copied().max().unwrap_or(0);
+    if newest > latest(migrations) {
         return Err(StoreError::Unavailable(format!(
-            "the database schema (v{have}) is newer than this labguard build (v{}): upgrade labguard",
+            "the database schema (v{newest}) is newer than this labguard build (v{}): upgrade labguard",
             latest(migrations)
         )));
     }
-    for m in migrations.iter().filter(|m| m.version > have) {
+    // Apply every migration not yet recorded, in version order (not just those above the
+    // newest: branches may land migrations out of order).
+    let mut pending: Vec<&Migration> = migrations
+        .iter()
+        .filter(|m| !applied.contains(&m.version))
+        .collect();
+    pending.sort_by_key(|m| m.version);
+    for m in pending {
         tx.execute_script(m.sql)?;
         tx.execute(
             "INSERT INTO schema_migrations (version, name) VALUES (?, ?)",
