@@ -65,6 +65,11 @@ struct Ctx<'o, 'f> {
     opts: &'o MappingOptions,
     ids: &'f mut dyn FnMut(IdFor<'_>) -> Id,
     problems: Vec<Problem>,
+    /// Per specimen, the first order run on it (indexes computed once, so mapping stays
+    /// linear however many segments a hostile message has).
+    order_of_specimen: Vec<Option<usize>>,
+    /// Per order, its observations.
+    obs_of_order: Vec<Vec<usize>>,
 }
 
 impl Ctx<'_, '_> {
@@ -92,10 +97,24 @@ impl LabReport<'_> {
         opts: &MappingOptions,
         ids: &mut dyn FnMut(IdFor<'_>) -> Id,
     ) -> Mapped<LabRecords> {
+        let mut order_of_specimen = vec![None; self.specimens.len()];
+        for (i, o) in self.orders.iter().enumerate() {
+            if let Some(slot) = o.specimen.and_then(|s| order_of_specimen.get_mut(s)) {
+                slot.get_or_insert(i);
+            }
+        }
+        let mut obs_of_order = vec![Vec::new(); self.orders.len()];
+        for (k, obs) in self.observations.iter().enumerate() {
+            if let Some(list) = obs.order.and_then(|o| obs_of_order.get_mut(o)) {
+                list.push(k);
+            }
+        }
         let mut cx = Ctx {
             opts,
             ids,
             problems: Vec::new(),
+            order_of_specimen,
+            obs_of_order,
         };
         let mut out = LabRecords::default();
         let patient_ids: Vec<Option<Id>> = self
@@ -158,7 +177,12 @@ impl LabReport<'_> {
             );
             return Some(id);
         };
-        let order = self.orders.iter().find(|o| o.specimen == Some(i));
+        let order = cx
+            .order_of_specimen
+            .get(i)
+            .copied()
+            .flatten()
+            .and_then(|o| self.orders.get(o));
         let obr = order.and_then(|o| o.obr.as_ref());
         let collector = obr.and_then(|b| b.collectors.iter().find_map(|p| p.reference()));
         let collected = g
@@ -253,12 +277,15 @@ impl LabReport<'_> {
                 // Panels are often coded locally; the order then stands for the LOINC
                 // codes of its results.
                 cx.problem(loc.field(4), kind, None);
-                let mut codes: Vec<LoincCode> = self
-                    .observations
-                    .iter()
-                    .filter(|o| o.order == Some(i))
+                let mut codes: Vec<LoincCode> = cx
+                    .obs_of_order
+                    .get(i)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|&k| self.observations.get(k))
                     .filter_map(|o| o.obx.observation.loinc().ok())
                     .collect();
+                codes.sort();
                 codes.dedup();
                 codes
             }

@@ -128,6 +128,8 @@ impl<'a> LabReport<'a> {
         let mut specimen: Option<usize> = None;
         // True between an SPM and the next OBR/ORC/PID: OBXs there describe the specimen.
         let mut after_spm = false;
+        // Whether the current order already has OBXs (then an ORC starts a new order).
+        let mut order_has_obs = false;
         for seg in msg.segments().skip(1) {
             let n = seen.entry(seg.name()).or_insert(0);
             *n += 1;
@@ -158,7 +160,7 @@ impl<'a> LabReport<'a> {
                     let joins = order
                         .and_then(|i| r.orders.get_mut(i))
                         .filter(|o| o.obr.is_some() && o.orc.is_none())
-                        .filter(|_| !after_spm && !r.observations.iter().any(|x| x.order == order));
+                        .filter(|_| !after_spm && !order_has_obs);
                     match joins {
                         Some(o) => o.orc = Some(orc),
                         None => {
@@ -171,6 +173,7 @@ impl<'a> LabReport<'a> {
                                 notes: Vec::new(),
                             });
                             order = Some(r.orders.len() - 1);
+                            order_has_obs = false;
                         }
                     }
                     note = order.map_or(note, NoteTarget::Order);
@@ -197,6 +200,7 @@ impl<'a> LabReport<'a> {
                                 notes: Vec::new(),
                             });
                             order = Some(r.orders.len() - 1);
+                            order_has_obs = false;
                         }
                     }
                     note = order.map_or(note, NoteTarget::Order);
@@ -232,6 +236,7 @@ impl<'a> LabReport<'a> {
                         problems.push(out_of_sequence(loc, Some(Record::Result)));
                         continue;
                     }
+                    order_has_obs |= order.is_some();
                     r.observations.push(Observation {
                         obx,
                         location: loc,
