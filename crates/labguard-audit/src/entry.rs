@@ -131,42 +131,44 @@ pub enum EntryError {
     },
 }
 
-/// Borrowed view of an entry, shared by validation and zero-copy decoding.
+/// Borrowed view of an entry's fields as raw bytes, shared by validation and
+/// decoding. UTF-8 is checked in `check`, so the hot path handles pure-ASCII
+/// fields with one byte scan each.
 struct Fields<'a> {
-    time: &'a str,
-    actor: &'a str,
-    role: &'a str,
-    action: &'a str,
-    resource: &'a str,
-    resource_id: &'a str,
-    patient_ref: Option<&'a str>,
-    reason: Option<&'a str>,
+    time: &'a [u8],
+    actor: &'a [u8],
+    role: &'a [u8],
+    action: &'a [u8],
+    resource: &'a [u8],
+    resource_id: &'a [u8],
+    patient_ref: Option<&'a [u8]>,
+    reason: Option<&'a [u8]>,
     outcome: Outcome,
-    content_hash: Option<&'a str>,
-    node: Option<&'a str>,
+    content_hash: Option<&'a [u8]>,
+    node: Option<&'a [u8]>,
 }
 
 impl AuditEntry {
     fn fields(&self) -> Fields<'_> {
         Fields {
-            time: &self.time,
-            actor: &self.actor,
-            role: &self.role,
-            action: &self.action,
-            resource: &self.resource,
-            resource_id: &self.resource_id,
-            patient_ref: self.patient_ref.as_deref(),
-            reason: self.reason.as_deref(),
+            time: self.time.as_bytes(),
+            actor: self.actor.as_bytes(),
+            role: self.role.as_bytes(),
+            action: self.action.as_bytes(),
+            resource: self.resource.as_bytes(),
+            resource_id: self.resource_id.as_bytes(),
+            patient_ref: self.patient_ref.as_deref().map(str::as_bytes),
+            reason: self.reason.as_deref().map(str::as_bytes),
             outcome: self.outcome,
-            content_hash: self.content_hash.as_deref(),
-            node: self.node.as_deref(),
+            content_hash: self.content_hash.as_deref().map(str::as_bytes),
+            node: self.node.as_deref().map(str::as_bytes),
         }
     }
 
     /// The canonical encoding (see the module docs); this is what is leaf-hashed.
     pub fn encode(&self) -> Vec<u8> {
         let f = self.fields();
-        let opt_len = |o: Option<&str>| 1 + o.map_or(0, |s| 3 + s.len());
+        let opt_len = |o: Option<&[u8]>| 1 + o.map_or(0, |s| 3 + s.len());
         let cap = 1
             + [f.time, f.actor, f.role, f.action, f.resource, f.resource_id]
                 .iter()
@@ -196,24 +198,28 @@ impl AuditEntry {
     pub fn decode(bytes: &[u8]) -> Result<AuditEntry, EntryError> {
         let f = parse(bytes)?;
         f.check()?;
+        let opt = |field, b: Option<&[u8]>| b.map(|b| owned(field, b)).transpose();
         Ok(AuditEntry {
-            time: f.time.to_owned(),
-            actor: f.actor.to_owned(),
-            role: f.role.to_owned(),
-            action: f.action.to_owned(),
-            resource: f.resource.to_owned(),
-            resource_id: f.resource_id.to_owned(),
-            patient_ref: f.patient_ref.map(str::to_owned),
-            reason: f.reason.map(str::to_owned),
+            time: owned("time", f.time)?,
+            actor: owned("actor", f.actor)?,
+            role: owned("role", f.role)?,
+            action: owned("action", f.action)?,
+            resource: owned("resource", f.resource)?,
+            resource_id: owned("resource_id", f.resource_id)?,
+            patient_ref: opt("patient_ref", f.patient_ref)?,
+            reason: opt("reason", f.reason)?,
             outcome: f.outcome,
-            content_hash: f.content_hash.map(str::to_owned),
-            node: f.node.map(str::to_owned),
+            content_hash: opt("content_hash", f.content_hash)?,
+            node: opt("node", f.node)?,
         })
     }
 
     /// Runs every check of [`decode`](Self::decode) without allocating; the log
     /// verifier uses this on each entry.
     pub fn check_encoded(bytes: &[u8]) -> Result<(), EntryError> {
+        if fast_accept(bytes) {
+            return Ok(());
+        }
         parse(bytes)?.check()
     }
 
@@ -244,12 +250,12 @@ fn put_len(out: &mut Vec<u8>, mut n: usize) {
     }
 }
 
-fn put_str(out: &mut Vec<u8>, s: &str) {
+fn put_str(out: &mut Vec<u8>, s: &[u8]) {
     put_len(out, s.len());
-    out.extend_from_slice(s.as_bytes());
+    out.extend_from_slice(s);
 }
 
-fn put_opt(out: &mut Vec<u8>, s: Option<&str>) {
+fn put_opt(out: &mut Vec<u8>, s: Option<&[u8]>) {
     match s {
         None => out.push(0),
         Some(s) => {
@@ -288,7 +294,7 @@ impl<'a> Reader<'a> {
         Err(EntryError::BadLength(field))
     }
 
-    fn str(&mut self, field: &'static str) -> Result<&'a str, EntryError> {
+    fn str(&mut self, field: &'static str) -> Result<&'a [u8], EntryError> {
         let n = self.len(field)?;
         let bytes = self
             .pos
@@ -296,10 +302,10 @@ impl<'a> Reader<'a> {
             .and_then(|end| self.buf.get(self.pos..end))
             .ok_or(EntryError::Truncated(field))?;
         self.pos += n;
-        std::str::from_utf8(bytes).map_err(|_| EntryError::InvalidUtf8(field))
+        Ok(bytes)
     }
 
-    fn opt(&mut self, field: &'static str) -> Result<Option<&'a str>, EntryError> {
+    fn opt(&mut self, field: &'static str) -> Result<Option<&'a [u8]>, EntryError> {
         match self.byte(field)? {
             0 => Ok(None),
             1 => self.str(field).map(Some),
@@ -335,38 +341,183 @@ fn parse(bytes: &[u8]) -> Result<Fields<'_>, EntryError> {
     }
 }
 
+/// Accepts the common case — one-byte lengths, printable-ASCII fields — in a
+/// single pass with no error bookkeeping. `false` means "not sure": the caller
+/// then runs the full `parse` + `check`, which names the problem or accepts
+/// (e.g. non-ASCII text). Everything accepted here is also accepted there.
+fn fast_accept(bytes: &[u8]) -> bool {
+    fast_accept_inner(bytes).unwrap_or(false)
+}
+
+#[inline(always)]
+fn take<'a>(r: &mut &'a [u8]) -> Option<&'a [u8]> {
+    let (&n, rest) = r.split_first()?;
+    if n >= 0x80 {
+        return None;
+    }
+    let (field, rest) = rest.split_at_checked(usize::from(n))?;
+    *r = rest;
+    Some(field)
+}
+
+#[inline(always)]
+fn take_opt<'a>(r: &mut &'a [u8]) -> Option<Option<&'a [u8]>> {
+    let (&flag, rest) = r.split_first()?;
+    *r = rest;
+    match flag {
+        0 => Some(None),
+        1 => take(r).map(Some),
+        _ => None,
+    }
+}
+
+#[inline(always)]
+fn fast_accept_inner(bytes: &[u8]) -> Option<bool> {
+    let (&version, mut r) = bytes.split_first()?;
+    if version != ENTRY_FORMAT_V1 {
+        return None;
+    }
+    let time = take(&mut r)?;
+    let actor = take(&mut r)?;
+    let role = take(&mut r)?;
+    let action = take(&mut r)?;
+    let resource = take(&mut r)?;
+    let resource_id = take(&mut r)?;
+    let patient_ref = take_opt(&mut r)?;
+    let reason = take_opt(&mut r)?;
+    let (&outcome, mut r) = r.split_first()?;
+    let content_hash = take_opt(&mut r)?;
+    let node = take_opt(&mut r)?;
+    // Non-short-circuit `&` keeps this a straight line of cheap checks.
+    let mut ok = r.is_empty()
+        & (outcome <= 2)
+        & !actor.is_empty()
+        & !role.is_empty()
+        & !action.is_empty()
+        & !resource.is_empty();
+    for f in [actor, role, action, resource, resource_id] {
+        ok &= printable_ascii(f);
+    }
+    for f in [patient_ref, reason, node].into_iter().flatten() {
+        ok &= printable_ascii(f);
+    }
+    if let Some(h) = content_hash {
+        ok &= (h.len() == 64) & lower_hex(h);
+    }
+    Some(ok && is_rfc3339_utc(time))
+}
+
 fn invalid(field: &'static str, reason: &'static str) -> EntryError {
     EntryError::Invalid { field, reason }
 }
 
+fn owned(field: &'static str, b: &[u8]) -> Result<String, EntryError> {
+    String::from_utf8(b.to_vec()).map_err(|_| EntryError::InvalidUtf8(field))
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// Per-byte flag (0x80) set where `lo <= byte <= hi`, for bytes below 0x80 and
+/// `lo <= hi < 0x80`. Adding `0x80 - lo` sets a byte's top bit iff it is `>= lo`;
+/// adding `0x7f - hi` sets it iff it is `> hi`; neither carries out of a byte < 0x80.
+#[inline]
+fn in_range(x: u64, lo: u8, hi: u8) -> u64 {
+    let ge_lo = x.wrapping_add(u64::from(0x80 - lo) * ONES);
+    let gt_hi = x.wrapping_add(u64::from(0x7f - hi) * ONES);
+    ge_lo & !gt_hi & !x & HIGH
+}
+
+/// Applies `word_ok` to `b` eight bytes at a time (SWAR); the last word overlaps
+/// the previous one instead of being copied. Inputs under 8 bytes go byte by byte.
+/// The verifier runs this on every field of every entry, so it avoids a branch per
+/// byte; the fields are short and mostly ASCII.
+#[inline]
+fn all_words(b: &[u8], word_ok: impl Fn(u64) -> bool, byte_ok: impl Fn(u8) -> bool) -> bool {
+    let Some(last) = b.last_chunk::<8>() else {
+        return b.iter().fold(true, |ok, &c| ok & byte_ok(c));
+    };
+    let mut chunks = b.chunks_exact(8);
+    let mut ok = word_ok(u64::from_le_bytes(*last));
+    for c in &mut chunks {
+        ok &= word_ok(u64::from_le_bytes(c.try_into().unwrap_or(*last)));
+    }
+    ok
+}
+
+/// True if every byte is printable ASCII (0x20..=0x7e), which is also valid UTF-8.
+#[inline]
+fn printable_ascii(b: &[u8]) -> bool {
+    all_words(
+        b,
+        |x| in_range(x, 0x20, 0x7e) == HIGH,
+        |c| c.wrapping_sub(0x20) < 0x5f,
+    )
+}
+
+/// True if every byte is `0-9` or `a-f`.
+#[inline]
+fn lower_hex(b: &[u8]) -> bool {
+    all_words(
+        b,
+        |x| (in_range(x, b'0', b'9') | in_range(x, b'a', b'f')) == HIGH,
+        |c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c),
+    )
+}
+
+/// Validates UTF-8 for text that is not printable ASCII.
+fn utf8<'a>(field: &'static str, b: &'a [u8]) -> Result<&'a str, EntryError> {
+    std::str::from_utf8(b).map_err(|_| EntryError::InvalidUtf8(field))
+}
+
 /// Identifier-like text: no control characters and no whitespace but plain spaces.
-fn plain(field: &'static str, s: &str) -> Result<(), EntryError> {
-    if s.len() > MAX_FIELD_LEN {
+fn plain(field: &'static str, b: &[u8]) -> Result<(), EntryError> {
+    if b.len() > MAX_FIELD_LEN {
         return Err(invalid(field, "too long"));
     }
-    // ASCII fast path: most entries are pure ASCII identifiers.
-    let ok = if s.is_ascii() {
-        s.bytes().all(|b| (0x20..0x7f).contains(&b))
-    } else {
-        !s.chars()
-            .any(|c| c.is_control() || (c.is_whitespace() && c != ' '))
-    };
-    if ok {
-        Ok(())
-    } else {
+    if printable_ascii(b) {
+        return Ok(());
+    }
+    let bad = utf8(field, b)?
+        .chars()
+        .any(|c| c.is_control() || (c.is_whitespace() && c != ' '));
+    if bad {
         Err(invalid(field, "contains a control or whitespace character"))
+    } else {
+        Ok(())
     }
 }
 
-fn required(field: &'static str, s: &str) -> Result<(), EntryError> {
-    if s.is_empty() {
+fn required(field: &'static str, b: &[u8]) -> Result<(), EntryError> {
+    if b.is_empty() {
         return Err(invalid(field, "must not be empty"));
     }
-    plain(field, s)
+    plain(field, b)
+}
+
+/// Free text: any printable character plus newline and tab.
+fn free_text(field: &'static str, b: &[u8]) -> Result<(), EntryError> {
+    if b.len() > MAX_FIELD_LEN {
+        return Err(invalid(field, "too long"));
+    }
+    if printable_ascii(b) {
+        return Ok(());
+    }
+    let bad = utf8(field, b)?
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t');
+    if bad {
+        Err(invalid(field, "contains a control character"))
+    } else {
+        Ok(())
+    }
 }
 
 impl Fields<'_> {
     fn check(&self) -> Result<(), EntryError> {
+        if !printable_ascii(self.time) {
+            utf8("time", self.time)?;
+        }
         if !is_rfc3339_utc(self.time) {
             return Err(invalid(
                 "time",
@@ -382,16 +533,13 @@ impl Fields<'_> {
             plain("patient_ref", p)?;
         }
         if let Some(r) = self.reason {
-            if r.len() > MAX_FIELD_LEN {
-                return Err(invalid("reason", "too long"));
-            }
-            if r.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-                return Err(invalid("reason", "contains a control character"));
-            }
+            free_text("reason", r)?;
         }
         if let Some(h) = self.content_hash {
-            let hex = h.len() == 64 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-            if !hex {
+            if !h.is_ascii() {
+                utf8("content_hash", h)?;
+            }
+            if h.len() != 64 || !lower_hex(h) {
                 return Err(invalid("content_hash", "not 64 lowercase hex digits"));
             }
         }
@@ -404,28 +552,25 @@ impl Fields<'_> {
 
 /// `YYYY-MM-DDTHH:MM:SS[.d{1,9}]Z` with a real calendar date; seconds may be 60
 /// (a leap second).
-fn is_rfc3339_utc(s: &str) -> bool {
-    let b = s.as_bytes();
-    let num = |range: std::ops::Range<usize>| -> Option<u32> {
-        let digits = b.get(range)?;
-        digits.iter().try_fold(0u32, |acc, &d| {
-            d.is_ascii_digit().then(|| acc * 10 + u32::from(d - b'0'))
-        })
+fn is_rfc3339_utc(b: &[u8]) -> bool {
+    let Some((head, tail)) = b.split_first_chunk::<19>() else {
+        return false;
     };
-    let seps = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')];
-    if b.len() < 20 || seps.iter().any(|&(i, c)| b.get(i) != Some(&c)) {
+    let mut digits = true;
+    for i in [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18] {
+        digits &= head[i].is_ascii_digit();
+    }
+    let seps = (head[4] == b'-')
+        & (head[7] == b'-')
+        & (head[10] == b'T')
+        & (head[13] == b':')
+        & (head[16] == b':');
+    if !(digits & seps) {
         return false;
     }
-    let (Some(year), Some(month), Some(day), Some(hour), Some(min), Some(sec)) = (
-        num(0..4),
-        num(5..7),
-        num(8..10),
-        num(11..13),
-        num(14..16),
-        num(17..19),
-    ) else {
-        return false;
-    };
+    let two = |i: usize| u32::from(head[i] - b'0') * 10 + u32::from(head[i + 1] - b'0');
+    let (year, month, day) = (two(0) * 100 + two(2), two(5), two(8));
+    let (hour, min, sec) = (two(11), two(14), two(17));
     let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
     let days = match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
@@ -437,7 +582,7 @@ fn is_rfc3339_utc(s: &str) -> bool {
     if day == 0 || day > days || hour > 23 || min > 59 || sec > 60 {
         return false;
     }
-    match &b[19..] {
+    match tail {
         [b'Z'] => true,
         [b'.', frac @ .., b'Z'] => {
             (1..=9).contains(&frac.len()) && frac.iter().all(u8::is_ascii_digit)

@@ -181,6 +181,29 @@ fn serde_json_view_uses_lowercase_outcome() {
     assert_eq!(back, sample());
 }
 
+/// The fast path never accepts what the full check rejects, and takes the
+/// common case.
+#[test]
+fn fast_path_agrees_with_full_check() {
+    let base = sample().encode();
+    assert!(fast_accept(&base));
+    let mut unicode = sample();
+    unicode.reason = Some("prélèvement".into());
+    assert!(!fast_accept(&unicode.encode()));
+    assert_eq!(AuditEntry::check_encoded(&unicode.encode()), Ok(()));
+    for i in 0..base.len() {
+        for v in 0..=255u8 {
+            let mut m = base.clone();
+            m[i] = v;
+            let full = parse(&m).and_then(|f| f.check());
+            if fast_accept(&m) {
+                assert_eq!(full, Ok(()), "byte {i} = {v:#x}");
+            }
+            assert_eq!(AuditEntry::check_encoded(&m), full);
+        }
+    }
+}
+
 /// Any byte string that decodes re-encodes to itself: the encoding is canonical.
 #[test]
 fn decode_then_encode_is_identity_under_mutation() {
@@ -197,4 +220,37 @@ fn decode_then_encode_is_identity_under_mutation() {
         }
     }
     assert!(accepted > 0);
+}
+
+/// The word-at-a-time checks agree with a byte-by-byte reference for every byte
+/// value at every position and for every length up to 24.
+#[test]
+fn swar_checks_match_bytewise_reference() {
+    let printable = |b: &[u8]| b.iter().all(|&c| (0x20..=0x7e).contains(&c));
+    let hex = |b: &[u8]| b.iter().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'));
+    for len in 0..=24usize {
+        for pos in 0..len.max(1) {
+            for v in 0..=255u8 {
+                let mut p = vec![b'a'; len];
+                let mut h = vec![b'7'; len];
+                if len > 0 {
+                    p[pos] = v;
+                    h[pos] = v;
+                }
+                assert_eq!(
+                    printable_ascii(&p),
+                    printable(&p),
+                    "len {len} pos {pos} v {v:#x}"
+                );
+                assert_eq!(lower_hex(&h), hex(&h), "len {len} pos {pos} v {v:#x}");
+            }
+        }
+    }
+    // A high byte next to a byte that a carry could disturb.
+    assert!(!printable_ascii(&[
+        0xff, 0x7e, 0x7e, 0x7e, 0x7e, 0x7e, 0x7e, 0x7e
+    ]));
+    assert!(!lower_hex(&[
+        b'f', 0xff, b'0', b'0', b'0', b'0', b'0', b'0'
+    ]));
 }
