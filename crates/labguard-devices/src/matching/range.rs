@@ -52,6 +52,9 @@ enum Kind {
     Limit,
 }
 
+/// Most events one range may hold; real ranges have a handful.
+pub const MAX_EVENTS: usize = 1024;
+
 /// Evaluates `range` for version `v` (already parsed under `scheme`). An event version that
 /// does not parse under `scheme` is an error naming it: the caller reports the range as
 /// unevaluated rather than calling the package clean.
@@ -60,6 +63,9 @@ pub fn evaluate(
     scheme: VersionScheme,
     v: &Version,
 ) -> Result<RangeVerdict, String> {
+    if range.events.len() > MAX_EVENTS {
+        return Err(format!("range has more than {MAX_EVENTS} events"));
+    }
     let mut events: Vec<(Kind, Bound)> = Vec::with_capacity(range.events.len());
     for e in &range.events {
         let (kind, raw) = match e {
@@ -87,7 +93,7 @@ pub fn evaluate(
         return Ok(RangeVerdict::NotAffected);
     }
 
-    events.sort_by(|a, b| a.1.sort_key_cmp(&b.1));
+    crate::version::sort_tolerant(&mut events, |a, b| a.1.sort_key_cmp(&b.1));
     let mut vulnerable = false;
     for (kind, bound) in &events {
         let o = bound.cmp_version(v); // bound compared with v

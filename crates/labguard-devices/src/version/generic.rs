@@ -8,10 +8,9 @@ use crate::error::{Error, Result};
 /// (`4.2.1`, `v2.10b`, `1.0.3-build7`, `R12_SP3`).
 ///
 /// Tokens are digit runs and letter runs; separators (`.`, `-`, `_`, `+`, `/`, space) only
-/// split. Numbers compare numerically and sort above words. When one version runs out, a
-/// missing number counts as 0 and a missing word sorts above pre-release words (`alpha`,
-/// `beta`, `rc`, `pre`, `dev`, `snapshot`, and single `a`/`b`) but below any other word,
-/// so `2.0rc1 < 2.0 < 2.0sp1`.
+/// split. Each token takes a place in one order: pre-release words (`dev`, `snapshot`,
+/// `alpha`/`a`, `beta`/`b`, `pre`, `rc`/`c`) < 0 < other words < 1 < 2 < …, and a missing
+/// token counts as 0. So `2.0rc1 < 2.0 == 2.0.0 < 2.0sp1 < 2.0.1`.
 #[derive(Debug, Clone)]
 pub struct GenericVersion {
     tokens: Vec<Token>,
@@ -24,9 +23,58 @@ enum Token {
     Word(String),
 }
 
-const PRE_WORDS: [&str; 10] = [
-    "a", "b", "alpha", "beta", "rc", "pre", "preview", "dev", "snapshot", "c",
+/// Pre-release words and their rank; words of equal rank are equal (`a` == `alpha`).
+const PRE_WORDS: [(&str, u8); 10] = [
+    ("dev", 0),
+    ("snapshot", 0),
+    ("alpha", 1),
+    ("a", 1),
+    ("beta", 2),
+    ("b", 2),
+    ("pre", 3),
+    ("preview", 3),
+    ("c", 4),
+    ("rc", 4),
 ];
+
+/// Where a token sits in the order. A missing token counts as zero, so padding a version
+/// with zeros never changes it, and mapping every token into one ordered key space keeps
+/// the comparison a total order: pre-release words < 0 < other words < 1 < 2 < …
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+enum Key<'a> {
+    Pre(u8),
+    Zero,
+    Word(&'a str),
+    Num(Digits<'a>),
+}
+
+/// Digits without leading zeros, ordered numerically.
+#[derive(PartialEq, Eq)]
+struct Digits<'a>(&'a str);
+
+impl PartialOrd for Digits<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Digits<'_> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        cmp_digits(self.0, other.0)
+    }
+}
+
+fn key(t: Option<&Token>) -> Key<'_> {
+    match t {
+        None => Key::Zero,
+        Some(Token::Num(n)) if n.is_empty() => Key::Zero,
+        Some(Token::Num(n)) => Key::Num(Digits(n)),
+        Some(Token::Word(w)) => match PRE_WORDS.iter().find(|(p, _)| p == w) {
+            Some((_, rank)) => Key::Pre(*rank),
+            None => Key::Word(w),
+        },
+    }
+}
 
 impl GenericVersion {
     /// Parses any string with at least one letter or digit.
@@ -78,33 +126,13 @@ fn push(tokens: &mut Vec<Token>, cur: &mut String, digit: bool) {
     });
 }
 
-fn cmp_missing(t: &Token) -> Ordering {
-    match t {
-        Token::Num(n) if n.is_empty() => Ordering::Equal,
-        Token::Num(_) => Ordering::Greater,
-        Token::Word(w) if PRE_WORDS.contains(&w.as_str()) => Ordering::Less,
-        Token::Word(_) => Ordering::Greater,
-    }
-}
-
 impl Ord for GenericVersion {
     fn cmp(&self, other: &Self) -> Ordering {
         let n = self.tokens.len().max(other.tokens.len());
-        for i in 0..n {
-            let o = match (self.tokens.get(i), other.tokens.get(i)) {
-                (Some(Token::Num(a)), Some(Token::Num(b))) => cmp_digits(a, b),
-                (Some(Token::Word(a)), Some(Token::Word(b))) => a.cmp(b),
-                (Some(Token::Num(_)), Some(Token::Word(_))) => Ordering::Greater,
-                (Some(Token::Word(_)), Some(Token::Num(_))) => Ordering::Less,
-                (Some(a), None) => cmp_missing(a),
-                (None, Some(b)) => cmp_missing(b).reverse(),
-                (None, None) => Ordering::Equal,
-            };
-            if o.is_ne() {
-                return o;
-            }
-        }
-        Ordering::Equal
+        (0..n)
+            .map(|i| key(self.tokens.get(i)).cmp(&key(other.tokens.get(i))))
+            .find(|o| o.is_ne())
+            .unwrap_or(Ordering::Equal)
     }
 }
 

@@ -72,7 +72,9 @@ impl Item {
             Item::Int(d) if d.is_empty() => Ordering::Equal,
             Item::Int(_) => Ordering::Greater,
             Item::Str(s) => qualifier_rank(s).cmp(&qualifier_rank("")),
-            Item::List(l) => l.first().map_or(Ordering::Equal, Item::cmp_null),
+            // Maven looks at the head only; comparing the whole list against nothing agrees
+            // on real versions and keeps the order transitive.
+            Item::List(l) => cmp_lists(l, &[]),
         }
     }
 
@@ -82,9 +84,15 @@ impl Item {
             (Item::Int(_), _) => Ordering::Greater,
             (Item::Str(_), Item::Int(_)) => Ordering::Less,
             (Item::Str(a), Item::Str(b)) => qualifier_rank(a).cmp(&qualifier_rank(b)),
-            (Item::Str(_), Item::List(_)) => Ordering::Less,
+            // Maven ranks a list above a qualifier outright; comparing with the list's head
+            // first gives the same answer for real versions and stays transitive for odd
+            // ones (a list whose head sorts below the null item, e.g. [rc]).
+            (Item::Str(_), Item::List(l)) => match l.first() {
+                Some(head) => self.cmp_item(head).then(Ordering::Less),
+                None => self.cmp_null(),
+            },
             (Item::List(_), Item::Int(_)) => Ordering::Less,
-            (Item::List(_), Item::Str(_)) => Ordering::Greater,
+            (Item::List(_), Item::Str(_)) => other.cmp_item(self).reverse(),
             (Item::List(a), Item::List(b)) => cmp_lists(a, b),
         }
     }
@@ -119,6 +127,18 @@ fn normalize(list: &mut Vec<Item>) {
     }
 }
 
+/// Adds a qualifier. A qualifier always opens its own list when the current one has items
+/// (the specification's ".qualifier" == "-qualifier"); keeping qualifiers at list heads is
+/// also what keeps the ordering transitive.
+fn push_str(stack: &mut Vec<Vec<Item>>, item: Item) {
+    if stack.last().is_some_and(|l| !l.is_empty()) {
+        stack.push(Vec::new());
+    }
+    if let Some(l) = stack.last_mut() {
+        l.push(item);
+    }
+}
+
 impl MavenVersion {
     /// Parses a Maven version. Any non-empty string is a Maven version; only empty or
     /// whitespace-containing strings are refused.
@@ -147,7 +167,7 @@ impl MavenVersion {
                 } else if digit {
                     stack[cur].push(int_item(&s[start..i]));
                 } else {
-                    stack[cur].push(string_item(&s[start..i], false));
+                    push_str(&mut stack, string_item(&s[start..i], false));
                 }
                 start = i + 1;
                 if c == b'-' {
@@ -157,7 +177,7 @@ impl MavenVersion {
                 digit = false;
             } else if c.is_ascii_digit() {
                 if !digit && i > start {
-                    stack[cur].push(string_item(&s[start..i], true));
+                    push_str(&mut stack, string_item(&s[start..i], true));
                     start = i;
                     stack.push(Vec::new());
                 }
@@ -172,18 +192,13 @@ impl MavenVersion {
             }
         }
         if s.len() > start {
-            // A trailing ".qualifier" counts as "-qualifier" (1.foo == 1-foo).
-            let cur = stack.len() - 1;
-            if !digit && !stack[cur].is_empty() {
-                stack.push(Vec::new());
-            }
-            let cur = stack.len() - 1;
             let tail = &s[start..];
-            stack[cur].push(if digit {
-                int_item(tail)
+            if digit {
+                let cur = stack.len() - 1;
+                stack[cur].push(int_item(tail));
             } else {
-                string_item(tail, false)
-            });
+                push_str(&mut stack, string_item(tail, false));
+            }
         }
         let mut inner = stack.pop().unwrap_or_default();
         normalize(&mut inner);

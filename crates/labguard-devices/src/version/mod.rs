@@ -149,5 +149,18 @@ pub(crate) fn cmp_digits(a: &str, b: &str) -> Ordering {
     a.len().cmp(&b.len()).then_with(|| a.cmp(b))
 }
 
+/// Sorts with a comparator that may not be a total order on hostile input (version
+/// orderings of real ecosystems have quirks). The standard library's sorts may panic on
+/// such a comparator; insertion sort cannot. Callers bound the length.
+pub(crate) fn sort_tolerant<T>(v: &mut [T], mut cmp: impl FnMut(&T, &T) -> Ordering) {
+    for i in 1..v.len() {
+        let mut j = i;
+        while j > 0 && cmp(&v[j - 1], &v[j]) == Ordering::Greater {
+            v.swap(j - 1, j);
+            j -= 1;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;

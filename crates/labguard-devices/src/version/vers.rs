@@ -101,7 +101,12 @@ impl VersRange {
                 version,
             });
         }
-        constraints.sort_by(|a, b| a.version.compare(&b.version).unwrap_or(Ordering::Equal));
+        if constraints.len() > 256 {
+            return Err(err("more than 256 constraints"));
+        }
+        super::sort_tolerant(&mut constraints, |a, b| {
+            a.version.compare(&b.version).unwrap_or(Ordering::Equal)
+        });
         Ok(VersRange {
             scheme_name,
             any: false,
