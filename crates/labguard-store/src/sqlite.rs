@@ -68,6 +68,15 @@ impl SqliteBackend {
     /// Opens (creating if asked) the database file with durable settings: WAL, full sync
     /// (an acknowledged result must survive power loss), foreign keys on.
     pub fn open(path: &Path, create: bool) -> Result<SqliteBackend, StoreError> {
+        Self::open_inner(path, create, Duration::from_secs(10))
+    }
+
+    /// Opens an existing database with a chosen wait for a busy lock (tools and tests).
+    pub fn open_with_timeout(path: &Path, busy: Duration) -> Result<SqliteBackend, StoreError> {
+        Self::open_inner(path, false, busy)
+    }
+
+    fn open_inner(path: &Path, create: bool, busy: Duration) -> Result<SqliteBackend, StoreError> {
         let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         if create {
             flags |= OpenFlags::SQLITE_OPEN_CREATE;
@@ -78,8 +87,7 @@ impl SqliteBackend {
             )));
         }
         let conn = Connection::open_with_flags(path, flags).map_err(map_err)?;
-        conn.busy_timeout(Duration::from_secs(10))
-            .map_err(map_err)?;
+        conn.busy_timeout(busy).map_err(map_err)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
         )

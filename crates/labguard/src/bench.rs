@@ -31,7 +31,14 @@ pub enum BenchCmd {
 fn openssl_speed(args: &[&str], size: usize) -> Result<f64> {
     let out = Command::new("openssl")
         .arg("speed")
-        .args(["-mr", "-seconds", "2", "-bytes", &size.to_string()])
+        .args([
+            "-mr",
+            "-elapsed",
+            "-seconds",
+            "2",
+            "-bytes",
+            &size.to_string(),
+        ])
         .args(args)
         .output()
         .context("running openssl speed (is openssl installed?)")?;
