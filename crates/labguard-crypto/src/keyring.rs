@@ -24,15 +24,38 @@ impl<'a> FieldRef<'a> {
         FieldRef { table, row, column }
     }
 
-    fn aad(&self, version: u32, out: &mut Vec<u8>) {
-        out.clear();
-        out.extend_from_slice(b"labguard/field/v1\0");
+    /// Writes the associated data into `buf` (on the caller's stack in the common case)
+    /// and returns its length, or `None` if it does not fit.
+    fn aad_into(&self, version: u32, buf: &mut [u8]) -> Option<usize> {
+        const PREFIX: &[u8] = b"labguard/field/v1\0";
+        let mut n = 0;
+        let mut put = |bytes: &[u8]| -> Option<()> {
+            buf.get_mut(n..n + bytes.len())?.copy_from_slice(bytes);
+            n += bytes.len();
+            Some(())
+        };
+        put(PREFIX)?;
         for part in [self.table, self.row, self.column] {
             // Length-prefixed so ("ab","c") and ("a","bc") differ.
-            out.extend_from_slice(&(part.len() as u32).to_be_bytes());
-            out.extend_from_slice(part.as_bytes());
+            put(&u32::try_from(part.len()).ok()?.to_be_bytes())?;
+            put(part.as_bytes())?;
         }
-        out.extend_from_slice(&version.to_be_bytes());
+        put(&version.to_be_bytes())?;
+        Some(n)
+    }
+
+    /// Runs `f` with the associated data, avoiding a heap allocation for usual names.
+    fn with_aad<T>(&self, version: u32, f: impl FnOnce(&[u8]) -> T) -> T {
+        let mut stack = [0u8; 192];
+        match self.aad_into(version, &mut stack) {
+            Some(n) => f(&stack[..n]),
+            None => {
+                let need = 18 + 12 + self.table.len() + self.row.len() + self.column.len() + 4;
+                let mut heap = vec![0u8; need];
+                let n = self.aad_into(version, &mut heap).unwrap_or(0);
+                f(&heap[..n])
+            }
+        }
     }
 }
 
@@ -131,15 +154,14 @@ impl KeyRing {
         out.extend_from_slice(&version.to_be_bytes());
         out.extend_from_slice(&nonce);
         out.extend_from_slice(plaintext);
-        let mut aad = Vec::with_capacity(64);
-        field.aad(version, &mut aad);
-        let tag = key
-            .aead
-            .seal_in_place_separate_tag(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(&aad),
-                &mut out[HEADER..],
-            )
+        let tag = field
+            .with_aad(version, |aad| {
+                key.aead.seal_in_place_separate_tag(
+                    Nonce::assume_unique_for_key(nonce),
+                    Aad::from(aad),
+                    &mut out[HEADER..],
+                )
+            })
             .map_err(|_| CryptoError::Malformed("plaintext too long"))?;
         out.extend_from_slice(tag.as_ref());
         Ok(out)
@@ -159,13 +181,13 @@ impl KeyRing {
         let nonce = Nonce::try_assume_unique_for_key(&ciphertext[5..HEADER])
             .map_err(|_| CryptoError::Malformed("nonce"))?;
         let mut buf = Zeroizing::new(ciphertext[HEADER..].to_vec());
-        let mut aad = Vec::with_capacity(64);
-        field.aad(version, &mut aad);
-        let len = key
-            .aead
-            .open_in_place(nonce, Aad::from(&aad), &mut buf)
-            .map_err(|_| CryptoError::Authentication)?
-            .len();
+        let len = field
+            .with_aad(version, |aad| {
+                key.aead
+                    .open_in_place(nonce, Aad::from(aad), &mut buf)
+                    .map(|pt| pt.len())
+            })
+            .map_err(|_| CryptoError::Authentication)?;
         buf.truncate(len);
         Ok(buf)
     }
@@ -261,5 +283,22 @@ mod tests {
         assert_eq!(a.pseudonym("p1"), b.pseudonym("p1"));
         assert_ne!(a.pseudonym("p1"), a.pseudonym("p2"));
         assert!(!a.pseudonym("p1").contains("p1"));
+    }
+}
+
+#[cfg(test)]
+mod long_names {
+    use super::*;
+
+    #[test]
+    fn associated_data_longer_than_the_stack_buffer_still_binds() {
+        let mut r = KeyRing::new(&[1; 32], &[2; 32], &[3; 32]);
+        r.add_data_key(1, &[9; 32]).unwrap();
+        let long = "x".repeat(500);
+        let f = FieldRef::new("t", &long, "c");
+        let ct = r.seal(&f, b"v").unwrap();
+        assert_eq!(r.open(&f, &ct).unwrap().as_slice(), b"v");
+        let other = "x".repeat(499) + "y";
+        assert!(r.open(&FieldRef::new("t", &other, "c"), &ct).is_err());
     }
 }
