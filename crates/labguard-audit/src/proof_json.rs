@@ -207,17 +207,30 @@ fn to_pretty<T: Serialize>(v: &T) -> String {
 /// );
 /// ```
 pub fn verify_proof_json(text: &str) -> Result<ProofKind, ProofError> {
-    let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| ProofError::Json(e.to_string()))?;
-    let obj = value.as_object().ok_or(ProofError::UnknownProofKind)?;
-    let inclusion = obj.contains_key("leafIdx");
-    let consistency = obj.contains_key("size1");
-    match (inclusion, consistency) {
-        (true, false) => serde_json::from_value::<InclusionProofJson>(value)
-            .map_err(|e| ProofError::Json(e.to_string()))?
+    /// Only looks for the distinguishing keys; everything else is ignored here.
+    #[derive(Deserialize)]
+    struct Probe {
+        #[serde(rename = "leafIdx")]
+        leaf_idx: Option<serde::de::IgnoredAny>,
+        size1: Option<serde::de::IgnoredAny>,
+    }
+    let json_err = |e: serde_json::Error| ProofError::Json(e.to_string());
+    let probe: Probe = serde_json::from_str(text).map_err(|e| {
+        if e.is_data() {
+            ProofError::UnknownProofKind
+        } else {
+            json_err(e)
+        }
+    })?;
+    // Parse the text again straight into the typed struct rather than via a
+    // `serde_json::Value`: that rejects duplicate keys, which a Value would resolve
+    // silently (last one wins) while a human reader may see the first.
+    match (probe.leaf_idx.is_some(), probe.size1.is_some()) {
+        (true, false) => serde_json::from_str::<InclusionProofJson>(text)
+            .map_err(json_err)?
             .verify(),
-        (false, true) => serde_json::from_value::<ConsistencyProofJson>(value)
-            .map_err(|e| ProofError::Json(e.to_string()))?
+        (false, true) => serde_json::from_str::<ConsistencyProofJson>(text)
+            .map_err(json_err)?
             .verify(),
         _ => Err(ProofError::UnknownProofKind),
     }
@@ -284,6 +297,14 @@ mod tests {
             verify_proof_json(r#"{"size1":1,"size2":1,"root1":"","root2":"","proof":null,"x":1}"#),
             Err(ProofError::Json(_))
         ));
+        // Found by fuzzing: a duplicate key must not be resolved silently.
+        let leaf = "bjQLnP+zepicpUTmu3gKLHiQHT+zNzh2hRGjBhevoB0=";
+        let dup = format!(
+            r#"{{"leafIdx":0,"treeSize":1,"root":"{leaf}","leafHash":"AAAA","leafHash":"{leaf}","proof":null}}"#
+        );
+        assert!(
+            matches!(verify_proof_json(&dup), Err(ProofError::Json(m)) if m.contains("duplicate"))
+        );
         assert_eq!(
             verify_proof_json(r#"{"size1":1,"size2":1,"root1":"!!","root2":"","proof":null}"#),
             Err(ProofError::BadBase64 {
