@@ -21,6 +21,9 @@ pub enum ParseError {
     /// MSH-1/MSH-2 declare unusable delimiters.
     #[error("invalid delimiters in MSH-1/MSH-2: {why}")]
     InvalidDelimiters { why: &'static str },
+    /// The input is larger than 4 GiB (field offsets are 32-bit).
+    #[error("message is too large")]
+    TooLarge,
     /// The bytes are not UTF-8 and the message declares a Unicode character set, so
     /// reading them any other way would corrupt data.
     #[error("invalid UTF-8 at byte offset {offset}")]

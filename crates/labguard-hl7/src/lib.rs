@@ -21,6 +21,22 @@
 //!    segments built from [`Problem`]s.
 //! 5. [`mllp`]: a streaming MLLP frame decoder with a size limit, and [`mllp::frame`].
 //!
+//! # Wiring into a listener
+//!
+//! Per connection: feed received bytes to an [`mllp::MllpDecoder`]; on an `Err` frame,
+//! log it (it holds only offsets) and close the connection. For each frame:
+//!
+//! 1. [`decode`] the bytes (UTF-8, or ISO-8859-1 for 8-bit senders, losslessly);
+//! 2. [`Message::parse`]; on error answer [`Ack::build_without_message`] with AR;
+//! 3. [`AckMode::of`] tells whether the sender wants an enhanced-mode accept ACK
+//!    (CA once stored) and/or an application ACK;
+//! 4. [`LabReport::read`]; an `Err` is an unsupported message type: AR, code 200;
+//! 5. [`LabReport::to_records`] with an id resolver backed by the store; persist
+//!    `value`, and turn `problems` into ERR segments with [`AckError::from`]
+//!    (AA when [`Mapped::is_complete`], else AE);
+//! 6. [`Ack::build`] and send it back through [`mllp::frame`] (re-encoded with
+//!    [`encode_latin1`] when step 1 returned an owned string).
+//!
 //! # Example
 //!
 //! ```

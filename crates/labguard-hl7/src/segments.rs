@@ -2,7 +2,7 @@
 //!
 //! Each `read` takes a parsed [`Segment`] and returns the typed value with the problems
 //! found (only malformed timestamps are problems at this level; whether a missing value
-//! matters is decided by the mapping in [`report`](crate::report)).
+//! matters is decided by [`LabReport::to_records`](crate::LabReport::to_records)).
 
 use std::borrow::Cow;
 
