@@ -1,4 +1,4 @@
-//! Signed tree heads in the C2SP tlog-checkpoint format (https://c2sp.org/tlog-checkpoint):
+//! Signed tree heads in the C2SP tlog-checkpoint format (<https://c2sp.org/tlog-checkpoint>):
 //!
 //! ```text
 //! lab.example/audit

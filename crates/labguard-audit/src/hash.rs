@@ -10,7 +10,7 @@ use sha2::{Digest as _, Sha256};
 /// A SHA-256 output: leaf hashes, node hashes and tree roots are all of this type.
 pub type Hash = [u8; 32];
 
-/// Size in bytes of a [`Hash`].
+/// Size in bytes of a [`Hash`](type@Hash).
 pub const HASH_LEN: usize = 32;
 
 /// Root of the empty tree, `SHA-256("")` (RFC 9162 §2.1.1).

@@ -1,4 +1,4 @@
-//! C2SP signed notes (https://c2sp.org/signed-note) with Ed25519 keys: key IDs,
+//! C2SP signed notes (<https://c2sp.org/signed-note>) with Ed25519 keys: key IDs,
 //! verifier keys, signing and opening. The checkpoint body lives in `checkpoint.rs`.
 
 use std::fmt;

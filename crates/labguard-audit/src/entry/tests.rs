@@ -1,3 +1,4 @@
+use super::rules::{fast_accept, lower_hex, printable_ascii};
 use super::*;
 
 fn sample() -> AuditEntry {
