@@ -101,20 +101,27 @@ pub fn parse_osv(bytes: &[u8]) -> Result<OsvImport> {
 /// Reads one OSV record or a JSON array of records. A malformed record inside an array
 /// becomes a warning; a malformed lone record is an error.
 pub fn parse_osv_json(bytes: &[u8]) -> Result<OsvImport> {
-    let value: Value =
-        serde_json::from_slice(strip_bom(bytes)).map_err(|e| Error::json("OSV", e))?;
+    let bytes = strip_bom(bytes);
     let mut out = OsvImport::default();
-    match value {
-        Value::Array(items) => {
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'[') => {
+            // Split into raw records first so one bad record costs only itself.
+            let items: Vec<&serde_json::value::RawValue> =
+                serde_json::from_slice(bytes).map_err(|e| Error::json("OSV", e))?;
             for (i, item) in items.into_iter().enumerate() {
-                match convert_value(item, &format!("record {i}"), &mut out.warnings) {
+                let parsed = serde_json::from_str::<Record>(item.get())
+                    .map_err(|e| Error::json("OSV record", e))
+                    .and_then(|rec| convert(rec, &format!("record {i}"), &mut out.warnings));
+                match parsed {
                     Ok(a) => out.advisories.push(a),
                     Err(e) => out.warnings.push(format!("record {i} skipped: {e}")),
                 }
             }
         }
-        Value::Object(_) => {
-            let a = convert_value(value, "record", &mut out.warnings)?;
+        Some(b'{') => {
+            let rec: Record =
+                serde_json::from_slice(bytes).map_err(|e| Error::json("OSV record", e))?;
+            let a = convert(rec, "record", &mut out.warnings)?;
             out.advisories.push(a);
         }
         _ => {
@@ -179,20 +186,15 @@ pub fn parse_osv_zip(bytes: &[u8]) -> Result<OsvImport> {
             ));
             break;
         }
-        let parsed = serde_json::from_slice::<Value>(strip_bom(&buf))
-            .map_err(|e| Error::json("OSV", e))
-            .and_then(|v| convert_value(v, &name, &mut out.warnings));
+        let parsed = serde_json::from_slice::<Record>(strip_bom(&buf))
+            .map_err(|e| Error::json("OSV record", e))
+            .and_then(|rec| convert(rec, &name, &mut out.warnings));
         match parsed {
             Ok(a) => out.advisories.push(a),
             Err(e) => out.warnings.push(format!("{name} skipped: {e}")),
         }
     }
     Ok(out)
-}
-
-fn convert_value(v: Value, who: &str, warnings: &mut Vec<String>) -> Result<Advisory> {
-    let rec: Record = serde_json::from_value(v).map_err(|e| Error::json("OSV record", e))?;
-    convert(rec, who, warnings)
 }
 
 fn severities(list: Vec<Severity>) -> Vec<SeverityScore> {
