@@ -11,6 +11,13 @@ use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use crate::checkpoint::CheckpointError;
 use crate::hash::sha256;
 
+// Seeds are only borrowed; the one copy, inside `SigningKey`, must be wiped when it
+// drops. This fails to compile if ed25519-dalek ever loses its `zeroize` feature.
+const _: fn() = || {
+    fn wiped_on_drop<T: zeroize::ZeroizeOnDrop>() {}
+    wiped_on_drop::<SigningKey>();
+};
+
 /// Signature type byte for Ed25519 in the signed-note spec.
 const ED25519_TYPE: u8 = 0x01;
 /// The em dash (U+2014) and space that start every signature line.
