@@ -191,7 +191,6 @@ fn bad_input_is_an_error_not_a_panic() {
         b"null",
         b"[]",
         b"{",
-        b"<bom/>",
         b"{\"bomFormat\":\"CycloneDX\"}",
         b"{\"bomFormat\":\"CycloneDX\",\"specVersion\":\"1.1\"}",
         b"{\"bomFormat\":\"SWID\"}",
@@ -205,4 +204,59 @@ fn bad_input_is_an_error_not_a_panic() {
     let mut with_bom = b"\xEF\xBB\xBF".to_vec();
     with_bom.extend_from_slice(b"{\"bomFormat\":\"CycloneDX\",\"specVersion\":\"1.5\"}");
     assert!(parse_sbom(&with_bom).unwrap().components.is_empty());
+}
+
+#[test]
+fn cyclonedx_xml_fixture() {
+    let s = parse_sbom(&read("lab/centrifuge.cdx-1.4.xml")).unwrap();
+    assert_eq!(s.format, SbomFormat::CycloneDx);
+    assert_eq!(s.spec_version, "1.4");
+    assert_eq!(s.document_version, Some(2));
+    assert_eq!(
+        s.serial_number.as_deref(),
+        Some("urn:uuid:0b7f3c1e-6a8e-4b1a-9c55-2f4a0d1e7a10")
+    );
+    let root = s.root.as_ref().unwrap();
+    assert_eq!(
+        (root.name.as_str(), root.kind.clone()),
+        ("Spin 3 centrifuge", ComponentKind::Device)
+    );
+    assert_eq!(root.supplier.as_deref(), Some("Example Diagnostics"));
+    let names: Vec<&str> = s.components.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "spin3-controller",
+            "zlib",
+            "uart-driver <vendor>",
+            "mbedtls"
+        ]
+    );
+    let parents: Vec<Option<usize>> = s.components.iter().map(|c| c.parent).collect();
+    // The nameless middle component is skipped; its child hangs off the firmware.
+    assert_eq!(parents, [None, Some(0), Some(0), None]);
+    assert_eq!(
+        s.components[0].cpe.as_ref().unwrap().product(),
+        Some("spin3_controller_firmware")
+    );
+    assert_eq!(
+        s.components[1].purl.as_ref().unwrap().to_string(),
+        "pkg:generic/zlib@1.2.11"
+    );
+    assert_eq!(s.components[3].group.as_deref(), Some("ARMmbed"));
+    assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
+}
+
+#[test]
+fn bad_xml_is_an_error() {
+    for bad in [
+        &b"<bom>"[..],
+        b"<spdx/>",
+        b"<bom xmlns=\"http://cyclonedx.org/schema/bom/1.4\"><components>",
+        b"<bom xmlns=\"http://cyclonedx.org/schema/bom/1.4\"><components><component></bom>",
+        b"<bom xmlns=\"http://cyclonedx.org/schema/bom/1.4\"><components><component><name>&xxe;</name></component></components></bom>",
+        b"<!DOCTYPE bom [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]><bom xmlns=\"http://cyclonedx.org/schema/bom/1.4\"><components><component><name>&xxe;</name></component></components></bom>",
+    ] {
+        assert!(parse_sbom(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+    }
 }

@@ -1,7 +1,8 @@
-//! SBOM import: CycloneDX JSON 1.2–1.6 (software and hardware BOMs) and SPDX 2.3 JSON,
-//! normalized to one component list.
+//! SBOM import: CycloneDX JSON 1.2–1.6 and XML 1.0–1.6 (software and hardware BOMs) and
+//! SPDX 2.3 JSON, normalized to one component list.
 
 mod cyclonedx;
+mod cyclonedx_xml;
 mod spdx;
 
 use serde::{Deserialize, Serialize};
@@ -11,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::purl::Purl;
 
 pub use cyclonedx::parse_cyclonedx_json;
+pub use cyclonedx_xml::parse_cyclonedx_xml;
 pub use spdx::parse_spdx_json;
 
 /// SBOM document format.
@@ -150,11 +152,7 @@ pub fn parse_sbom(bytes: &[u8]) -> Result<Sbom> {
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     match first {
         Some(b'{') => {}
-        Some(b'<') => {
-            return Err(Error::UnknownFormat(
-                "XML SBOMs are not read; export CycloneDX or SPDX as JSON".into(),
-            ))
-        }
+        Some(b'<') => return parse_cyclonedx_xml(bytes),
         _ => return Err(Error::UnknownFormat("not a JSON document".into())),
     }
     #[derive(Deserialize)]
