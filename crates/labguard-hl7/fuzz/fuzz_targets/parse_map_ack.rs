@@ -10,6 +10,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = Message::parse_bytes(data);
     let Ok(text) = decode(data) else { return };
     let Ok(msg) = Message::parse(&text) else { return };
+    check_against_naive_split(&text, &msg);
 
     // Round trip with the message's own delimiters must be exact.
     let encoded = msg.encode();
@@ -45,3 +46,28 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(parsed.delimiters(), msg.delimiters());
     assert_eq!(parsed.first("MSA").map(|s| s.field(2).raw()), Some(msg.msh().field(10).raw()));
 });
+
+/// The fast (SWAR) scanner must agree with the obvious line/field split.
+fn check_against_naive_split(text: &str, msg: &Message<'_>) {
+    let s = text.strip_prefix('\u{feff}').unwrap_or(text).trim_start();
+    let fs = msg.delimiters().field();
+    let mut want: Vec<Vec<&str>> = Vec::new();
+    for line in s.split(['\r', '\n']) {
+        let mut fields: Vec<&str> = line.split(fs).collect();
+        if fields.len() == 1 && line.trim().is_empty() {
+            continue;
+        }
+        if want.is_empty() {
+            // MSH-1 is the separator itself.
+            fields.insert(1, &s[3..4]);
+        }
+        want.push(fields);
+    }
+    assert_eq!(want.len(), msg.len());
+    for (seg, fields) in msg.segments().zip(&want) {
+        let got: Vec<&str> = std::iter::once(seg.name())
+            .chain((1..=seg.field_count()).map(|n| seg.field(n).raw()))
+            .collect();
+        assert_eq!(&got, fields);
+    }
+}
