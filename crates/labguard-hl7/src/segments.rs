@@ -22,7 +22,7 @@ fn ts(
     seg: &Segment<'_>,
     n: usize,
     c: usize,
-    loc: &Location,
+    occurrence: usize,
     problems: &mut Vec<Problem>,
 ) -> Option<Hl7Timestamp> {
     let t = clean(seg.text(n, c));
@@ -33,7 +33,8 @@ fn ts(
         Ok(t) => Some(t),
         Err(e) => {
             problems.push(Problem {
-                location: loc.component(n, c),
+                // Built only on error: most timestamps are fine.
+                location: Location::segment(seg, occurrence).component(n, c),
                 kind: ProblemKind::BadTimestamp(e),
                 dropped: None,
             });
@@ -84,7 +85,6 @@ pub struct Msh<'a> {
 
 impl<'a> Msh<'a> {
     pub fn read(seg: &Segment<'a>) -> (Msh<'a>, Vec<Problem>) {
-        let loc = Location::segment(seg, 1);
         let mut problems = Vec::new();
         let hd = |n| HierarchicDesignator::read(&seg.field(n).rep(1));
         let msh = Msh {
@@ -92,7 +92,7 @@ impl<'a> Msh<'a> {
             sending_facility: hd(4),
             receiving_application: hd(5),
             receiving_facility: hd(6),
-            datetime: ts(seg, 7, 1, &loc, &mut problems),
+            datetime: ts(seg, 7, 1, 1, &mut problems),
             message_code: clean(seg.text(9, 1)),
             trigger_event: clean(seg.text(9, 2)),
             message_structure: clean(seg.text(9, 3)),
@@ -126,7 +126,6 @@ pub struct Pid<'a> {
 
 impl<'a> Pid<'a> {
     pub fn read(seg: &Segment<'a>, occurrence: usize) -> (Pid<'a>, Vec<Problem>) {
-        let loc = Location::segment(seg, occurrence);
         let mut problems = Vec::new();
         let pid = Pid {
             identifiers: seg
@@ -140,7 +139,7 @@ impl<'a> Pid<'a> {
                 .repetitions()
                 .map(|r| PersonName::read(&r))
                 .collect(),
-            birth: ts(seg, 7, 1, &loc, &mut problems),
+            birth: ts(seg, 7, 1, occurrence, &mut problems),
             sex_code: text(&seg.field(8)),
             addresses: seg
                 .field(11)
@@ -231,14 +230,13 @@ pub struct Orc<'a> {
 
 impl<'a> Orc<'a> {
     pub fn read(seg: &Segment<'a>, occurrence: usize) -> (Orc<'a>, Vec<Problem>) {
-        let loc = Location::segment(seg, occurrence);
         let mut problems = Vec::new();
         let orc = Orc {
             order_control: text(&seg.field(1)),
             placer_order_number: EntityId::read(&seg.field(2).rep(1)),
             filler_order_number: EntityId::read(&seg.field(3).rep(1)),
             order_status: text(&seg.field(5)),
-            transaction_at: ts(seg, 9, 1, &loc, &mut problems),
+            transaction_at: ts(seg, 9, 1, occurrence, &mut problems),
             ordering_provider: people(seg, 12),
         };
         (orc, problems)
@@ -268,14 +266,13 @@ pub struct Obr<'a> {
 
 impl<'a> Obr<'a> {
     pub fn read(seg: &Segment<'a>, occurrence: usize) -> (Obr<'a>, Vec<Problem>) {
-        let loc = Location::segment(seg, occurrence);
         let mut problems = Vec::new();
         let obr = Obr {
             placer_order_number: EntityId::read(&seg.field(2).rep(1)),
             filler_order_number: EntityId::read(&seg.field(3).rep(1)),
             universal_service_id: coded(seg, 4),
-            requested_at: ts(seg, 6, 1, &loc, &mut problems),
-            observed_at: ts(seg, 7, 1, &loc, &mut problems),
+            requested_at: ts(seg, 6, 1, occurrence, &mut problems),
+            observed_at: ts(seg, 7, 1, occurrence, &mut problems),
             collectors: people(seg, 10),
             ordering_provider: people(seg, 16),
             result_status: text(&seg.field(25)),
@@ -317,7 +314,6 @@ pub struct Obx<'a> {
 
 impl<'a> Obx<'a> {
     pub fn read(seg: &Segment<'a>, occurrence: usize) -> (Obx<'a>, Vec<Problem>) {
-        let loc = Location::segment(seg, occurrence);
         let mut problems = Vec::new();
         let value_type = text(&seg.field(2));
         let values = seg
@@ -339,7 +335,7 @@ impl<'a> Obx<'a> {
                 .filter(|f| !f.is_empty())
                 .collect(),
             status: text(&seg.field(11)),
-            observed_at: ts(seg, 14, 1, &loc, &mut problems),
+            observed_at: ts(seg, 14, 1, occurrence, &mut problems),
             observers: people(seg, 16),
             equipment: seg
                 .field(18)
@@ -347,7 +343,7 @@ impl<'a> Obx<'a> {
                 .map(|r| EntityId::read(&r))
                 .filter(|e| e.best().is_some())
                 .collect(),
-            analyzed_at: ts(seg, 19, 1, &loc, &mut problems),
+            analyzed_at: ts(seg, 19, 1, occurrence, &mut problems),
             value_type,
         };
         (obx, problems)
@@ -426,7 +422,6 @@ pub struct Spm<'a> {
 
 impl<'a> Spm<'a> {
     pub fn read(seg: &Segment<'a>, occurrence: usize) -> (Spm<'a>, Vec<Problem>) {
-        let loc = Location::segment(seg, occurrence);
         let mut problems = Vec::new();
         let id = seg.field(2).rep(1);
         let spm = Spm {
@@ -441,8 +436,8 @@ impl<'a> Spm<'a> {
             collection_method: coded(seg, 7),
             source_site: coded(seg, 8),
             collection_site: coded(seg, 10),
-            collected_at: ts(seg, 17, 1, &loc, &mut problems),
-            received_at: ts(seg, 18, 1, &loc, &mut problems),
+            collected_at: ts(seg, 17, 1, occurrence, &mut problems),
+            received_at: ts(seg, 18, 1, occurrence, &mut problems),
             container_type: coded(seg, 27),
         };
         (spm, problems)

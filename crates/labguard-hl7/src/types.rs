@@ -35,6 +35,16 @@ pub(crate) fn comp<'a>(r: &Repetition<'a>, n: usize) -> Cow<'a, str> {
     clean(r.component(n).text())
 }
 
+/// The first `N` components of a repetition, cleaned, in one pass (reading components
+/// one by one would rescan the repetition from its start each time).
+pub(crate) fn comps<'a, const N: usize>(r: &Repetition<'a>) -> [Cow<'a, str>; N] {
+    let mut out: [Cow<'a, str>; N] = std::array::from_fn(|_| Cow::Borrowed(""));
+    for (slot, c) in out.iter_mut().zip(r.components()) {
+        *slot = clean(c.text());
+    }
+    out
+}
+
 /// Sub-component `n` of a component, cleaned.
 pub(crate) fn sub<'a>(c: &Component<'a>, n: usize) -> Cow<'a, str> {
     clean(c.sub(n))
@@ -60,14 +70,16 @@ pub struct Coded<'a> {
 
 impl<'a> Coded<'a> {
     pub(crate) fn read(r: &Repetition<'a>) -> Coded<'a> {
+        let [code, text, system, alt_code, alt_text, alt_system, _, _, original_text] =
+            comps::<9>(r);
         Coded {
-            code: comp(r, 1),
-            text: comp(r, 2),
-            system: comp(r, 3),
-            alt_code: comp(r, 4),
-            alt_text: comp(r, 5),
-            alt_system: comp(r, 6),
-            original_text: comp(r, 9),
+            code,
+            text,
+            system,
+            alt_code,
+            alt_text,
+            alt_system,
+            original_text,
         }
     }
 
@@ -113,10 +125,11 @@ pub struct HierarchicDesignator<'a> {
 
 impl<'a> HierarchicDesignator<'a> {
     pub(crate) fn read(r: &Repetition<'a>) -> Self {
+        let [namespace, universal_id, universal_id_type] = comps::<3>(r);
         HierarchicDesignator {
-            namespace: comp(r, 1),
-            universal_id: comp(r, 2),
-            universal_id_type: comp(r, 3),
+            namespace,
+            universal_id,
+            universal_id_type,
         }
     }
 
@@ -142,10 +155,11 @@ pub struct EntityId<'a> {
 
 impl<'a> EntityId<'a> {
     pub(crate) fn read(r: &Repetition<'a>) -> Self {
+        let [id, namespace, universal_id] = comps::<3>(r);
         EntityId {
-            id: comp(r, 1),
-            namespace: comp(r, 2),
-            universal_id: comp(r, 3),
+            id,
+            namespace,
+            universal_id,
         }
     }
 
@@ -179,10 +193,11 @@ pub struct Identifier<'a> {
 
 impl<'a> Identifier<'a> {
     pub(crate) fn read(r: &Repetition<'a>) -> Self {
+        let [id, _, _, assigning_authority, identifier_type] = comps::<5>(r);
         Identifier {
-            id: comp(r, 1),
-            assigning_authority: clean(r.component(4).sub(1)),
-            identifier_type: comp(r, 5),
+            id,
+            assigning_authority,
+            identifier_type,
         }
     }
 }
@@ -201,13 +216,16 @@ pub struct PersonName<'a> {
 
 impl<'a> PersonName<'a> {
     pub(crate) fn read(r: &Repetition<'a>) -> Self {
+        // XPN-1 is itself composite (surname&prefix…): its first part is the surname,
+        // which is what `comps` reads.
+        let [family, given, middle, suffix, prefix, _, name_type] = comps::<7>(r);
         PersonName {
-            family: clean(r.component(1).sub(1)),
-            given: comp(r, 2),
-            middle: comp(r, 3),
-            suffix: comp(r, 4),
-            prefix: comp(r, 5),
-            name_type: comp(r, 7),
+            family,
+            given,
+            middle,
+            suffix,
+            prefix,
+            name_type,
         }
     }
 }
@@ -222,11 +240,8 @@ pub struct Person<'a> {
 
 impl<'a> Person<'a> {
     pub(crate) fn read(r: &Repetition<'a>) -> Self {
-        Person {
-            id: comp(r, 1),
-            family: clean(r.component(2).sub(1)),
-            given: comp(r, 3),
-        }
+        let [id, family, given] = comps::<3>(r);
+        Person { id, family, given }
     }
 
     /// Reads an XCN nested in one component (OBR-32's NDL type does this).
@@ -268,14 +283,15 @@ pub struct Address<'a> {
 
 impl<'a> Address<'a> {
     pub(crate) fn read(r: &Repetition<'a>) -> Self {
+        let [street, other, city, state, postal_code, country, address_type] = comps::<7>(r);
         Address {
-            street: clean(r.component(1).sub(1)),
-            other: comp(r, 2),
-            city: comp(r, 3),
-            state: comp(r, 4),
-            postal_code: comp(r, 5),
-            country: comp(r, 6),
-            address_type: comp(r, 7),
+            street,
+            other,
+            city,
+            state,
+            postal_code,
+            country,
+            address_type,
         }
     }
 }
@@ -283,18 +299,17 @@ impl<'a> Address<'a> {
 /// XTN: a phone number as one string. Before v2.5 it is XTN-1 (free text); later senders
 /// split it into country (5), area (6), number (7) and extension (8).
 pub(crate) fn phone<'a>(r: &Repetition<'a>) -> Cow<'a, str> {
-    let old = comp(r, 1);
+    let [old, _, _, _, country, area, local, ext] = comps::<8>(r);
     if !old.is_empty() {
         return old;
     }
-    let parts = [comp(r, 5), comp(r, 6), comp(r, 7)];
+    let parts = [country, area, local];
     let mut s = parts
         .iter()
         .filter(|p| !p.is_empty())
         .map(|p| p.as_ref())
         .collect::<Vec<_>>()
         .join(" ");
-    let ext = comp(r, 8);
     if !ext.is_empty() {
         s.push_str(" x");
         s.push_str(&ext);
