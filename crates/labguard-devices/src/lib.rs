@@ -8,7 +8,8 @@
 //!
 //! 1. [`device::Asset`]: the inventory record (kind, connectivity, PHI, support end,
 //!    compensating controls).
-//! 2. [`sbom::parse_sbom`]: CycloneDX 1.2–1.6 or SPDX 2.3 JSON → normalized components.
+//! 2. [`sbom::parse_sbom`]: CycloneDX JSON 1.2–1.6 or XML, or SPDX 2.3 JSON → normalized
+//!    components.
 //! 3. [`advisory`]: OSV records and archives, NVD CVE records (CPE ranges), the CISA KEV
 //!    catalog, CycloneDX and CSAF VEX; [`advisory::AdvisoryDb`] merges re-imports by
 //!    (id, modified).
