@@ -73,6 +73,7 @@ mod message;
 pub mod mllp;
 mod problem;
 mod report;
+mod scan;
 pub mod segments;
 mod timestamp;
 pub mod types;
