@@ -56,8 +56,8 @@ impl Delimiters {
             Some(subcomponent),
             truncation,
         ];
-        let mut seen: Vec<u8> = Vec::with_capacity(6);
-        for c in all.into_iter().flatten() {
+        for (i, c) in all.iter().enumerate() {
+            let Some(c) = c else { continue };
             // Letters, digits, spaces and control characters occur in data (and CR/LF end
             // segments); a delimiter from those would make splitting ambiguous.
             if !c.is_ascii_punctuation() {
@@ -65,13 +65,11 @@ impl Delimiters {
                     why: "delimiters must be ASCII punctuation",
                 });
             }
-            let b = c as u8;
-            if seen.contains(&b) {
+            if all.iter().skip(i + 1).any(|o| o == &Some(*c)) {
                 return Err(ParseError::InvalidDelimiters {
                     why: "delimiters must be distinct",
                 });
             }
-            seen.push(b);
         }
         Ok(Delimiters {
             field: field as u8,
