@@ -108,6 +108,12 @@ pub(crate) const ALL_TABLES: &[&str] = &[
     "audit_head",
     "audit_checkpoints",
     "key_rotation",
+    "accounts",
+    "sessions",
+    "api_tokens",
+    "sign_in_throttle",
+    "break_glass",
+    "alerts",
 ];
 
 /// Copies every table from `src` (inside its snapshot transaction) into a fresh SQLite file.

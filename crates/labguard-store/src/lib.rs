@@ -7,9 +7,11 @@
 //!   Merkle audit log with signed checkpoints, key rotation, and verification.
 //! - [`DataDir`] knows the on-disk layout (database file and 0600 key file).
 
+mod accounts;
 mod actor;
 mod audit_log;
 mod backend;
+mod breakglass;
 mod datadir;
 mod directory;
 mod error;
@@ -17,18 +19,23 @@ mod migrate;
 mod postgres;
 mod records;
 mod rotation;
+mod sessions;
 mod sqlite;
 mod store;
 mod table;
 mod verify;
+mod worklists;
 
+pub use accounts::{Account, SignInEvent};
 pub use actor::{Actor, ActorKind};
 pub use backend::{Backend, BackendKind, Row, Tx, Value};
+pub use breakglass::{Alert, NewGrant};
 pub use datadir::{DataDir, Location};
 pub use directory::DeviceRecord;
 pub use error::StoreError;
 pub use postgres::PgBackend;
 pub use rotation::{RotateOptions, RotationReport};
+pub use sessions::{ApiTokenRecord, SessionRecord, SessionStage};
 pub use sqlite::SqliteBackend;
 pub use store::{Clock, Store, StoreOptions};
 pub use verify::{VerifyProblem, VerifyReport};

@@ -9,17 +9,31 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
-pub const SQLITE_MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../migrations/sqlite/0001_init.sql"),
-}];
+pub const SQLITE_MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../migrations/sqlite/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "identity",
+        sql: include_str!("../migrations/sqlite/0002_identity.sql"),
+    },
+];
 
-pub const POSTGRES_MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../migrations/postgres/0001_init.sql"),
-}];
+pub const POSTGRES_MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../migrations/postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "identity",
+        sql: include_str!("../migrations/postgres/0002_identity.sql"),
+    },
+];
 
 /// The newest schema version this build knows.
 pub fn latest(migrations: &[Migration]) -> i64 {

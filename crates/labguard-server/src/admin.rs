@@ -1,0 +1,529 @@
+//! Security and administration routes: audit log, alerts, access review, the security
+//! dashboard's figures, accounts (create, disable a leaver, unlock) and API tokens.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{DateTime, TimeDelta, Utc};
+use labguard_audit::Outcome as AuditOutcome;
+use labguard_core::{Id, Role, Staff};
+use labguard_identity::session::{ApiToken, TOKEN_BYTES};
+use labguard_identity::{
+    hash_password, AccessReviewPolicy, AccessReviewReport, AccountFacts, HashParams,
+};
+use labguard_store::{Account, Actor, Alert, Store};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use zeroize::Zeroizing;
+
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::state::{random, AppState};
+
+#[derive(Serialize, ToSchema)]
+pub struct AuditEntryOut {
+    pub seq: u64,
+    pub time: String,
+    pub actor: String,
+    pub role: String,
+    pub action: String,
+    pub resource: String,
+    pub resource_id: String,
+    /// Pseudonymous patient reference (never the patient's id or name).
+    pub patient_ref: Option<String>,
+    pub reason: Option<String>,
+    pub outcome: String,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    pub from: Option<u64>,
+    pub limit: Option<u32>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AlertOut {
+    pub id: String,
+    pub kind: String,
+    pub user_id: Option<String>,
+    pub subject_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub reviewed_by: Option<String>,
+    pub reviewed_at: Option<DateTime<Utc>>,
+    pub reason: Option<String>,
+}
+
+impl From<Alert> for AlertOut {
+    fn from(a: Alert) -> Self {
+        AlertOut {
+            id: a.id,
+            kind: a.kind,
+            user_id: a.user_id,
+            subject_id: a.subject_id,
+            created_at: a.created_at,
+            reviewed_by: a.reviewed_by,
+            reviewed_at: a.reviewed_at,
+            reason: a.reason,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AccountOut {
+    pub user_id: String,
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub mfa_enrolled: bool,
+    pub last_sign_in: Option<DateTime<Utc>>,
+    pub disabled: bool,
+}
+
+impl From<&Account> for AccountOut {
+    fn from(a: &Account) -> Self {
+        AccountOut {
+            user_id: a.staff.id.to_string(),
+            username: a.staff.username.clone(),
+            display_name: a.staff.display_name.clone(),
+            role: a.staff.role.code().into(),
+            mfa_enrolled: a.mfa_enrolled,
+            last_sign_in: a.last_sign_in,
+            disabled: a.is_disabled(),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAccountIn {
+    #[schema(min_length = 2, max_length = 64, pattern = "^[a-z0-9][a-z0-9._-]*$")]
+    pub username: String,
+    #[schema(max_length = 100)]
+    pub display_name: String,
+    /// phlebotomist, front-desk, lab-technologist, pathologist, security-officer, auditor, administrator.
+    pub role: String,
+    #[schema(max_length = 200)]
+    pub email: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NewAccountOut {
+    pub account: AccountOut,
+    /// Shown once; the user sets up TOTP at first sign-in.
+    pub initial_password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DisableOut {
+    pub sessions_ended: u64,
+    pub tokens_revoked: u64,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenIn {
+    #[schema(max_length = 100)]
+    pub label: String,
+    /// Days until it expires (default 90, at most 365).
+    pub days: Option<u32>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenOut {
+    /// Shown once: send as `Authorization: Bearer <token>`.
+    pub token: String,
+    pub scope: String,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeIn {
+    pub token: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DayCount {
+    pub day: String,
+    pub count: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SecurityStats {
+    pub sign_in_failures: Vec<DayCount>,
+    pub break_glass: Vec<DayCount>,
+    pub accounts_enabled: u64,
+    pub accounts_with_mfa: u64,
+    pub open_alerts: u64,
+}
+
+fn username_ok(u: &str) -> bool {
+    (2..=64).contains(&u.len())
+        && u.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && u.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+}
+
+/// Creates an account with a random initial password (returned once). Shared by the API
+/// and `labguard users add`.
+pub fn provision_account(
+    store: &Store,
+    actor: &Actor,
+    username: &str,
+    display_name: &str,
+    role: Role,
+    email: &str,
+    params: &HashParams,
+) -> ApiResult<(Account, Zeroizing<String>)> {
+    if !username_ok(username) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-fields",
+            "username must be 2-64 characters: lower-case letters, digits, '.', '_' or '-'",
+        ));
+    }
+    if display_name.chars().count() > 100 || email.chars().count() > 200 {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-fields",
+            "display name or email too long",
+        ));
+    }
+    // 20 random symbols from a 32-letter alphabet: 100 bits, well past any blocklist.
+    const ALPHA: &[u8; 32] = b"abcdefghjkmnpqrstuvwxyz23456789-";
+    let bytes = Zeroizing::new(random::<20>()?);
+    let password = Zeroizing::new(
+        bytes
+            .iter()
+            .map(|b| char::from(ALPHA[usize::from(*b) % 32]))
+            .collect::<String>(),
+    );
+    let salt = random::<16>()?;
+    let phc = hash_password(&password, &salt, params).map_err(|_| ApiError::internal())?;
+    let staff = Staff {
+        id: Id::new_v4(),
+        username: username.to_string(),
+        display_name: display_name.to_string(),
+        role,
+        email: email.to_string(),
+        active: true,
+    };
+    store.create_account(actor, &staff, &phc, false)?;
+    let account = store
+        .account_by_id(&staff.id.to_string())?
+        .ok_or_else(ApiError::internal)?;
+    Ok((account, password))
+}
+
+#[utoipa::path(get, path = "/api/v1/audit", params(AuditQuery),
+    responses((status = 200, body = Vec<AuditEntryOut>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn audit(
+    State(st): State<AppState>,
+    p: Principal,
+    ApiQuery(q): ApiQuery<AuditQuery>,
+) -> ApiResult<Json<Vec<AuditEntryOut>>> {
+    let actor = p.actor.clone();
+    let (from, limit) = (q.from.unwrap_or(0), q.limit.unwrap_or(100).min(1000));
+    let v = st
+        .run(move |s| Ok(s.audit_entries(&actor, from, limit)?))
+        .await?;
+    Ok(Json(
+        v.into_iter()
+            .map(|(seq, e)| AuditEntryOut {
+                seq,
+                time: e.time,
+                actor: e.actor,
+                role: e.role,
+                action: e.action,
+                resource: e.resource,
+                resource_id: e.resource_id,
+                patient_ref: e.patient_ref,
+                reason: e.reason,
+                outcome: match e.outcome {
+                    AuditOutcome::Success => "success",
+                    AuditOutcome::Denied => "denied",
+                    AuditOutcome::Error => "error",
+                }
+                .into(),
+            })
+            .collect(),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/alerts",
+    responses((status = 200, body = Vec<AlertOut>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn alerts(State(st): State<AppState>, p: Principal) -> ApiResult<Json<Vec<AlertOut>>> {
+    let actor = p.actor.clone();
+    let v = st.run(move |s| Ok(s.list_alerts(&actor, 200)?)).await?;
+    Ok(Json(v.into_iter().map(AlertOut::from).collect()))
+}
+
+#[utoipa::path(post, path = "/api/v1/alerts/{id}/review", params(("id" = String, Path, format = Uuid)),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn review_alert(
+    State(st): State<AppState>,
+    p: Principal,
+    ApiPath(id): ApiPath<Id>,
+) -> ApiResult<StatusCode> {
+    let actor = p.actor.clone();
+    st.run(move |s| Ok(s.review_alert(&actor, &id.to_string())?))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub fn review_report(
+    store: &Store,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> ApiResult<AccessReviewReport> {
+    let facts: Vec<AccountFacts> = store
+        .list_accounts(actor)?
+        .iter()
+        .map(|a| AccountFacts {
+            user: a.staff.id,
+            username: a.staff.username.clone(),
+            role: a.staff.role,
+            created_at: a.created_at,
+            last_sign_in: a.last_sign_in,
+            mfa_enrolled: a.mfa_enrolled,
+            disabled: a.is_disabled(),
+        })
+        .collect();
+    Ok(AccessReviewPolicy::default().review(&facts, now))
+}
+
+#[utoipa::path(get, path = "/api/v1/access-review",
+    responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn access_review(
+    State(st): State<AppState>,
+    p: Principal,
+) -> ApiResult<Json<AccessReviewReport>> {
+    let (actor, now) = (p.actor.clone(), st.now());
+    Ok(Json(st.run(move |s| review_report(s, &actor, now)).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/security/stats",
+    responses((status = 200, body = SecurityStats), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn security_stats(
+    State(st): State<AppState>,
+    p: Principal,
+) -> ApiResult<Json<SecurityStats>> {
+    let (actor, now) = (p.actor.clone(), st.now());
+    Ok(Json(st.run(move |s| compute_stats(s, &actor, now)).await?))
+}
+
+/// The security dashboard's figures: last 7 days of sign-in failures and break-glass
+/// grants (from the audit log), MFA coverage and open alerts.
+pub fn compute_stats(s: &Store, actor: &Actor, now: DateTime<Utc>) -> ApiResult<SecurityStats> {
+    {
+        {
+            let accounts = s.list_accounts(actor)?;
+            let (size, _) = s.audit_head()?;
+            // The last 20,000 entries cover a week in a busy lab; older days show zero.
+            let from = size.saturating_sub(20_000);
+            let mut failures = [0u64; 7];
+            let mut glass = [0u64; 7];
+            let mut next = from;
+            loop {
+                let batch = s.audit_entries(actor, next, 1000)?;
+                let Some((last, _)) = batch.last() else { break };
+                next = last + 1;
+                for (_, e) in &batch {
+                    let Ok(t) = DateTime::parse_from_rfc3339(&e.time) else {
+                        continue;
+                    };
+                    let age = (now.date_naive() - t.to_utc().date_naive()).num_days();
+                    let Ok(i) = usize::try_from(age) else {
+                        continue;
+                    };
+                    if i >= 7 {
+                        continue;
+                    }
+                    match e.action.as_str() {
+                        "auth.sign-in-failure" => failures[6 - i] += 1,
+                        "break-glass.grant" => glass[6 - i] += 1,
+                        _ => {}
+                    }
+                }
+                if batch.len() < 1000 {
+                    break;
+                }
+            }
+            let days = |a: [u64; 7]| {
+                a.iter()
+                    .enumerate()
+                    .map(|(i, c)| DayCount {
+                        day: (now - TimeDelta::days(6 - i as i64))
+                            .format("%Y-%m-%d")
+                            .to_string(),
+                        count: *c,
+                    })
+                    .collect()
+            };
+            let enabled: Vec<_> = accounts.iter().filter(|a| !a.is_disabled()).collect();
+            let open_alerts = if actor.may(labguard_core::Permission::AlertsReview) {
+                let v = s.list_alerts(actor, 1000)?;
+                v.iter().filter(|a| a.reviewed_at.is_none()).count() as u64
+            } else {
+                0
+            };
+            Ok(SecurityStats {
+                sign_in_failures: days(failures),
+                break_glass: days(glass),
+                accounts_enabled: enabled.len() as u64,
+                accounts_with_mfa: enabled.iter().filter(|a| a.mfa_enrolled).count() as u64,
+                open_alerts,
+            })
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/accounts",
+    responses((status = 200, body = Vec<AccountOut>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn list_accounts(
+    State(st): State<AppState>,
+    p: Principal,
+) -> ApiResult<Json<Vec<AccountOut>>> {
+    let actor = p.actor.clone();
+    let v = st.run(move |s| Ok(s.list_accounts(&actor)?)).await?;
+    Ok(Json(v.iter().map(AccountOut::from).collect()))
+}
+
+#[utoipa::path(post, path = "/api/v1/accounts", request_body = NewAccountIn,
+    responses((status = 201, body = NewAccountOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_account(
+    State(st): State<AppState>,
+    p: Principal,
+    ApiJson(a): ApiJson<NewAccountIn>,
+) -> ApiResult<(StatusCode, Json<NewAccountOut>)> {
+    let role = Role::from_code(&a.role).map_err(|_| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-fields",
+            "unknown role",
+        )
+    })?;
+    let (actor, params) = (p.actor.clone(), st.settings.hash_params);
+    let (acc, pw) = st
+        .run(move |s| {
+            provision_account(
+                s,
+                &actor,
+                &a.username,
+                &a.display_name,
+                role,
+                &a.email,
+                &params,
+            )
+        })
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(NewAccountOut {
+            account: AccountOut::from(&acc),
+            initial_password: pw.to_string(),
+        }),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/accounts/{username}/disable", params(("username" = String, Path)),
+    responses((status = 200, body = DisableOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn disable_account(
+    State(st): State<AppState>,
+    p: Principal,
+    ApiPath(username): ApiPath<String>,
+) -> ApiResult<Json<DisableOut>> {
+    let actor = p.actor.clone();
+    let (s, t) = st
+        .run(move |s| Ok(s.disable_account(&actor, &username)?))
+        .await?;
+    Ok(Json(DisableOut {
+        sessions_ended: s,
+        tokens_revoked: t,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/accounts/{username}/unlock", params(("username" = String, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn unlock_account(
+    State(st): State<AppState>,
+    p: Principal,
+    ApiPath(username): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    let actor = p.actor.clone();
+    st.run(move |s| Ok(s.unlock_account(&actor, &username)?))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/tokens", request_body = TokenIn,
+    responses((status = 201, body = TokenOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_token(
+    State(st): State<AppState>,
+    p: Principal,
+    ApiJson(t): ApiJson<TokenIn>,
+) -> ApiResult<(StatusCode, Json<TokenOut>)> {
+    if t.label.chars().count() > 100 || t.label.chars().any(char::is_control) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-fields",
+            "label must be at most 100 characters",
+        ));
+    }
+    let scope = match p.actor.kind {
+        labguard_store::ActorKind::Staff(r) => r,
+        _ => return Err(ApiError::forbidden("only staff may hold API tokens")),
+    };
+    let days = i64::from(t.days.unwrap_or(90).clamp(1, 365));
+    let (secret, rec) = ApiToken::issue(
+        random::<TOKEN_BYTES>()?,
+        scope,
+        st.now(),
+        Some(TimeDelta::days(days)),
+    );
+    let (actor, user) = (p.actor.clone(), p.account.staff.id.to_string());
+    let (hash, exp) = (rec.hash.to_hex(), rec.expires_at);
+    st.run(move |s| Ok(s.create_api_token(&actor, &user, &hash, scope, &t.label, exp)?))
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(TokenOut {
+            token: secret.to_string(),
+            scope: scope.code().into(),
+            expires_at: exp,
+        }),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/tokens/revoke", request_body = RevokeIn,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn revoke_token(
+    State(st): State<AppState>,
+    p: Principal,
+    ApiJson(r): ApiJson<RevokeIn>,
+) -> ApiResult<StatusCode> {
+    let hash = labguard_identity::session::hash_presented(
+        labguard_identity::TokenKind::Api,
+        r.token.trim(),
+    )
+    .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such token"))?
+    .to_hex();
+    let actor = p.actor.clone();
+    let found = st
+        .run(move |s| Ok(s.revoke_api_token(&actor, &hash)?))
+        .await?;
+    if found {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "no such token",
+        ))
+    }
+}

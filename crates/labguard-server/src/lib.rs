@@ -1,0 +1,149 @@
+//! labguard's HTTPS server: the JSON API under `/api/v1` (documented at
+//! `/api/openapi.json`), the server-rendered web UI, health and metrics.
+//!
+//! The store is synchronous; handlers reach it through [`AppState::run`], which moves the
+//! call onto tokio's blocking pool. Permission checks and audit entries happen in the store,
+//! so the HTTP layer cannot skip them; this crate adds authentication (sessions, MFA, API
+//! tokens), CSRF, throttling, input limits and security headers.
+
+pub mod admin;
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod log;
+pub mod routes;
+pub mod signin;
+pub mod state;
+pub mod tls;
+pub mod ui;
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use utoipa::OpenApi;
+
+pub use state::{AppState, Settings};
+
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+     connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+async fn security_headers(req: Request, next: Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static("max-age=63072000; includeSubDomains"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    if api || !h.contains_key(header::CACHE_CONTROL) {
+        // Pages and answers carry patient data: keep them out of caches.
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    resp
+}
+
+/// Logs method, route *template* and status: never the concrete path or query, which can
+/// hold an MRN or a name.
+async fn request_log(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "(unmatched)".into());
+    let resp = next.run(req).await;
+    let status = resp.status().as_u16();
+    state::Metrics::inc(&st.metrics.requests);
+    if (400..500).contains(&status) {
+        state::Metrics::inc(&st.metrics.responses_4xx);
+    } else if status >= 500 {
+        state::Metrics::inc(&st.metrics.responses_5xx);
+    }
+    log::request(&method, &route, status, start.elapsed().as_micros());
+    resp
+}
+
+async fn health() -> &'static str {
+    "ok"
+}
+
+async fn metrics(State(st): State<AppState>) -> Response {
+    let m = &st.metrics;
+    let body = format!(
+        "# TYPE labguard_http_requests_total counter\nlabguard_http_requests_total {}\n\
+         # TYPE labguard_http_responses_4xx_total counter\nlabguard_http_responses_4xx_total {}\n\
+         # TYPE labguard_http_responses_5xx_total counter\nlabguard_http_responses_5xx_total {}\n\
+         # TYPE labguard_sign_ins_total counter\nlabguard_sign_ins_total {}\n\
+         # TYPE labguard_sign_in_failures_total counter\nlabguard_sign_in_failures_total {}\n",
+        m.requests.load(Ordering::Relaxed),
+        m.responses_4xx.load(Ordering::Relaxed),
+        m.responses_5xx.load(Ordering::Relaxed),
+        m.sign_ins.load(Ordering::Relaxed),
+        m.sign_in_failures.load(Ordering::Relaxed),
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+async fn openapi() -> Response {
+    Json(routes::ApiDoc::openapi()).into_response()
+}
+
+async fn api_not_found() -> error::ApiError {
+    error::ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such API route")
+}
+
+/// The whole application.
+pub fn app(state: AppState) -> Router {
+    let api = routes::api_router().fallback(api_not_found);
+    Router::new()
+        .merge(api)
+        .merge(ui::router())
+        .route("/api/openapi.json", get(openapi))
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        .layer(DefaultBodyLimit::max(state.settings.body_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), request_log))
+        .layer(middleware::from_fn(security_headers))
+        .with_state(state)
+}
+
+/// Serves `app` over HTTPS until Ctrl-C.
+pub async fn serve(
+    state: AppState,
+    listen: SocketAddr,
+    tls: std::sync::Arc<rustls::ServerConfig>,
+) -> std::io::Result<()> {
+    let handle = axum_server::Handle::new();
+    let h = handle.clone();
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        h.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
+    });
+    let cfg = axum_server::tls_rustls::RustlsConfig::from_config(tls);
+    axum_server::bind_rustls(listen, cfg)
+        .handle(handle)
+        .serve(app(state).into_make_service_with_connect_info::<SocketAddr>())
+        .await
+}

@@ -1,0 +1,228 @@
+//! Every API route, the rule that governs it, and the OpenAPI document.
+//!
+//! [`RULES`] is the authorization matrix as the routes see it: the tests call every route as
+//! every role and check the answer against it, and fail if a route exists without a rule.
+//! The rules are *expectations*; enforcement is in the store, which checks the actor's
+//! permission on every call, so a wrong rule makes a test fail rather than open a hole.
+
+use axum::routing::{get, post, MethodRouter};
+use axum::Router;
+use labguard_core::Permission as P;
+use utoipa::OpenApi;
+
+use crate::state::AppState;
+use crate::{admin, api, signin};
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// Anyone (sign-in).
+    Public,
+    /// A session at any stage of sign-in (sign-out, profile, MFA steps).
+    AnySession,
+    /// Fully signed in, any role; the store applies finer rules (e.g. break-glass eligibility).
+    SignedIn,
+    /// Fully signed in with every one of these permissions.
+    All(&'static [P]),
+    /// Fully signed in with at least one of these permissions.
+    Any(&'static [P]),
+    /// Fully signed in with a role that handles patient data (break-glass eligibility).
+    PhiRoles,
+}
+
+impl Rule {
+    /// Whether a fully signed-in member of staff with `role` passes this rule.
+    pub fn allows(self, role: labguard_core::Role) -> bool {
+        match self {
+            Rule::Public | Rule::AnySession | Rule::SignedIn => true,
+            Rule::All(ps) => ps.iter().all(|p| role.allows(*p)),
+            Rule::Any(ps) => ps.iter().any(|p| role.allows(*p)),
+            Rule::PhiRoles => role.sees_phi(),
+        }
+    }
+}
+
+pub const RULES: &[(&str, &str, Rule)] = &[
+    ("POST", "/api/v1/auth/sign-in", Rule::Public),
+    ("POST", "/api/v1/auth/mfa", Rule::AnySession),
+    ("POST", "/api/v1/auth/sign-out", Rule::AnySession),
+    ("GET", "/api/v1/me", Rule::AnySession),
+    ("POST", "/api/v1/mfa/enroll", Rule::AnySession),
+    ("POST", "/api/v1/mfa/confirm", Rule::AnySession),
+    ("GET", "/api/v1/patients", Rule::All(&[P::DemographicsRead])),
+    (
+        "GET",
+        "/api/v1/patients/{id}",
+        Rule::All(&[P::DemographicsRead]),
+    ),
+    (
+        "GET",
+        "/api/v1/patients/{id}/results",
+        Rule::All(&[P::ResultRead]),
+    ),
+    ("POST", "/api/v1/specimens", Rule::All(&[P::SpecimenRecord])),
+    (
+        "GET",
+        "/api/v1/collections",
+        Rule::All(&[P::CollectionListRead]),
+    ),
+    ("GET", "/api/v1/results", Rule::All(&[P::ResultRead])),
+    ("POST", "/api/v1/results", Rule::All(&[P::ResultEnter])),
+    (
+        "POST",
+        "/api/v1/results/{id}/verify",
+        Rule::All(&[P::ResultVerify]),
+    ),
+    ("POST", "/api/v1/break-glass", Rule::PhiRoles),
+    ("GET", "/api/v1/break-glass/{patient_id}", Rule::PhiRoles),
+    ("GET", "/api/v1/audit", Rule::All(&[P::AuditRead])),
+    ("GET", "/api/v1/alerts", Rule::All(&[P::AlertsReview])),
+    (
+        "POST",
+        "/api/v1/alerts/{id}/review",
+        Rule::All(&[P::AlertsReview]),
+    ),
+    (
+        "GET",
+        "/api/v1/access-review",
+        Rule::Any(&[P::AccountsManage, P::ReportsRead]),
+    ),
+    (
+        "GET",
+        "/api/v1/security/stats",
+        Rule::All(&[P::ReportsRead, P::AuditRead]),
+    ),
+    (
+        "GET",
+        "/api/v1/accounts",
+        Rule::Any(&[P::AccountsManage, P::ReportsRead]),
+    ),
+    ("POST", "/api/v1/accounts", Rule::All(&[P::AccountsManage])),
+    (
+        "POST",
+        "/api/v1/accounts/{username}/disable",
+        Rule::All(&[P::AccountsManage]),
+    ),
+    (
+        "POST",
+        "/api/v1/accounts/{username}/unlock",
+        Rule::All(&[P::AccountsManage]),
+    ),
+    ("POST", "/api/v1/tokens", Rule::SignedIn),
+    ("POST", "/api/v1/tokens/revoke", Rule::SignedIn),
+];
+
+/// The API routes as registered: (method, path, handler).
+pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
+    vec![
+        ("POST", "/api/v1/auth/sign-in", post(signin::sign_in)),
+        ("POST", "/api/v1/auth/mfa", post(signin::mfa)),
+        ("POST", "/api/v1/auth/sign-out", post(signin::sign_out)),
+        ("GET", "/api/v1/me", get(signin::me)),
+        ("POST", "/api/v1/mfa/enroll", post(signin::enroll)),
+        ("POST", "/api/v1/mfa/confirm", post(signin::confirm)),
+        ("GET", "/api/v1/patients", get(api::search_patients)),
+        ("GET", "/api/v1/patients/{id}", get(api::get_patient)),
+        (
+            "GET",
+            "/api/v1/patients/{id}/results",
+            get(api::patient_results),
+        ),
+        ("POST", "/api/v1/specimens", post(api::record_draw)),
+        ("GET", "/api/v1/collections", get(api::collection_list)),
+        ("GET", "/api/v1/results", get(api::results_by_accession)),
+        ("POST", "/api/v1/results", post(api::enter_result)),
+        (
+            "POST",
+            "/api/v1/results/{id}/verify",
+            post(api::verify_result),
+        ),
+        ("POST", "/api/v1/break-glass", post(api::break_glass)),
+        (
+            "GET",
+            "/api/v1/break-glass/{patient_id}",
+            get(api::break_glass_read),
+        ),
+        ("GET", "/api/v1/audit", get(admin::audit)),
+        ("GET", "/api/v1/alerts", get(admin::alerts)),
+        (
+            "POST",
+            "/api/v1/alerts/{id}/review",
+            post(admin::review_alert),
+        ),
+        ("GET", "/api/v1/access-review", get(admin::access_review)),
+        ("GET", "/api/v1/security/stats", get(admin::security_stats)),
+        ("GET", "/api/v1/accounts", get(admin::list_accounts)),
+        ("POST", "/api/v1/accounts", post(admin::create_account)),
+        (
+            "POST",
+            "/api/v1/accounts/{username}/disable",
+            post(admin::disable_account),
+        ),
+        (
+            "POST",
+            "/api/v1/accounts/{username}/unlock",
+            post(admin::unlock_account),
+        ),
+        ("POST", "/api/v1/tokens", post(admin::create_token)),
+        ("POST", "/api/v1/tokens/revoke", post(admin::revoke_token)),
+    ]
+}
+
+/// (method, path) of every registered API route.
+pub fn route_list() -> Vec<(&'static str, &'static str)> {
+    api_routes().into_iter().map(|(m, p, _)| (m, p)).collect()
+}
+
+pub fn api_router() -> Router<AppState> {
+    let mut by_path: std::collections::BTreeMap<&str, MethodRouter<AppState>> = Default::default();
+    for (_, path, h) in api_routes() {
+        let merged = match by_path.remove(path) {
+            Some(existing) => existing.merge(h),
+            None => h,
+        };
+        by_path.insert(path, merged);
+    }
+    by_path
+        .into_iter()
+        .fold(Router::new(), |r, (path, h)| r.route(path, h))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "labguard API",
+        version = "1",
+        description = "Lab staff API: sign-in with MFA, patients, draws, results, break-glass, audit and accounts. Authenticate with the session cookie (plus X-CSRF-Token on POST) or `Authorization: Bearer lgt_...`."
+    ),
+    paths(
+        signin::sign_in,
+        signin::mfa,
+        signin::sign_out,
+        signin::me,
+        signin::enroll,
+        signin::confirm,
+        api::search_patients,
+        api::get_patient,
+        api::patient_results,
+        api::record_draw,
+        api::collection_list,
+        api::results_by_accession,
+        api::enter_result,
+        api::verify_result,
+        api::break_glass,
+        api::break_glass_read,
+        admin::audit,
+        admin::alerts,
+        admin::review_alert,
+        admin::access_review,
+        admin::security_stats,
+        admin::list_accounts,
+        admin::create_account,
+        admin::disable_account,
+        admin::unlock_account,
+        admin::create_token,
+        admin::revoke_token,
+    )
+)]
+pub struct ApiDoc;

@@ -1,0 +1,128 @@
+//! Shared server state and the wrappers that run the (synchronous) store off the async
+//! executor.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use labguard_identity::{CsrfKey, HashParams, SessionPolicy, ThrottlePolicy};
+use labguard_store::Store;
+
+use crate::error::{ApiError, ApiResult};
+
+/// Settings a deployment may change.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub session: SessionPolicy,
+    pub throttle: ThrottlePolicy,
+    /// Argon2id cost for new password hashes (tests use the cheapest).
+    pub hash_params: HashParams,
+    /// Shown in the UI and kept out of passwords.
+    pub lab_name: String,
+    /// Largest request body accepted, in bytes.
+    pub body_limit: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            session: SessionPolicy::default(),
+            throttle: ThrottlePolicy::default(),
+            hash_params: HashParams::default(),
+            lab_name: "labguard".into(),
+            body_limit: 64 * 1024,
+        }
+    }
+}
+
+/// Counters for `/metrics`. Only counts: no identifiers, no patient data.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    pub requests: AtomicU64,
+    pub responses_4xx: AtomicU64,
+    pub responses_5xx: AtomicU64,
+    pub sign_in_failures: AtomicU64,
+    pub sign_ins: AtomicU64,
+}
+
+impl Metrics {
+    pub fn inc(c: &AtomicU64) {
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+pub struct Inner {
+    pub store: Arc<Store>,
+    pub settings: Settings,
+    pub csrf: CsrfKey,
+    pub metrics: Metrics,
+    /// Clock for session checks (tests move it forward).
+    pub clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
+}
+
+#[derive(Clone)]
+pub struct AppState(pub Arc<Inner>);
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// State with a fresh CSRF key from the OS CSPRNG. The key lives only in memory: a
+    /// restart invalidates CSRF tokens, and the pages fetch new ones with the session.
+    pub fn new(store: Arc<Store>, settings: Settings) -> ApiResult<AppState> {
+        let key = random::<32>()?;
+        Ok(AppState(Arc::new(Inner {
+            store,
+            settings,
+            csrf: CsrfKey::from_bytes(&key),
+            metrics: Metrics::default(),
+            clock: Arc::new(Utc::now),
+        })))
+    }
+
+    pub fn with_clock(
+        store: Arc<Store>,
+        settings: Settings,
+        clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
+    ) -> ApiResult<AppState> {
+        let key = random::<32>()?;
+        Ok(AppState(Arc::new(Inner {
+            store,
+            settings,
+            csrf: CsrfKey::from_bytes(&key),
+            metrics: Metrics::default(),
+            clock,
+        })))
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+
+    pub fn idle_timeout(&self) -> TimeDelta {
+        self.settings.session.idle_timeout
+    }
+
+    /// Runs `f` with the store on the blocking pool.
+    pub async fn run<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> ApiResult<T> + Send + 'static,
+    {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|_| ApiError::internal())?
+    }
+}
+
+/// Bytes from the OS CSPRNG.
+pub fn random<const N: usize>() -> ApiResult<[u8; N]> {
+    let mut b = [0u8; N];
+    getrandom::fill(&mut b).map_err(|_| ApiError::internal())?;
+    Ok(b)
+}

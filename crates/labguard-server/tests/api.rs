@@ -1,0 +1,553 @@
+//! API tests on SQLite and PostgreSQL: the authorization matrix (every route × every role),
+//! sign-in with pyotp codes, bad input, leavers and break-glass.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use chrono::{NaiveDate, TimeZone, Utc};
+use common::*;
+use labguard_core::{
+    AbnormalFlag, ContainerType, Id, LabResult, LoincCode, Patient, ReferenceRange, ResultStatus,
+    Role, Sex, Specimen,
+};
+use labguard_server::routes::{route_list, Rule, RULES};
+use labguard_store::Actor;
+use serde_json::json;
+
+struct Seed {
+    patient: Patient,
+    result: Id,
+}
+
+fn seed(env: &Env) -> Seed {
+    let op = Actor::operator();
+    let p = Patient {
+        id: Id::new_v4(),
+        mrn: "MRN-1001".into(),
+        family: "Quill".into(),
+        given: "Ottoline".into(),
+        birth_date: NaiveDate::from_ymd_opt(1970, 1, 2).unwrap(),
+        sex: Sex::Female,
+        phone: None,
+        email: None,
+        address: None,
+    };
+    env.store.add_patient(&op, &p).unwrap();
+    let s = Specimen {
+        id: Id::new_v4(),
+        patient_id: p.id,
+        accession: "ACC-1".into(),
+        collector: "seed".into(),
+        collected_at: Utc.with_ymd_and_hms(2026, 11, 25, 8, 0, 0).unwrap(),
+        container: ContainerType::Fluoride,
+        body_site: "left arm".into(),
+    };
+    env.store.add_specimen(&op, &s).unwrap();
+    let r = LabResult {
+        id: Id::new_v4(),
+        patient_id: p.id,
+        specimen_id: Some(s.id),
+        order_id: None,
+        analyte: LoincCode::parse("2345-7").unwrap(),
+        analyte_name: "Glucose".into(),
+        value: "91".into(),
+        units: "mg/dL".into(),
+        reference_range: ReferenceRange::parse("70-99"),
+        abnormal_flag: AbnormalFlag::Normal,
+        status: ResultStatus::Preliminary,
+        performing_device: None,
+        verified_by: None,
+        observed_at: Utc.with_ymd_and_hms(2026, 11, 25, 8, 30, 0).unwrap(),
+    };
+    env.store.add_result(&op, &r).unwrap();
+    Seed {
+        patient: p,
+        result: r.id,
+    }
+}
+
+#[test]
+fn every_route_has_a_rule_and_an_openapi_entry() {
+    let routes: BTreeSet<_> = route_list().into_iter().collect();
+    let rules: BTreeSet<_> = RULES.iter().map(|(m, p, _)| (*m, *p)).collect();
+    assert_eq!(
+        routes, rules,
+        "routes and RULES differ: add a rule for each new route"
+    );
+    assert_eq!(
+        routes.len(),
+        route_list().len(),
+        "a route is registered twice"
+    );
+    let doc = serde_json::to_value(<labguard_server::routes::ApiDoc as utoipa::OpenApi>::openapi())
+        .unwrap();
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for m in item.as_object().unwrap().keys() {
+            documented.insert((m.to_uppercase(), path.clone()));
+        }
+    }
+    let rules: BTreeSet<_> = RULES
+        .iter()
+        .map(|(m, p, _)| (m.to_string(), p.to_string()))
+        .collect();
+    assert_eq!(documented, rules, "OpenAPI paths differ from the routes");
+}
+
+/// The request a role makes to exercise `(method, path)` with valid input.
+fn request_for(method: &str, path: &str, s: &Session, seed: &Seed, role: Role) -> Request<Body> {
+    let pid = seed.patient.id.to_string();
+    let tag = role.code();
+    let uri = path
+        .replace("{id}/verify", &format!("{}/verify", seed.result))
+        .replace("alerts/{id}", &format!("alerts/{}", Id::new_v4()))
+        .replace("{id}", &pid)
+        .replace("{patient_id}", &pid)
+        .replace("{username}", "no-such-user");
+    let uri = match (method, path) {
+        ("GET", "/api/v1/patients") => format!("{uri}?mrn=MRN-1001"),
+        ("GET", "/api/v1/results") => format!("{uri}?accession=ACC-1"),
+        _ => uri,
+    };
+    let body = match path {
+        "/api/v1/auth/sign-in" => json!({"username": "nobody", "password": "wrong password here"}),
+        "/api/v1/auth/mfa" => json!({"code": "000000"}),
+        "/api/v1/mfa/confirm" => json!({"code": "000000"}),
+        "/api/v1/specimens" => {
+            json!({"patient_id": pid, "accession": format!("ACC-{tag}"), "container": "edta", "body_site": "left arm"})
+        }
+        "/api/v1/results" => {
+            json!({"patient_id": pid, "analyte": "2823-3", "analyte_name": "Potassium", "value": "4.1", "units": "mmol/L", "reference_range": "3.5-5.1"})
+        }
+        "/api/v1/break-glass" => {
+            json!({"patient_id": pid, "reason": "critical potassium call at night, no one else on shift"})
+        }
+        "/api/v1/accounts" => {
+            json!({"username": format!("new-{tag}"), "display_name": "New", "role": "auditor", "email": "n@example.invalid"})
+        }
+        "/api/v1/tokens" => json!({"label": "integration"}),
+        "/api/v1/tokens/revoke" => {
+            json!({"token": "lgt_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"})
+        }
+        _ => json!({}),
+    };
+    if method == "GET" {
+        get_req(&uri, Some(s))
+    } else {
+        json_req(method, &uri, Some(s), &body)
+    }
+}
+
+#[test]
+fn authorization_matrix_every_route_every_role() {
+    for kind in backends() {
+        let env = env(kind, "matrix");
+        let seed = seed(&env);
+        for role in Role::ALL {
+            let name = format!("u-{}", role.code());
+            let pw = env.add_user(&name, role);
+            let s = enroll(&env, &name, &pw);
+            // Sign-out last: it ends the session the other calls use.
+            let mut rules: Vec<_> = RULES.to_vec();
+            rules.sort_by_key(|(_, p, _)| *p == "/api/v1/auth/sign-out");
+            for (method, path, rule) in rules {
+                let (st, v, _) = env.call(request_for(method, path, &s, &seed, role));
+                let denied = st == StatusCode::FORBIDDEN && v["error"] == "forbidden";
+                let expect = rule.allows(role);
+                assert_eq!(
+                    !denied,
+                    expect,
+                    "{kind}: {method} {path} as {role}: got {st} {v}, expected {}",
+                    if expect { "allowed" } else { "denied" }
+                );
+                assert!(
+                    st.is_client_error() || st.is_success(),
+                    "{kind}: {method} {path} as {role}: {st} {v}"
+                );
+                if rule != Rule::Public {
+                    assert_ne!(
+                        v["error"], "unauthenticated",
+                        "{kind}: {method} {path} as {role}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn sign_in_with_pyotp_codes_refuses_replay_and_is_generic_on_failure() {
+    for kind in backends() {
+        let env = env(kind, "signin");
+        let pw = env.add_user("phleb", Role::Phlebotomist);
+        let first = enroll(&env, "phleb", &pw);
+        let (st, _, _) = env.call(json_req(
+            "POST",
+            "/api/v1/auth/sign-out",
+            Some(&first),
+            &json!({}),
+        ));
+        assert_eq!(st, StatusCode::NO_CONTENT);
+        let (st, v, _) = env.call(get_req("/api/v1/me", Some(&first)));
+        assert_eq!(
+            st,
+            StatusCode::UNAUTHORIZED,
+            "{kind}: signed-out session still works: {v}"
+        );
+
+        // Wrong password and unknown user answer identically.
+        let (st1, v1, _) = env.call(json_req(
+            "POST",
+            "/api/v1/auth/sign-in",
+            None,
+            &json!({"username": "phleb", "password": "not the password"}),
+        ));
+        let (st2, v2, _) = env.call(json_req(
+            "POST",
+            "/api/v1/auth/sign-in",
+            None,
+            &json!({"username": "nobody-at-all", "password": "not the password"}),
+        ));
+        assert_eq!((st1, &v1), (st2, &v2));
+        assert_eq!(st1, StatusCode::UNAUTHORIZED);
+
+        env.advance(30);
+        let (st, v, ck) = env.call(json_req(
+            "POST",
+            "/api/v1/auth/sign-in",
+            None,
+            &json!({"username": "PHLEB", "password": pw}),
+        ));
+        assert_eq!(st, StatusCode::OK, "{kind}: {v}");
+        assert_eq!(v["stage"], "mfa");
+        let pending = Session {
+            cookie: cookie_of(&ck),
+            csrf: v["csrf_token"].as_str().unwrap().into(),
+            totp_secret: first.totp_secret.clone(),
+        };
+        // Not usable for patient data until the code is in.
+        let (st, v, _) = env.call(get_req("/api/v1/patients?mrn=X", Some(&pending)));
+        assert_eq!(
+            (st, v["error"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("mfa-required"))
+        );
+        let (st, _, _) = env.call(json_req(
+            "POST",
+            "/api/v1/auth/mfa",
+            Some(&pending),
+            &json!({"code": "000000"}),
+        ));
+        assert_eq!(st, StatusCode::UNAUTHORIZED);
+        let code = pyotp(&first.totp_secret, env.now());
+        let (st, v, ck) = env.call(json_req(
+            "POST",
+            "/api/v1/auth/mfa",
+            Some(&pending),
+            &json!({"code": code}),
+        ));
+        assert_eq!(st, StatusCode::OK, "{kind}: {v}");
+        let full = Session {
+            cookie: cookie_of(&ck),
+            csrf: v["csrf_token"].as_str().unwrap().into(),
+            totp_secret: String::new(),
+        };
+        assert_ne!(
+            full.cookie, pending.cookie,
+            "session id must change at sign-in"
+        );
+        let (st, v, _) = env.call(get_req("/api/v1/me", Some(&full)));
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(v["role"], "phlebotomist");
+
+        // The same code again (same step) is a replay.
+        let (_, v, ck) = env.call(json_req(
+            "POST",
+            "/api/v1/auth/sign-in",
+            None,
+            &json!({"username": "phleb", "password": pw}),
+        ));
+        let again = Session {
+            cookie: cookie_of(&ck),
+            csrf: v["csrf_token"].as_str().unwrap().into(),
+            totp_secret: String::new(),
+        };
+        let (st, _, _) = env.call(json_req(
+            "POST",
+            "/api/v1/auth/mfa",
+            Some(&again),
+            &json!({"code": code}),
+        ));
+        assert_eq!(
+            st,
+            StatusCode::UNAUTHORIZED,
+            "{kind}: replayed TOTP code accepted"
+        );
+
+        // Failures lock the account; an administrator unlocks it.
+        for _ in 0..12 {
+            env.advance(400);
+            env.call(json_req(
+                "POST",
+                "/api/v1/auth/sign-in",
+                None,
+                &json!({"username": "phleb", "password": "wrong wrong wrong"}),
+            ));
+        }
+        let (st, _, _) = env.call(json_req(
+            "POST",
+            "/api/v1/auth/sign-in",
+            None,
+            &json!({"username": "phleb", "password": pw}),
+        ));
+        assert_eq!(
+            st,
+            StatusCode::TOO_MANY_REQUESTS,
+            "{kind}: locked account signed in"
+        );
+        env.store
+            .unlock_account(&Actor::operator(), "phleb")
+            .unwrap();
+        let (st, _, _) = env.call(json_req(
+            "POST",
+            "/api/v1/auth/sign-in",
+            None,
+            &json!({"username": "phleb", "password": pw}),
+        ));
+        assert_eq!(st, StatusCode::OK);
+        let actions: Vec<String> = env
+            .store
+            .audit_entries(&Actor::operator(), 0, 10_000)
+            .unwrap()
+            .into_iter()
+            .map(|(_, e)| e.action)
+            .collect();
+        for a in [
+            "auth.sign-in",
+            "auth.sign-in-failure",
+            "auth.lock",
+            "auth.unlock",
+            "mfa.enroll",
+            "session.revoke",
+        ] {
+            assert!(
+                actions.iter().any(|x| x == a),
+                "{kind}: no {a} in the audit log"
+            );
+        }
+    }
+}
+
+#[test]
+fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
+    for kind in backends() {
+        let env = env(kind, "badinput");
+        let seed = seed(&env);
+        let pw = env.add_user("phleb", Role::Phlebotomist);
+        let s = enroll(&env, "phleb", &pw);
+        let before = env.store.counts().unwrap();
+        let pid = seed.patient.id.to_string();
+        let draw = json!({"patient_id": pid, "accession": "ACC-X", "container": "edta", "body_site": "arm"});
+
+        let big = json!({"patient_id": pid, "accession": "A", "container": "edta", "body_site": "x".repeat(200_000)});
+        let (st, v, _) = env.call(json_req("POST", "/api/v1/specimens", Some(&s), &big));
+        assert_eq!(st, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
+
+        let mut r = json_req("POST", "/api/v1/specimens", Some(&s), &draw);
+        *r.body_mut() = Body::from("{\"patient_id\": ");
+        let (st, v, _) = env.call(r);
+        assert_eq!(
+            (st, v["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid-json"))
+        );
+
+        let mut r = json_req("POST", "/api/v1/specimens", Some(&s), &draw);
+        r.headers_mut()
+            .insert(header::CONTENT_TYPE, "text/plain".parse().unwrap());
+        let (st, _, _) = env.call(r);
+        assert_eq!(st, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+        let unknown = json!({"patient_id": pid, "accession": "A", "container": "edta", "body_site": "x", "admin": true});
+        let (st, _, _) = env.call(json_req("POST", "/api/v1/specimens", Some(&s), &unknown));
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+
+        for path in [
+            "/api/v1/patients/..%2F..%2Fetc%2Fpasswd",
+            "/api/v1/patients/1'%20OR%20'1'='1",
+            "/api/v1/../../etc/passwd",
+        ] {
+            let (st, v, _) = env.call(get_req(path, Some(&s)));
+            assert!(st.is_client_error(), "{path}: {st} {v}");
+            assert!(v["error"].is_string(), "{path}: no JSON error: {v}");
+        }
+        let (st, v, _) = env.call(get_req(
+            "/api/v1/patients?mrn=%27%20OR%201%3D1%20--",
+            Some(&s),
+        ));
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(v, json!([]), "SQL metacharacters matched something");
+        let (st, _, _) = env.call(json_req(
+            "POST",
+            "/api/v1/auth/sign-in",
+            None,
+            &json!({"username": "phleb' OR '1'='1", "password": "x' OR '1'='1"}),
+        ));
+        assert_eq!(st, StatusCode::UNAUTHORIZED);
+
+        let forged = Session {
+            csrf: "forged".into(),
+            ..s.clone()
+        };
+        let (st, v, _) = env.call(json_req("POST", "/api/v1/specimens", Some(&forged), &draw));
+        assert_eq!(st, StatusCode::FORBIDDEN, "{v}");
+        let mut nocsrf = json_req("POST", "/api/v1/specimens", Some(&s), &draw);
+        nocsrf.headers_mut().remove("x-csrf-token");
+        let (st, _, _) = env.call(nocsrf);
+        assert_eq!(st, StatusCode::FORBIDDEN);
+
+        let (st, v, _) = env.call(get_req("/api/v1/patients", Some(&s)));
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+
+        assert_eq!(
+            env.store.counts().unwrap(),
+            before,
+            "{kind}: bad input changed data"
+        );
+
+        // Idle timeout: 15 minutes without a request ends the session.
+        env.advance(16 * 60);
+        let (st, v, _) = env.call(json_req("POST", "/api/v1/specimens", Some(&s), &draw));
+        assert_eq!(
+            (st, v["error"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("session-expired"))
+        );
+        let (st, _, _) = env.call(get_req("/api/v1/me", Some(&s)));
+        assert_eq!(st, StatusCode::UNAUTHORIZED);
+        assert_eq!(env.store.counts().unwrap(), before);
+    }
+}
+
+#[test]
+fn leaver_disable_ends_sessions_and_tokens_and_break_glass_raises_an_alert() {
+    for kind in backends() {
+        let env = env(kind, "leaver");
+        let seed = seed(&env);
+        let pw = env.add_user("fd", Role::FrontDesk);
+        let fd = enroll(&env, "fd", &pw);
+        let (st, v, _) = env.call(json_req(
+            "POST",
+            "/api/v1/tokens",
+            Some(&fd),
+            &json!({"label": "kiosk"}),
+        ));
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+        let token = v["token"].as_str().unwrap().to_string();
+        let bearer = |uri: &str| {
+            Request::builder()
+                .uri(uri)
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap()
+        };
+        let (st, _, _) = env.call(bearer("/api/v1/patients?mrn=MRN-1001"));
+        assert_eq!(st, StatusCode::OK);
+        // Front desk sees demographics, not results.
+        let (st, _, _) = env.call(bearer(&format!(
+            "/api/v1/patients/{}/results",
+            seed.patient.id
+        )));
+        assert_eq!(st, StatusCode::FORBIDDEN);
+
+        // Break-glass: reason required; then the results open, and an alert is raised.
+        let (st, _, _) = env.call(json_req(
+            "POST",
+            "/api/v1/break-glass",
+            Some(&fd),
+            &json!({"patient_id": seed.patient.id, "reason": "x"}),
+        ));
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+        let (st, v, _) = env
+            .call(json_req("POST", "/api/v1/break-glass", Some(&fd), &json!({"patient_id": seed.patient.id, "reason": "patient collapsed at the desk, paramedics ask for glucose"})))
+            ;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+        let (st, v, _) = env.call(get_req(
+            &format!("/api/v1/break-glass/{}", seed.patient.id),
+            Some(&fd),
+        ));
+        assert_eq!(st, StatusCode::OK, "{v}");
+        assert_eq!(v["results"][0]["value"], "91");
+        let so = Actor::staff(Id::new_v4().to_string(), Role::SecurityOfficer);
+        let alerts = env.store.list_alerts(&so, 10).unwrap();
+        assert_eq!(alerts.len(), 1);
+        assert_eq!(alerts[0].kind, "break-glass");
+        assert!(alerts[0].reason.as_deref().unwrap().contains("paramedics"));
+        let flagged = env
+            .store
+            .audit_entries(&Actor::operator(), 0, 10_000)
+            .unwrap()
+            .into_iter()
+            .filter(|(_, e)| {
+                e.reason
+                    .as_deref()
+                    .is_some_and(|r| r.starts_with("break-glass grant"))
+            })
+            .count();
+        assert!(
+            flagged >= 3,
+            "{kind}: grant, patient read and result read must be flagged"
+        );
+        // The grant ends after its hour.
+        env.advance(61 * 60);
+        let fd2 = enroll_again(&env, "fd", &pw, &fd.totp_secret);
+        let (st, _, _) = env.call(get_req(
+            &format!("/api/v1/break-glass/{}", seed.patient.id),
+            Some(&fd2),
+        ));
+        assert_eq!(st, StatusCode::FORBIDDEN);
+
+        let (s, t) = env.store.disable_account(&Actor::operator(), "fd").unwrap();
+        assert!(s >= 1 && t == 1, "{kind}: {s} sessions, {t} tokens");
+        let (st, _, _) = env.call(bearer("/api/v1/patients?mrn=MRN-1001"));
+        assert_eq!(st, StatusCode::UNAUTHORIZED);
+        let (st, _, _) = env.call(get_req("/api/v1/me", Some(&fd2)));
+        assert_eq!(st, StatusCode::UNAUTHORIZED);
+        let (st, _, _) = env.call(json_req(
+            "POST",
+            "/api/v1/auth/sign-in",
+            None,
+            &json!({"username": "fd", "password": pw}),
+        ));
+        assert_eq!(st, StatusCode::UNAUTHORIZED);
+    }
+}
+
+/// Signs in an enrolled account with password and a fresh pyotp code.
+fn enroll_again(env: &Env, user: &str, pw: &str, secret: &str) -> Session {
+    let (st, v, ck) = env.call(json_req(
+        "POST",
+        "/api/v1/auth/sign-in",
+        None,
+        &json!({"username": user, "password": pw}),
+    ));
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let pending = Session {
+        cookie: cookie_of(&ck),
+        csrf: v["csrf_token"].as_str().unwrap().into(),
+        totp_secret: String::new(),
+    };
+    let code = pyotp(secret, env.now());
+    let (st, v, ck) = env.call(json_req(
+        "POST",
+        "/api/v1/auth/mfa",
+        Some(&pending),
+        &json!({"code": code}),
+    ));
+    assert_eq!(st, StatusCode::OK, "{v}");
+    Session {
+        cookie: cookie_of(&ck),
+        csrf: v["csrf_token"].as_str().unwrap().into(),
+        totp_secret: secret.into(),
+    }
+}

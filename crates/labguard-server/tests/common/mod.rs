@@ -1,0 +1,245 @@
+//! Harness: a real store (SQLite file, or a fresh PostgreSQL schema) behind the real router,
+//! called in-process; a clock the test moves; TOTP codes from Python's pyotp, as an
+//! authenticator app would make them.
+
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use chrono::{DateTime, TimeZone, Utc};
+use http_body_util::BodyExt;
+use labguard_core::Role;
+use labguard_identity::HashParams;
+use labguard_server::{app, AppState, Settings};
+use labguard_store::{Actor, DataDir, PgBackend, Store, StoreOptions};
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+pub struct Env {
+    pub name: &'static str,
+    pub _dir: tempfile::TempDir,
+    pub data: DataDir,
+    pub store: Arc<Store>,
+    pub state: AppState,
+    pub app: Router,
+    /// Seconds added to the base time.
+    pub offset: Arc<AtomicI64>,
+    pub rt: tokio::runtime::Runtime,
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        if let labguard_store::Location::Postgres { url, schema } = &self.data.location {
+            if let Ok(pg) = PgBackend::connect(url, schema.as_deref()) {
+                let _ = pg.drop_schema();
+            }
+        }
+    }
+}
+
+static N: AtomicU32 = AtomicU32::new(0);
+
+fn base() -> DateTime<Utc> {
+    // Middle of a TOTP step, so a code stays valid while a test runs.
+    Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 10).unwrap()
+}
+
+pub fn backends() -> Vec<&'static str> {
+    if std::env::var("LABGUARD_SKIP_PG").is_ok() {
+        vec!["sqlite"]
+    } else {
+        vec!["sqlite", "postgres"]
+    }
+}
+
+pub fn env(kind: &'static str, test: &str) -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let data = if kind == "sqlite" {
+        DataDir::sqlite(dir.path().join("data"))
+    } else {
+        let url = std::env::var("LABGUARD_TEST_PG")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let schema = format!(
+            "srv_{test}_{}_{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        );
+        DataDir::postgres(dir.path().join("data"), &url, Some(&schema))
+    };
+    let offset = Arc::new(AtomicI64::new(0));
+    let o = offset.clone();
+    let clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync> =
+        Arc::new(move || base() + chrono::TimeDelta::seconds(o.load(Ordering::SeqCst)));
+    let store = Arc::new(
+        data.init(StoreOptions {
+            node: "test".into(),
+            clock: clock.clone(),
+            ..StoreOptions::default()
+        })
+        .unwrap_or_else(|e| panic!("{kind}: init: {e}")),
+    );
+    let settings = Settings {
+        hash_params: HashParams::TESTING,
+        lab_name: "Test Lab".into(),
+        ..Settings::default()
+    };
+    let state = AppState::with_clock(store.clone(), settings, clock).unwrap();
+    Env {
+        name: kind,
+        _dir: dir,
+        data,
+        app: app(state.clone()),
+        store,
+        state,
+        offset,
+        rt: tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap(),
+    }
+}
+
+impl Env {
+    pub fn now(&self) -> DateTime<Utc> {
+        self.state.now()
+    }
+
+    pub fn advance(&self, secs: i64) {
+        self.offset.fetch_add(secs, Ordering::SeqCst);
+    }
+
+    /// Sends one request through the whole app (middleware included).
+    pub fn call(&self, req: Request<Body>) -> (StatusCode, Value, Vec<String>) {
+        self.rt.block_on(self.call_async(req))
+    }
+
+    async fn call_async(&self, req: Request<Body>) -> (StatusCode, Value, Vec<String>) {
+        let resp = self.app.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let cookies = resp
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_string))
+            .collect();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let v = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        (status, v, cookies)
+    }
+
+    /// Creates an account as the console operator; returns its initial password.
+    pub fn add_user(&self, username: &str, role: Role) -> String {
+        let (_, pw) = labguard_server::admin::provision_account(
+            &self.store,
+            &Actor::operator(),
+            username,
+            username,
+            role,
+            "someone@example.invalid",
+            &HashParams::TESTING,
+        )
+        .unwrap();
+        pw.to_string()
+    }
+}
+
+/// A signed-in browser: its cookie and CSRF token.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub cookie: String,
+    pub csrf: String,
+    pub totp_secret: String,
+}
+
+pub fn cookie_of(set_cookies: &[String]) -> String {
+    set_cookies
+        .iter()
+        .find(|c| c.starts_with("__Host-lgs=") && !c.contains("Max-Age=0"))
+        .map(|c| c.split(';').next().unwrap().to_string())
+        .expect("a session cookie")
+}
+
+/// The TOTP code for `secret` at `at`, from pyotp.
+pub fn pyotp(secret: &str, at: DateTime<Utc>) -> String {
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import pyotp, sys; print(pyotp.TOTP(sys.argv[1]).at(int(sys.argv[2])))",
+            secret,
+            &at.timestamp().to_string(),
+        ])
+        .output()
+        .expect("python3 with pyotp (scripts/test.sh installs it)");
+    assert!(
+        out.status.success(),
+        "pyotp: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+pub fn json_req(method: &str, uri: &str, s: Option<&Session>, body: &Value) -> Request<Body> {
+    let mut b = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::CONTENT_TYPE, "application/json");
+    if let Some(s) = s {
+        b = b
+            .header(header::COOKIE, &s.cookie)
+            .header("x-csrf-token", &s.csrf);
+    }
+    b.body(Body::from(body.to_string())).unwrap()
+}
+
+pub fn get_req(uri: &str, s: Option<&Session>) -> Request<Body> {
+    let mut b = Request::builder().method("GET").uri(uri);
+    if let Some(s) = s {
+        b = b.header(header::COOKIE, &s.cookie);
+    }
+    b.body(Body::empty()).unwrap()
+}
+
+/// First sign-in of a new account: password, TOTP enrolment (code from pyotp), and the
+/// full session enrolment ends with.
+pub fn enroll(env: &Env, username: &str, password: &str) -> Session {
+    let (st, v, ck) = env.call(json_req(
+        "POST",
+        "/api/v1/auth/sign-in",
+        None,
+        &json!({"username": username, "password": password}),
+    ));
+    assert_eq!(st, StatusCode::OK, "{}: sign-in {v}", env.name);
+    assert_eq!(v["stage"], "enroll");
+    let s = Session {
+        cookie: cookie_of(&ck),
+        csrf: v["csrf_token"].as_str().unwrap().into(),
+        totp_secret: String::new(),
+    };
+    let (st, v, _) = env.call(json_req("POST", "/api/v1/mfa/enroll", Some(&s), &json!({})));
+    assert_eq!(st, StatusCode::OK, "{}: enroll {v}", env.name);
+    let secret = v["secret_base32"].as_str().unwrap().to_string();
+    assert!(v["otpauth_uri"]
+        .as_str()
+        .unwrap()
+        .starts_with("otpauth://totp/"));
+    assert!(v["qr_svg"].as_str().unwrap().contains("<svg"));
+    let code = pyotp(&secret, env.now());
+    let (st, v, ck) = env.call(json_req(
+        "POST",
+        "/api/v1/mfa/confirm",
+        Some(&s),
+        &json!({"code": code}),
+    ));
+    assert_eq!(st, StatusCode::OK, "{}: confirm {v}", env.name);
+    assert_eq!(v["recovery_codes"].as_array().unwrap().len(), 10);
+    Session {
+        cookie: cookie_of(&ck),
+        csrf: v["csrf_token"].as_str().unwrap().into(),
+        totp_secret: secret,
+    }
+}

@@ -1,0 +1,260 @@
+//! Web sessions and API tokens. Both are stored by the hex SHA-256 of the secret the client
+//! holds (see `labguard_identity::session`), so a copy of the database yields nothing that
+//! can be presented. Looking one up returns the account with it, so every request sees the
+//! current role and whether the account has been disabled.
+
+use chrono::{DateTime, Utc};
+use labguard_audit::Outcome;
+use labguard_core::{Permission, Role};
+
+use crate::accounts::{decode_account, opt_time, parse_time, Account, ACCOUNT_COLS};
+use crate::actor::Actor;
+use crate::backend::Value;
+use crate::store::{rfc3339, Store};
+use crate::StoreError;
+
+/// How far a session has got through sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionStage {
+    /// Password accepted; a TOTP or recovery code is still due.
+    Mfa,
+    /// Password accepted, but the account must enrol TOTP before doing anything else.
+    Enroll,
+    /// Fully signed in.
+    Full,
+}
+
+impl SessionStage {
+    pub fn code(self) -> &'static str {
+        match self {
+            SessionStage::Mfa => "mfa",
+            SessionStage::Enroll => "enroll",
+            SessionStage::Full => "full",
+        }
+    }
+
+    fn from_code(s: &str) -> Result<SessionStage, StoreError> {
+        match s {
+            "mfa" => Ok(SessionStage::Mfa),
+            "enroll" => Ok(SessionStage::Enroll),
+            "full" => Ok(SessionStage::Full),
+            _ => Err(StoreError::Corrupt("session stage".into())),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub token_hash: String,
+    pub stage: SessionStage,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    pub revoked: bool,
+    pub account: Account,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiTokenRecord {
+    pub token_hash: String,
+    pub scope: Role,
+    pub label: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked: bool,
+    pub account: Account,
+}
+
+impl Store {
+    /// Stores a new session for `user_id`. Creating one is audited by the sign-in step
+    /// that caused it.
+    pub fn create_session(
+        &self,
+        user_id: &str,
+        token_hash: &str,
+        stage: SessionStage,
+    ) -> Result<(), StoreError> {
+        let now = rfc3339(self.now());
+        let mut tx = self.backend.begin()?;
+        tx.execute(
+            "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, stage) VALUES (?, ?, ?, ?, ?)",
+            &[
+                token_hash.into(),
+                user_id.into(),
+                now.clone().into(),
+                now.into(),
+                stage.code().into(),
+            ],
+        )?;
+        tx.commit()
+    }
+
+    pub fn session(&self, token_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
+        let mut tx = self.backend.begin()?;
+        let sql = format!(
+            "SELECT x.token_hash, x.stage, x.created_at, x.last_seen_at, x.revoked_at, {} \
+             FROM sessions x JOIN accounts a ON a.user_id = x.user_id JOIN staff s ON s.id = x.user_id \
+             WHERE x.token_hash = ?",
+            ACCOUNT_COLS
+        );
+        let rows = tx.query(&sql, &[token_hash.into()])?;
+        let Some(r) = rows.first() else {
+            return Ok(None);
+        };
+        let col = |i: usize| {
+            r.get(i)
+                .ok_or_else(|| StoreError::Corrupt("session row shape".into()))
+        };
+        Ok(Some(SessionRecord {
+            token_hash: col(0)?.as_text()?.to_string(),
+            stage: SessionStage::from_code(col(1)?.as_text()?)?,
+            created_at: parse_time(col(2)?)?,
+            last_seen_at: parse_time(col(3)?)?,
+            revoked: !matches!(col(4)?, Value::Null),
+            account: decode_account(r.get(5..).unwrap_or_default())?,
+        }))
+    }
+
+    /// Records activity on a session (for the idle timeout).
+    pub fn touch_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        let now = rfc3339(self.now());
+        let mut tx = self.backend.begin()?;
+        tx.execute(
+            "UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?",
+            &[now.into(), token_hash.into()],
+        )?;
+        tx.commit()
+    }
+
+    /// Ends a session. `why` goes into the audit entry (sign-out, idle timeout, …).
+    pub fn revoke_session(
+        &self,
+        actor: &Actor,
+        token_hash: &str,
+        why: &str,
+    ) -> Result<(), StoreError> {
+        let now = rfc3339(self.now());
+        self.write(|tx, pending| {
+            let n = tx.execute(
+                "UPDATE sessions SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
+                &[now.clone().into(), token_hash.into()],
+            )?;
+            if n > 0 {
+                let mut e = self.entry(
+                    actor,
+                    "session.revoke",
+                    "session",
+                    &actor.id,
+                    None,
+                    Outcome::Success,
+                )?;
+                e.reason = Some(why.chars().take(64).collect());
+                pending.push(e);
+            }
+            Ok(())
+        })
+    }
+
+    /// Issues an API token scoped to `scope`. Staff may only issue tokens no wider than
+    /// their own role; administrators may issue integration tokens for any role.
+    #[allow(clippy::too_many_arguments)]
+    pub fn create_api_token(
+        &self,
+        actor: &Actor,
+        user_id: &str,
+        token_hash: &str,
+        scope: Role,
+        label: &str,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        let allowed = actor.may(Permission::AccountsManage)
+            || (actor.id == user_id
+                && matches!(actor.kind, crate::ActorKind::Staff(r) if r == scope));
+        if !allowed {
+            self.authorize(
+                actor,
+                Permission::AccountsManage,
+                "api-token.create",
+                "api-token",
+                "",
+            )?;
+        }
+        let now = rfc3339(self.now());
+        self.write(|tx, pending| {
+            tx.execute(
+                "INSERT INTO api_tokens (token_hash, user_id, scope, label, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+                &[
+                    token_hash.into(),
+                    user_id.into(),
+                    scope.code().into(),
+                    label.chars().take(100).collect::<String>().into(),
+                    now.clone().into(),
+                    expires_at.map(rfc3339).into(),
+                ],
+            )?;
+            let mut e = self.entry(actor, "api-token.create", "api-token", user_id, None, Outcome::Success)?;
+            e.reason = Some(format!("scope {}", scope.code()));
+            pending.push(e);
+            Ok(())
+        })
+    }
+
+    pub fn api_token(&self, token_hash: &str) -> Result<Option<ApiTokenRecord>, StoreError> {
+        let mut tx = self.backend.begin()?;
+        let sql = format!(
+            "SELECT t.token_hash, t.scope, t.label, t.created_at, t.expires_at, t.revoked_at, {ACCOUNT_COLS} \
+             FROM api_tokens t JOIN accounts a ON a.user_id = t.user_id JOIN staff s ON s.id = t.user_id \
+             WHERE t.token_hash = ?"
+        );
+        let rows = tx.query(&sql, &[token_hash.into()])?;
+        let Some(r) = rows.first() else {
+            return Ok(None);
+        };
+        let col = |i: usize| {
+            r.get(i)
+                .ok_or_else(|| StoreError::Corrupt("token row shape".into()))
+        };
+        Ok(Some(ApiTokenRecord {
+            token_hash: col(0)?.as_text()?.to_string(),
+            scope: Role::from_code(col(1)?.as_text()?)?,
+            label: col(2)?.as_text()?.to_string(),
+            created_at: parse_time(col(3)?)?,
+            expires_at: opt_time(col(4)?)?,
+            revoked: !matches!(col(5)?, Value::Null),
+            account: decode_account(r.get(6..).unwrap_or_default())?,
+        }))
+    }
+
+    pub fn revoke_api_token(&self, actor: &Actor, token_hash: &str) -> Result<bool, StoreError> {
+        let owner = self
+            .api_token(token_hash)?
+            .map(|t| t.account.staff.id.to_string());
+        let Some(owner) = owner else {
+            return Ok(false);
+        };
+        if owner != actor.id {
+            self.authorize(
+                actor,
+                Permission::AccountsManage,
+                "api-token.revoke",
+                "api-token",
+                &owner,
+            )?;
+        }
+        let now = rfc3339(self.now());
+        self.write(|tx, pending| {
+            let n = tx.execute(
+                "UPDATE api_tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
+                &[now.clone().into(), token_hash.into()],
+            )?;
+            pending.push(self.entry(
+                actor,
+                "api-token.revoke",
+                "api-token",
+                &owner,
+                None,
+                Outcome::Success,
+            )?);
+            Ok(n > 0)
+        })
+    }
+}
