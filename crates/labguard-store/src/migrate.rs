@@ -20,6 +20,11 @@ pub const SQLITE_MIGRATIONS: &[Migration] = &[
         name: "identity",
         sql: include_str!("../migrations/sqlite/0002_identity.sql"),
     },
+    Migration {
+        version: 3,
+        name: "instruments",
+        sql: include_str!("../migrations/sqlite/0003_instruments.sql"),
+    },
 ];
 
 pub const POSTGRES_MIGRATIONS: &[Migration] = &[
@@ -32,6 +37,11 @@ pub const POSTGRES_MIGRATIONS: &[Migration] = &[
         version: 2,
         name: "identity",
         sql: include_str!("../migrations/postgres/0002_identity.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "instruments",
+        sql: include_str!("../migrations/postgres/0003_instruments.sql"),
     },
 ];
 

@@ -319,7 +319,7 @@ impl Store {
         })
     }
 
-    fn result_values(&self, r: &LabResult) -> Result<Vec<Value>, StoreError> {
+    pub(crate) fn result_values(&self, r: &LabResult) -> Result<Vec<Value>, StoreError> {
         let ring = self.ring()?;
         let (t, id) = (RESULTS.name, r.id.to_string());
         Ok(vec![

@@ -124,7 +124,14 @@ pub(crate) const RESULTS: TableSpec = TableSpec {
 };
 
 /// Tables whose rows hold patient data, in foreign-key order.
-pub(crate) const PHI_TABLES: [&TableSpec; 4] = [&PATIENTS, &SPECIMENS, &ORDERS, &RESULTS];
+pub(crate) const PHI_TABLES: [&TableSpec; 6] = [
+    &PATIENTS,
+    &SPECIMENS,
+    &ORDERS,
+    &RESULTS,
+    &crate::instruments::INBOUND_MESSAGES,
+    &crate::instruments::HELD_RESULTS,
+];
 
 impl TableSpec {
     pub fn select_sql(&self) -> String {

@@ -159,6 +159,10 @@ impl Store {
                         }
                     }
                 }
+                if let Some(why) = crate::instruments::verify_extra(spec, &ring, &id, &values) {
+                    problem = Some(fail(why));
+                    return Err(StoreError::Audit("stop".into()));
+                }
                 let key = (spec.resource.to_string(), id.clone());
                 match expected.remove(&key) {
                     Some(h) if h == spec.row_hash(&values) => {}

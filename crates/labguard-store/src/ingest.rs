@@ -1,0 +1,455 @@
+//! Filing what an instrument delivered: the encrypted original, the specimens, orders and
+//! results it carries, held results and alerts, and every audit entry, in one transaction
+//! per batch of messages (group commit), so an acknowledgment sent after `ingest_batch`
+//! returns never names a message that could be lost.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use labguard_audit::Outcome;
+use labguard_core::{Id, LabOrder, LabResult, Permission, Specimen};
+
+use crate::actor::Actor;
+use crate::backend::{query_one, Tx, Value};
+use crate::instruments::{HELD_RESULTS, INBOUND_MESSAGES};
+use crate::store::{rfc3339, Pending, Store};
+use crate::table::{open, seal, TableSpec, ORDERS, RESULTS, SPECIMENS};
+use crate::StoreError;
+
+/// One message as delivered by an authenticated instrument, already parsed and mapped.
+///
+/// Record ids are the ones the mapper's resolver handed out; `patient_mrns` and
+/// `specimen_accessions` say which natural key each resolver id stood for, so the store
+/// can swap in the ids of patients and specimens it already knows.
+#[derive(Debug, Clone)]
+pub struct Inbound {
+    pub device_id: Id,
+    pub actor: Actor,
+    /// MSH-10.
+    pub control_id: String,
+    /// The bytes exactly as received (without MLLP framing).
+    pub raw: Vec<u8>,
+    pub specimens: Vec<Specimen>,
+    pub orders: Vec<LabOrder>,
+    pub results: Vec<LabResult>,
+    /// Per result (same index), reason codes from the plausibility checks; a result with
+    /// any reason is held for review instead of filed.
+    pub holds: Vec<Vec<String>>,
+    pub patient_mrns: Vec<(Id, String)>,
+    pub specimen_accessions: Vec<(Id, String)>,
+}
+
+/// What happened to a message; a duplicate reports the first delivery's outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestOutcome {
+    pub message_id: Id,
+    pub ack_code: String,
+    pub filed: u64,
+    pub held: u64,
+    pub duplicate: bool,
+}
+
+/// Reason code for a result whose patient the lab does not know.
+pub const UNKNOWN_PATIENT: &str = "unknown-patient";
+/// Reason code for a result observed before its specimen was drawn.
+pub const BEFORE_DRAW: &str = "observed-before-draw";
+
+impl Store {
+    /// Files one message in its own transaction.
+    pub fn ingest(&self, item: &Inbound) -> Result<IngestOutcome, StoreError> {
+        self.ingest_batch(std::slice::from_ref(item))?
+            .pop()
+            .ok_or_else(|| StoreError::Backend("empty ingest batch".into()))?
+    }
+
+    /// Files several messages in one transaction. The outer error means nothing was
+    /// committed; an inner error means that message alone was rolled back (to its
+    /// savepoint) while the others were committed.
+    pub fn ingest_batch(
+        &self,
+        items: &[Inbound],
+    ) -> Result<Vec<Result<IngestOutcome, StoreError>>, StoreError> {
+        for item in items {
+            if !item.actor.may(Permission::ResultEnter) {
+                self.authorize(
+                    &item.actor,
+                    Permission::ResultEnter,
+                    "message.receive",
+                    "message",
+                    "",
+                )?;
+            }
+        }
+        self.write(|tx, pending| {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                let mark = pending.len();
+                tx.execute("SAVEPOINT ingest_item", &[])?;
+                match self.ingest_one(tx, pending, item) {
+                    Ok(o) => {
+                        tx.execute("RELEASE SAVEPOINT ingest_item", &[])?;
+                        out.push(Ok(o));
+                    }
+                    Err(e) => {
+                        tx.execute("ROLLBACK TO SAVEPOINT ingest_item", &[])?;
+                        tx.execute("RELEASE SAVEPOINT ingest_item", &[])?;
+                        pending.truncate(mark);
+                        out.push(Err(e));
+                    }
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn earlier(
+        &self,
+        tx: &mut dyn Tx,
+        item: &Inbound,
+    ) -> Result<Option<IngestOutcome>, StoreError> {
+        let Some(r) = query_one(
+            tx,
+            "SELECT id, ack_code, results_filed, results_held FROM inbound_messages WHERE device_id = ? AND control_id = ?",
+            &[item.device_id.to_string().into(), item.control_id.clone().into()],
+        )?
+        else {
+            return Ok(None);
+        };
+        let [id, ack, filed, held] = r.as_slice() else {
+            return Err(StoreError::Corrupt("inbound message row shape".into()));
+        };
+        Ok(Some(IngestOutcome {
+            message_id: Id::parse_str(id.as_text()?)
+                .map_err(|_| StoreError::Corrupt("message id".into()))?,
+            ack_code: ack.as_text()?.into(),
+            filed: u64::try_from(filed.as_int()?).unwrap_or(0),
+            held: u64::try_from(held.as_int()?).unwrap_or(0),
+            duplicate: true,
+        }))
+    }
+
+    fn ingest_one(
+        &self,
+        tx: &mut dyn Tx,
+        pending: &mut Pending,
+        item: &Inbound,
+    ) -> Result<IngestOutcome, StoreError> {
+        if let Some(o) = self.earlier(tx, item)? {
+            return Ok(o);
+        }
+        let ring = self.ring()?;
+        // Resolver id -> stored id, for patients the lab knows.
+        let mut patients: HashMap<Id, Id> = HashMap::new();
+        for (rid, mrn) in &item.patient_mrns {
+            let bidx = ring.blind_index("mrn", &crate::records::mrn_key(mrn));
+            if let Some(r) = query_one(
+                tx,
+                "SELECT id FROM patients WHERE mrn_bidx = ?",
+                &[bidx.to_vec().into()],
+            )? {
+                patients.insert(*rid, parse_id(r.first())?);
+            }
+        }
+        // Resolver id -> (stored id, draw time), for specimens already on file.
+        let mut specimens: HashMap<Id, (Id, DateTime<Utc>)> = HashMap::new();
+        for (rid, acc) in &item.specimen_accessions {
+            let bidx = ring.blind_index("accession", acc.trim());
+            if let Some(r) = query_one(
+                tx,
+                "SELECT id, collected_at FROM specimens WHERE accession_bidx = ?",
+                &[bidx.to_vec().into()],
+            )? {
+                let id = parse_id(r.first())?;
+                let drawn: DateTime<Utc> = open(
+                    &ring,
+                    SPECIMENS.name,
+                    &id.to_string(),
+                    "collected_at",
+                    r.get(1).unwrap_or(&Value::Null),
+                )?;
+                specimens.insert(*rid, (id, drawn));
+            }
+        }
+        drop(ring);
+        let new_specimens: Vec<Specimen> = item
+            .specimens
+            .iter()
+            .filter(|s| !specimens.contains_key(&s.id))
+            .filter_map(|s| {
+                let patient_id = *patients.get(&s.patient_id)?;
+                Some(Specimen {
+                    patient_id,
+                    ..s.clone()
+                })
+            })
+            .collect();
+        for s in &new_specimens {
+            specimens.insert(s.id, (s.id, s.collected_at));
+        }
+        let new_orders: Vec<LabOrder> = item
+            .orders
+            .iter()
+            .filter_map(|o| {
+                Some(LabOrder {
+                    patient_id: *patients.get(&o.patient_id)?,
+                    specimen_id: o.specimen_id.and_then(|s| specimens.get(&s)).map(|s| s.0),
+                    ..o.clone()
+                })
+            })
+            .collect();
+        let known_orders: Vec<Id> = new_orders.iter().map(|o| o.id).collect();
+        let mut filed = Vec::new();
+        let mut held = Vec::new();
+        for (i, r) in item.results.iter().enumerate() {
+            let mut reasons = item.holds.get(i).cloned().unwrap_or_default();
+            let patient = patients.get(&r.patient_id).copied();
+            let spec = r.specimen_id.and_then(|s| specimens.get(&s)).copied();
+            if patient.is_none() {
+                reasons.push(UNKNOWN_PATIENT.into());
+            }
+            if spec.is_some_and(|(_, drawn)| r.observed_at < drawn) {
+                reasons.push(BEFORE_DRAW.into());
+            }
+            let mapped = LabResult {
+                patient_id: patient.unwrap_or(r.patient_id),
+                specimen_id: spec.map(|s| s.0),
+                order_id: r.order_id.filter(|o| known_orders.contains(o)),
+                performing_device: Some(item.actor.id.clone()),
+                ..r.clone()
+            };
+            if reasons.is_empty() {
+                filed.push(mapped);
+            } else {
+                held.push((mapped, patient.is_some(), reasons));
+            }
+        }
+
+        let message_id = Id::new_v4();
+        let mid = message_id.to_string();
+        let now = rfc3339(self.now());
+        let first_patient = patients.values().next().map(ToString::to_string);
+        {
+            let ring = self.ring()?;
+            let ct = ring.seal(
+                &labguard_crypto::FieldRef::new(INBOUND_MESSAGES.name, &mid, "raw"),
+                &item.raw,
+            )?;
+            let values = vec![
+                item.device_id.to_string().into(),
+                item.control_id.clone().into(),
+                Value::Int(i64::from(ring.active_version())),
+                Value::Blob(ct),
+                hex::encode(labguard_crypto::sha256(&item.raw)).into(),
+                "AA".into(),
+                Value::Int(filed.len() as i64),
+                Value::Int(held.len() as i64),
+                now.clone().into(),
+            ];
+            drop(ring);
+            self.insert_row(
+                tx,
+                pending,
+                &item.actor,
+                &INBOUND_MESSAGES,
+                "message.receive",
+                &mid,
+                first_patient.as_deref(),
+                values,
+            )?;
+        }
+        for s in &new_specimens {
+            let values = self.specimen_row(s)?;
+            self.insert_row(
+                tx,
+                pending,
+                &item.actor,
+                &SPECIMENS,
+                "specimen.create",
+                &s.id.to_string(),
+                Some(&s.patient_id.to_string()),
+                values,
+            )?;
+        }
+        for o in &new_orders {
+            let values = self.order_row(o)?;
+            self.insert_row(
+                tx,
+                pending,
+                &item.actor,
+                &ORDERS,
+                "order.create",
+                &o.id.to_string(),
+                Some(&o.patient_id.to_string()),
+                values,
+            )?;
+        }
+        for r in &filed {
+            r.validate()?;
+            let values = self.result_values(r)?;
+            self.insert_row(
+                tx,
+                pending,
+                &item.actor,
+                &RESULTS,
+                "result.create",
+                &r.id.to_string(),
+                Some(&r.patient_id.to_string()),
+                values,
+            )?;
+        }
+        let mut codes: Vec<&str> = Vec::new();
+        for (r, known, reasons) in &held {
+            let id = r.id.to_string();
+            let ring = self.ring()?;
+            let values = vec![
+                if *known {
+                    r.patient_id.to_string()
+                } else {
+                    String::new()
+                }
+                .into(),
+                mid.clone().into(),
+                item.device_id.to_string().into(),
+                Value::Int(i64::from(ring.active_version())),
+                "held".into(),
+                reasons.join(",").into(),
+                seal(&ring, HELD_RESULTS.name, &id, "result", r)?,
+                now.clone().into(),
+            ];
+            drop(ring);
+            let patient = known.then(|| r.patient_id.to_string());
+            self.insert_row(
+                tx,
+                pending,
+                &item.actor,
+                &HELD_RESULTS,
+                "held-result.create",
+                &id,
+                patient.as_deref(),
+                values,
+            )?;
+            codes.extend(reasons.iter().map(String::as_str));
+        }
+        if !held.is_empty() {
+            codes.sort_unstable();
+            codes.dedup();
+            let alert = Id::new_v4().to_string();
+            tx.execute(
+                "INSERT INTO instrument_alerts (id, kind, device_id, message_id, held_result_id, detail, created_at) VALUES (?, 'results-held', ?, ?, NULL, ?, ?)",
+                &[alert.clone().into(), item.device_id.to_string().into(), mid.clone().into(), codes.join(",").into(), now.into()],
+            )?;
+            pending.push(self.entry(
+                &item.actor,
+                "alert.create",
+                "alert",
+                &alert,
+                None,
+                Outcome::Success,
+            )?);
+        }
+        Ok(IngestOutcome {
+            message_id,
+            ack_code: "AA".into(),
+            filed: filed.len() as u64,
+            held: held.len() as u64,
+            duplicate: false,
+        })
+    }
+
+    /// Inserts a row of `spec` and queues its audit entry carrying the row hash.
+    #[allow(clippy::too_many_arguments)]
+    fn insert_row(
+        &self,
+        tx: &mut dyn Tx,
+        pending: &mut Pending,
+        actor: &Actor,
+        spec: &TableSpec,
+        action: &str,
+        id: &str,
+        patient: Option<&str>,
+        values: Vec<Value>,
+    ) -> Result<(), StoreError> {
+        let hash = spec.row_hash(&values);
+        let mut params = Vec::with_capacity(values.len() + 1);
+        params.push(Value::Text(id.to_string()));
+        params.extend(values);
+        tx.execute(&spec.insert_sql(), &params)?;
+        let mut e = self.entry(actor, action, spec.resource, id, patient, Outcome::Success)?;
+        e.content_hash = Some(hash);
+        pending.push(e);
+        Ok(())
+    }
+
+    // Same column order as `add_specimen` / `add_order` (the TableSpec order).
+    fn specimen_row(&self, s: &Specimen) -> Result<Vec<Value>, StoreError> {
+        s.validate()?;
+        let ring = self.ring()?;
+        let (t, id) = (SPECIMENS.name, s.id.to_string());
+        Ok(vec![
+            s.patient_id.to_string().into(),
+            Value::Int(i64::from(ring.active_version())),
+            ring.blind_index("accession", s.accession.trim())
+                .to_vec()
+                .into(),
+            seal(&ring, t, &id, "accession", &s.accession)?,
+            seal(&ring, t, &id, "collector", &s.collector)?,
+            seal(&ring, t, &id, "collected_at", &s.collected_at)?,
+            seal(&ring, t, &id, "container", &s.container)?,
+            seal(&ring, t, &id, "body_site", &s.body_site)?,
+            rfc3339(self.now()).into(),
+        ])
+    }
+
+    fn order_row(&self, o: &LabOrder) -> Result<Vec<Value>, StoreError> {
+        o.validate()?;
+        let ring = self.ring()?;
+        let (t, id) = (ORDERS.name, o.id.to_string());
+        Ok(vec![
+            o.patient_id.to_string().into(),
+            o.specimen_id.map(|s| s.to_string()).into(),
+            Value::Int(i64::from(ring.active_version())),
+            seal(&ring, t, &id, "ordering_provider", &o.ordering_provider)?,
+            seal(&ring, t, &id, "tests", &o.tests)?,
+            seal(&ring, t, &id, "placed_at", &o.placed_at)?,
+            rfc3339(self.now()).into(),
+        ])
+    }
+
+    /// Whether a message from `device` with this control id is already stored (tests and
+    /// operators checking a delivery).
+    pub fn has_message(&self, device: Id, control_id: &str) -> Result<bool, StoreError> {
+        let mut tx = self.backend.begin()?;
+        Ok(query_one(
+            tx.as_mut(),
+            "SELECT 1 FROM inbound_messages WHERE device_id = ? AND control_id = ?",
+            &[device.to_string().into(), control_id.into()],
+        )?
+        .is_some())
+    }
+
+    /// Control ids stored for `device`, with how many rows each has (always 1: the UNIQUE
+    /// constraint); for durability checks.
+    pub fn message_control_ids(&self, device: Id) -> Result<Vec<String>, StoreError> {
+        let mut tx = self.backend.begin()?;
+        tx.query(
+            "SELECT control_id FROM inbound_messages WHERE device_id = ? ORDER BY control_id",
+            &[device.to_string().into()],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(r.first()
+                .ok_or_else(|| StoreError::Corrupt("row".into()))?
+                .as_text()?
+                .to_string())
+        })
+        .collect()
+    }
+}
+
+fn parse_id(v: Option<&Value>) -> Result<Id, StoreError> {
+    Id::parse_str(
+        v.ok_or_else(|| StoreError::Corrupt("missing id".into()))?
+            .as_text()?,
+    )
+    .map_err(|_| StoreError::Corrupt("malformed id".into()))
+}

@@ -1,0 +1,403 @@
+//! Instruments that deliver results over MLLP: their enrollment (which certificate or
+//! source address speaks for them, which MSH-3/MSH-4 and analytes they are bound to),
+//! revocation, alerts and the review queue of held results. Enrollments and alerts are
+//! not patient data; every change to them is still audited.
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+use labguard_audit::Outcome;
+use labguard_core::{Id, LabResult, Permission};
+use labguard_crypto::{FieldRef, KeyRing};
+
+use crate::actor::Actor;
+use crate::backend::{query_one, Row, Value};
+use crate::store::{rfc3339, Store};
+use crate::table::TableSpec;
+use crate::StoreError;
+
+/// How an instrument connects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Transport {
+    /// Mutual TLS with a client certificate from labguard's device CA.
+    Tls,
+    /// Plain TCP from an allow-listed source address: for instruments that cannot do TLS.
+    /// A weaker control (addresses can be spoofed on the LAN, traffic is readable).
+    LegacyTcp,
+}
+
+impl Transport {
+    pub fn code(self) -> &'static str {
+        match self {
+            Transport::Tls => "tls",
+            Transport::LegacyTcp => "legacy-tcp",
+        }
+    }
+
+    fn from_code(s: &str) -> Result<Transport, StoreError> {
+        match s {
+            "tls" => Ok(Transport::Tls),
+            "legacy-tcp" => Ok(Transport::LegacyTcp),
+            _ => Err(StoreError::Corrupt("unknown instrument transport".into())),
+        }
+    }
+}
+
+/// One enrolled instrument.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Enrollment {
+    pub id: Id,
+    pub name: String,
+    /// MSH-3 (namespace id) every message must carry.
+    pub sending_app: String,
+    /// MSH-4 (namespace id) every message must carry.
+    pub sending_facility: String,
+    /// LOINC codes the instrument is registered to report.
+    pub analytes: Vec<String>,
+    pub transport: Transport,
+    pub cert_serial: Option<String>,
+    /// Lowercase hex SHA-256 of the client certificate's DER.
+    pub cert_fingerprint: Option<String>,
+    pub allow_from: Vec<IpAddr>,
+    pub enrolled_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl Enrollment {
+    pub fn is_active(&self) -> bool {
+        self.revoked_at.is_none()
+    }
+
+    /// True for plain-TCP enrollments: the device risk view marks them as a weaker control.
+    pub fn weaker_control(&self) -> bool {
+        self.transport == Transport::LegacyTcp
+    }
+
+    /// The audit actor for what this instrument delivers.
+    pub fn actor(&self) -> Actor {
+        Actor::device(format!("device:{}", self.name))
+    }
+}
+
+/// A held result awaiting review, decrypted for a reviewer.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct HeldResult {
+    pub id: Id,
+    pub message_id: Id,
+    pub device_id: Id,
+    pub reasons: Vec<String>,
+    pub state: String,
+    pub result: LabResult,
+}
+
+/// An alert raised for the lab. Reason codes only, never values.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct InstrumentAlert {
+    pub id: Id,
+    pub kind: String,
+    pub device_id: Option<String>,
+    pub message_id: Option<String>,
+    pub held_result_id: Option<String>,
+    pub detail: String,
+    pub created_at: String,
+}
+
+pub(crate) const INBOUND_MESSAGES: TableSpec = TableSpec {
+    name: "inbound_messages",
+    resource: "message",
+    columns: &[
+        "device_id",
+        "control_id",
+        "key_version",
+        "raw",
+        "raw_sha256",
+        "ack_code",
+        "results_filed",
+        "results_held",
+        "received_at",
+    ],
+    encrypted: &["raw"],
+    patient_column: None,
+};
+
+pub(crate) const HELD_RESULTS: TableSpec = TableSpec {
+    name: "held_results",
+    resource: "held-result",
+    columns: &[
+        "patient_id",
+        "message_id",
+        "device_id",
+        "key_version",
+        "state",
+        "reasons",
+        "result",
+        "created_at",
+    ],
+    encrypted: &["result"],
+    patient_column: Some("patient_id"),
+};
+
+/// `audit verify`'s extra check for a stored original: it must still hash to the SHA-256
+/// its audited row recorded (the row hash covers `raw_sha256`, the AEAD covers `raw`).
+pub(crate) fn verify_extra(
+    spec: &TableSpec,
+    ring: &KeyRing,
+    id: &str,
+    values: &[Value],
+) -> Option<String> {
+    if spec.name != INBOUND_MESSAGES.name {
+        return None;
+    }
+    let get = |c: &str| spec.index_of(c).ok().and_then(|i| values.get(i));
+    let (Some(Value::Blob(ct)), Some(Value::Text(want))) = (get("raw"), get("raw_sha256")) else {
+        return Some("original message columns are malformed".into());
+    };
+    match ring.open(&FieldRef::new(spec.name, id, "raw"), ct) {
+        Ok(pt) if hex::encode(labguard_crypto::sha256(&pt)) == *want => None,
+        Ok(_) => Some("the original message no longer matches its recorded SHA-256".into()),
+        Err(e) => Some(format!("column raw: {e}")),
+    }
+}
+
+const ENROLLMENT_COLUMNS: &str = "id, name, sending_app, sending_facility, analytes, transport, cert_serial, cert_fingerprint, allow_from, enrolled_at, revoked_at";
+
+fn split_list(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn time(v: &Value) -> Result<Option<DateTime<Utc>>, StoreError> {
+    v.opt_text()?
+        .map(|t| {
+            DateTime::parse_from_rfc3339(t)
+                .map(|t| t.to_utc())
+                .map_err(|_| StoreError::Corrupt("enrollment time".into()))
+        })
+        .transpose()
+}
+
+fn decode_enrollment(r: &Row) -> Result<Enrollment, StoreError> {
+    let [id, name, app, fac, analytes, transport, serial, fp, allow, enrolled, revoked] =
+        r.as_slice()
+    else {
+        return Err(StoreError::Corrupt("enrollment row shape".into()));
+    };
+    Ok(Enrollment {
+        id: Id::parse_str(id.as_text()?)
+            .map_err(|_| StoreError::Corrupt("enrollment id".into()))?,
+        name: name.as_text()?.into(),
+        sending_app: app.as_text()?.into(),
+        sending_facility: fac.as_text()?.into(),
+        analytes: split_list(analytes.as_text()?),
+        transport: Transport::from_code(transport.as_text()?)?,
+        cert_serial: serial.opt_text()?.map(str::to_string),
+        cert_fingerprint: fp.opt_text()?.map(str::to_string),
+        allow_from: split_list(allow.as_text()?)
+            .iter()
+            .map(|a| a.parse())
+            .collect::<Result<_, _>>()
+            .map_err(|_| StoreError::Corrupt("enrollment address".into()))?,
+        enrolled_at: time(enrolled)?
+            .ok_or_else(|| StoreError::Corrupt("enrollment time".into()))?,
+        revoked_at: time(revoked)?,
+    })
+}
+
+impl Store {
+    /// Records an instrument's enrollment (its certificate was issued by the caller).
+    pub fn enroll_instrument(&self, actor: &Actor, e: &Enrollment) -> Result<(), StoreError> {
+        let id = e.id.to_string();
+        self.authorize(
+            actor,
+            Permission::DevicesManage,
+            "instrument.enroll",
+            "instrument",
+            &id,
+        )?;
+        let allow: Vec<String> = e.allow_from.iter().map(ToString::to_string).collect();
+        self.write(|tx, pending| {
+            tx.execute(
+                &format!("INSERT INTO instrument_enrollments ({ENROLLMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                &[
+                    id.clone().into(),
+                    e.name.clone().into(),
+                    e.sending_app.clone().into(),
+                    e.sending_facility.clone().into(),
+                    e.analytes.join(",").into(),
+                    e.transport.code().into(),
+                    e.cert_serial.clone().into(),
+                    e.cert_fingerprint.clone().into(),
+                    allow.join(",").into(),
+                    rfc3339(e.enrolled_at).into(),
+                    e.revoked_at.map(rfc3339).into(),
+                ],
+            )?;
+            pending.push(self.entry(actor, "instrument.enroll", "instrument", &id, None, Outcome::Success)?);
+            Ok(())
+        })
+    }
+
+    /// Revokes an instrument by name or id; listeners drop its connections.
+    pub fn revoke_instrument(&self, actor: &Actor, which: &str) -> Result<Enrollment, StoreError> {
+        self.authorize(
+            actor,
+            Permission::DevicesManage,
+            "instrument.revoke",
+            "instrument",
+            "",
+        )?;
+        let now = rfc3339(self.now());
+        self.write(|tx, pending| {
+            let row = query_one(
+                tx,
+                &format!("SELECT {ENROLLMENT_COLUMNS} FROM instrument_enrollments WHERE name = ? OR id = ?"),
+                &[which.into(), which.into()],
+            )?
+            .ok_or_else(|| StoreError::NotFound("no such instrument".into()))?;
+            let mut e = decode_enrollment(&row)?;
+            if e.revoked_at.is_none() {
+                tx.execute(
+                    "UPDATE instrument_enrollments SET revoked_at = ? WHERE id = ?",
+                    &[now.clone().into(), e.id.to_string().into()],
+                )?;
+                e.revoked_at = time(&Value::Text(now.clone()))?;
+            }
+            pending.push(self.entry(actor, "instrument.revoke", "instrument", &e.id.to_string(), None, Outcome::Success)?);
+            Ok(e)
+        })
+    }
+
+    /// Every enrollment, revoked ones included (not patient data: read without an entry,
+    /// since listeners poll it).
+    pub fn instruments(&self) -> Result<Vec<Enrollment>, StoreError> {
+        let mut tx = self.backend.begin()?;
+        tx.query(
+            &format!("SELECT {ENROLLMENT_COLUMNS} FROM instrument_enrollments ORDER BY name"),
+            &[],
+        )?
+        .iter()
+        .map(decode_enrollment)
+        .collect()
+    }
+
+    /// Records a refused delivery (unknown, revoked or mismatched sender): an audit event
+    /// and an alert, nothing of the message itself.
+    pub fn refuse_delivery(
+        &self,
+        actor: &Actor,
+        device: Option<Id>,
+        why: &str,
+    ) -> Result<(), StoreError> {
+        let now = rfc3339(self.now());
+        let alert = Id::new_v4().to_string();
+        self.write(|tx, pending| {
+            tx.execute(
+                "INSERT INTO instrument_alerts (id, kind, device_id, message_id, held_result_id, detail, created_at) VALUES (?, 'delivery-refused', ?, NULL, NULL, ?, ?)",
+                &[alert.clone().into(), device.map(|d| d.to_string()).into(), why.into(), now.clone().into()],
+            )?;
+            let mut e = self.entry(actor, "message.refuse", "message", "", None, Outcome::Denied)?;
+            e.reason = Some(why.to_string());
+            pending.push(e);
+            Ok(())
+        })
+    }
+
+    /// Open alerts, newest first.
+    pub fn open_alerts(&self, limit: u32) -> Result<Vec<InstrumentAlert>, StoreError> {
+        let mut tx = self.backend.begin()?;
+        tx.query(
+            "SELECT id, kind, device_id, message_id, held_result_id, detail, created_at FROM instrument_alerts WHERE acknowledged_at IS NULL ORDER BY created_at DESC LIMIT ?",
+            &[Value::Int(limit.into())],
+        )?
+        .iter()
+        .map(|r| {
+            let t = |i: usize| -> Result<Option<String>, StoreError> {
+                Ok(r.get(i)
+                    .ok_or_else(|| StoreError::Corrupt("alert row shape".into()))?
+                    .opt_text()?
+                    .map(str::to_string))
+            };
+            Ok(InstrumentAlert {
+                id: Id::parse_str(&t(0)?.unwrap_or_default())
+                    .map_err(|_| StoreError::Corrupt("alert id".into()))?,
+                kind: t(1)?.unwrap_or_default(),
+                device_id: t(2)?,
+                message_id: t(3)?,
+                held_result_id: t(4)?,
+                detail: t(5)?.unwrap_or_default(),
+                created_at: t(6)?.unwrap_or_default(),
+            })
+        })
+        .collect()
+    }
+
+    /// Results awaiting review, decrypted for a reviewer (each read audited).
+    pub fn held_results(&self, actor: &Actor) -> Result<Vec<HeldResult>, StoreError> {
+        self.authorize(
+            actor,
+            Permission::ResultVerify,
+            "held-result.read",
+            "held-result",
+            "",
+        )?;
+        self.write(|tx, pending| {
+            let ring = self.ring()?;
+            let rows = tx.query(
+                "SELECT id, patient_id, message_id, device_id, state, reasons, result FROM held_results WHERE state = 'held' ORDER BY created_at, id",
+                &[],
+            )?;
+            let mut out = Vec::with_capacity(rows.len());
+            for r in rows {
+                let [id, patient, msg, dev, state, reasons, result] = r.as_slice() else {
+                    return Err(StoreError::Corrupt("held result row shape".into()));
+                };
+                let id_s = id.as_text()?;
+                let parse = |v: &Value| {
+                    Id::parse_str(v.as_text()?).map_err(|_| StoreError::Corrupt("held result id".into()))
+                };
+                let result: LabResult =
+                    crate::table::open(&ring, HELD_RESULTS.name, id_s, "result", result)?;
+                let patient = patient.as_text()?;
+                pending.push(self.entry(
+                    actor,
+                    "held-result.read",
+                    HELD_RESULTS.resource,
+                    id_s,
+                    (!patient.is_empty()).then_some(patient),
+                    Outcome::Success,
+                )?);
+                out.push(HeldResult {
+                    id: parse(id)?,
+                    message_id: parse(msg)?,
+                    device_id: parse(dev)?,
+                    reasons: split_list(reasons.as_text()?),
+                    state: state.as_text()?.into(),
+                    result,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    /// Number of stored originals and held results (counts are not patient data).
+    pub fn instrument_counts(&self) -> Result<(u64, u64), StoreError> {
+        let mut tx = self.backend.begin()?;
+        let mut n = |sql: &str| -> Result<u64, StoreError> {
+            Ok(tx
+                .query(sql, &[])?
+                .first()
+                .and_then(|r| r.first())
+                .map(Value::as_int)
+                .transpose()?
+                .map_or(0, |v| u64::try_from(v).unwrap_or(0)))
+        };
+        Ok((
+            n("SELECT COUNT(*) FROM inbound_messages")?,
+            n("SELECT COUNT(*) FROM held_results")?,
+        ))
+    }
+}
