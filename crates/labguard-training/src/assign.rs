@@ -351,7 +351,7 @@ pub fn transcript(staff_id: Id, completions: &[Completion], open: &[Assignment])
         .iter()
         .filter(|c| c.staff_id == staff_id)
         .collect();
-    done.sort_by(|a, b| b.completed_at.cmp(&a.completed_at));
+    done.sort_by_key(|c| std::cmp::Reverse(c.completed_at));
     let entries = opened
         .into_iter()
         .map(|a| TranscriptEntry {

@@ -134,10 +134,13 @@ impl AttemptPolicy {
     }
 }
 
+/// (original option index, option id)
+type LaidOption = (usize, String);
+
 /// Per-question order and ids for one seed; shared by `present` and `grade` so they agree.
 struct Layout {
-    /// (original question index, question id, [(original option index, option id)])
-    questions: Vec<(usize, String, Vec<(usize, String)>)>,
+    /// (original question index, question id, options in presented order)
+    questions: Vec<(usize, String, Vec<LaidOption>)>,
 }
 
 fn layout(course: &Course, seed: u64) -> Layout {
@@ -231,12 +234,11 @@ pub fn grade(course: &Course, seed: u64, answers: &Answers) -> Result<Grade, Qui
         });
     }
     let total = lay.questions.len();
-    let score_percent = if total == 0 {
-        0
-    } else {
-        // total <= 200 (parser cap), so this cannot overflow or exceed 100.
-        u8::try_from(correct * 100 / total).unwrap_or(100)
-    };
+    // total <= 200 (parser cap), so the percentage fits in a u8; 0 for an empty quiz.
+    let score_percent = (correct * 100)
+        .checked_div(total)
+        .and_then(|p| u8::try_from(p).ok())
+        .unwrap_or(0);
     Ok(Grade {
         course_id: course.id.clone(),
         course_version: course.version,
