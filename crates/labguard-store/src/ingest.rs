@@ -134,6 +134,20 @@ impl Store {
         pending: &mut Pending,
         item: &Inbound,
     ) -> Result<IngestOutcome, StoreError> {
+        // Checked inside the transaction, so nothing commits for a device after its
+        // revocation commits, whatever a listener's cached view says.
+        let active = query_one(
+            tx,
+            "SELECT revoked_at FROM instrument_enrollments WHERE id = ?",
+            &[item.device_id.to_string().into()],
+        )?
+        .and_then(|r| r.into_iter().next())
+        .is_some_and(|v| matches!(v, Value::Null));
+        if !active {
+            return Err(StoreError::Denied(
+                "the instrument is not enrolled or was revoked".into(),
+            ));
+        }
         if let Some(o) = self.earlier(tx, item)? {
             return Ok(o);
         }

@@ -1,0 +1,30 @@
+//! labguard's instrument edge: HL7 v2 over MLLP, on mutual TLS for enrolled instruments and
+//! on plain TCP for legacy ones that cannot do TLS (allow-listed source addresses, marked
+//! as a weaker control).
+//!
+//! - [`ca`]: labguard's own device CA (rcgen): client certificates for instruments and the
+//!   listener's server certificate.
+//! - [`enroll`]: binding an instrument to its certificate or addresses, its MSH-3/MSH-4 and
+//!   the analytes it may report.
+//! - [`server`]: tokio listeners (rustls 0.23, ring, TLS 1.2+), framing via
+//!   `labguard_hl7::mllp`, size limit and idle timeout, revocation dropping connections.
+//! - [`handler`]: per message, parse, identify the sender, map, check plausibility, and
+//!   prepare the ACKs; [`writer`]: group commit on a dedicated thread, so AA is sent only
+//!   after the message and its results are committed.
+//! - [`plausibility`]: pure checks that send a result to review instead of filing it.
+
+pub mod ca;
+pub mod client;
+pub mod enroll;
+mod error;
+pub mod handler;
+pub mod plausibility;
+mod registry;
+pub mod server;
+mod verifier;
+pub mod writer;
+
+pub use ca::{DeviceCa, Issued};
+pub use enroll::{enroll, EnrollRequest};
+pub use error::MllpError;
+pub use server::{serve, Config, Server};

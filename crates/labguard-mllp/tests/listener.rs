@@ -1,0 +1,298 @@
+//! The listener over real sockets: mutual TLS (enrolled, no certificate, another CA,
+//! revoked), legacy plain TCP driven by the Python `hl7` package's `mllp_send`, duplicates,
+//! holds, mismatched senders and broken framing.
+
+mod common;
+
+use std::net::IpAddr;
+use std::process::Command;
+
+use common::*;
+use labguard_mllp::client::{ack_code, tls_client_config, Client};
+use labguard_mllp::{enroll, DeviceCa, EnrollRequest};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn tls_req(name: &str) -> EnrollRequest {
+    EnrollRequest {
+        name: name.into(),
+        sending_app: "CHEM".into(),
+        sending_facility: "CORELAB".into(),
+        analytes: vec!["2345-7".into()],
+        legacy_allow: None,
+    }
+}
+
+#[test]
+fn mutual_tls_admits_only_enrolled_unrevoked_devices() {
+    let rt = rt();
+    for env in envs("mtls") {
+        let store = store(&env);
+        add_patient(&store, "MRN-1");
+        let (dev, issued) = enroll(&store, &op(), &env.data.path, &tls_req("chem-1")).unwrap();
+        let issued = issued.unwrap();
+        let srv = rt.block_on(start(&env, store.clone()));
+        let ca = DeviceCa::open_or_create(&env.data.path).unwrap();
+        let ca_pem = ca.cert_pem().to_string();
+
+        // Enrolled: AA, and the message and result are stored.
+        let cfg = tls_client_config(&ca_pem, Some((&issued.cert_pem, &issued.key_pem))).unwrap();
+        let mut c = rt
+            .block_on(Client::tls(srv.tls, "localhost", cfg.clone()))
+            .unwrap();
+        let ack = rt
+            .block_on(c.send(oru("M1", "MRN-1", "95").as_bytes()))
+            .unwrap();
+        assert_eq!(ack_code(&ack).as_deref(), Some("AA"), "{}", env.name);
+        assert!(store.has_message(dev.id, "M1").unwrap());
+        // A resend of the same control id: AA again, one copy.
+        let ack = rt
+            .block_on(c.send(oru("M1", "MRN-1", "95").as_bytes()))
+            .unwrap();
+        assert_eq!(ack_code(&ack).as_deref(), Some("AA"));
+        assert_eq!(store.message_control_ids(dev.id).unwrap(), vec!["M1"]);
+        // Bound to MSH-3/MSH-4: another sending application is refused.
+        let other = oru_from(
+            "HEMA",
+            "CORELAB",
+            "M2",
+            "MRN-1",
+            "2345-7^Glucose^LN",
+            "90",
+            "mg/dL",
+        );
+        let ack = rt.block_on(c.send(other.as_bytes())).unwrap();
+        assert_eq!(ack_code(&ack).as_deref(), Some("AR"));
+        assert!(!store.has_message(dev.id, "M2").unwrap());
+
+        // No client certificate: the handshake or the first exchange fails.
+        let anon = tls_client_config(&ca_pem, None).unwrap();
+        assert!(
+            rt.block_on(exchange(srv.tls, anon)).is_err(),
+            "{}: no cert",
+            env.name
+        );
+
+        // A certificate from another CA.
+        let elsewhere = tempfile::tempdir().unwrap();
+        let rogue = DeviceCa::open_or_create(elsewhere.path()).unwrap();
+        let fake = rogue.issue_device("chem-1").unwrap();
+        let cfg2 = tls_client_config(&ca_pem, Some((&fake.cert_pem, &fake.key_pem))).unwrap();
+        assert!(
+            rt.block_on(exchange(srv.tls, cfg2)).is_err(),
+            "{}: other CA",
+            env.name
+        );
+
+        // Revoked: the open connection is dropped, and new ones fail.
+        store.revoke_instrument(&op(), "chem-1").unwrap();
+        let closed = rt.block_on(async {
+            let wait = async {
+                loop {
+                    match c.send(oru("M3", "MRN-1", "95").as_bytes()).await {
+                        Err(_) => return true,
+                        Ok(a) if ack_code(&a).as_deref() == Some("AR") => {
+                            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        }
+                        Ok(_) => return false,
+                    }
+                }
+            };
+            tokio::time::timeout(std::time::Duration::from_secs(30), wait)
+                .await
+                .unwrap_or(false)
+        });
+        assert!(closed, "{}: revoked connection stayed open", env.name);
+        assert!(!store.has_message(dev.id, "M3").unwrap());
+        assert!(
+            rt.block_on(exchange(srv.tls, cfg)).is_err(),
+            "{}: revoked",
+            env.name
+        );
+        let _ = srv.stop.send(());
+    }
+}
+
+/// Connects and sends one message; Ok only if an AA came back.
+async fn exchange(
+    addr: std::net::SocketAddr,
+    cfg: std::sync::Arc<rustls::ClientConfig>,
+) -> Result<(), String> {
+    let mut c = Client::tls(addr, "localhost", cfg)
+        .await
+        .map_err(|e| e.to_string())?;
+    let ack = c
+        .send(oru("X1", "MRN-1", "95").as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    match ack_code(&ack).as_deref() {
+        Some("AA") => Ok(()),
+        other => Err(format!("{other:?}")),
+    }
+}
+
+/// MSH-3, MSH-4 (namespace ids) and MSH-10 of a corpus file.
+fn header(text: &str) -> (String, String, String) {
+    let msh = text
+        .trim_start_matches('\u{feff}')
+        .split(['\r', '\n'])
+        .next()
+        .unwrap()
+        .to_string();
+    let f: Vec<&str> = msh.split('|').collect();
+    let ns = |s: &str| s.split('^').next().unwrap_or("").to_string();
+    (ns(f[2]), ns(f[3]), f[9].to_string())
+}
+
+fn mllp_send(port: u16, file: &std::path::Path) -> String {
+    let out = Command::new("mllp_send")
+        .args(["--loose", "--port", &port.to_string(), "--file"])
+        .arg(file)
+        .arg("127.0.0.1")
+        .output()
+        .expect("mllp_send (pip install hl7) must be installed");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).replace('\r', "\n")
+}
+
+#[test]
+fn python_mllp_send_gets_aa_from_enrolled_legacy_devices_and_ar_otherwise() {
+    let corpus =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../labguard-hl7/testdata/hl7");
+    let files = ["LAB-ORU-1.hl7", "ORU-R01-01.hl7", "OUL-R22-01.hl7"];
+    let rt = rt();
+    for env in envs("pysend") {
+        let store = store(&env);
+        let srv = rt.block_on(start(&env, store.clone()));
+        let port = srv.tcp.port();
+        // Nothing enrolled for this address yet: AR, and nothing stored.
+        let first = corpus.join(files[0]);
+        let (_, _, control) = header(&std::fs::read_to_string(&first).unwrap());
+        let out = mllp_send(port, &first);
+        assert!(
+            out.contains(&format!("MSA|AR|{control}")),
+            "{}: {out}",
+            env.name
+        );
+        assert_eq!(store.instrument_counts().unwrap().0, 0);
+
+        for f in files {
+            let path = corpus.join(f);
+            let (app, fac, _) = header(&std::fs::read_to_string(&path).unwrap());
+            let req = EnrollRequest {
+                name: format!("legacy-{f}"),
+                sending_app: app,
+                sending_facility: fac,
+                analytes: vec![],
+                legacy_allow: Some(vec!["127.0.0.1".parse::<IpAddr>().unwrap()]),
+            };
+            let (e, cert) = enroll(&store, &op(), &env.data.path, &req).unwrap();
+            assert!(cert.is_none() && e.weaker_control());
+        }
+        // The listener re-reads enrollments; wait until it admits the first file.
+        let mut stored = 0;
+        for f in files {
+            let path = corpus.join(f);
+            let (_, _, control) = header(&std::fs::read_to_string(&path).unwrap());
+            let mut out = String::new();
+            for _ in 0..100 {
+                let p = path.clone();
+                out = mllp_send(port, &p);
+                if out.contains(&format!("MSA|AA|{control}")) {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            assert!(
+                out.contains(&format!("MSA|AA|{control}")),
+                "{}: {f}: {out}",
+                env.name
+            );
+            stored += 1;
+        }
+        // Each original stored once, however many times it was resent.
+        assert_eq!(store.instrument_counts().unwrap().0, stored);
+        store.checkpoint().unwrap();
+        store.verify(&mut |_, _| {}).unwrap();
+        let _ = srv.stop.send(());
+    }
+}
+
+#[test]
+fn implausible_results_are_held_and_bad_framing_closes_only_that_connection() {
+    let rt = rt();
+    for env in envs("holds") {
+        let store = store(&env);
+        add_patient(&store, "MRN-5");
+        let (_, issued) = enroll(&store, &op(), &env.data.path, &tls_req("chem-5")).unwrap();
+        let issued = issued.unwrap();
+        let srv = rt.block_on(start(&env, store.clone()));
+        let ca = DeviceCa::open_or_create(&env.data.path).unwrap();
+        let cfg =
+            tls_client_config(ca.cert_pem(), Some((&issued.cert_pem, &issued.key_pem))).unwrap();
+        let mut c = rt.block_on(Client::tls(srv.tls, "localhost", cfg)).unwrap();
+        let cases = [
+            (
+                "H1",
+                "2345-7^Glucose^LN",
+                "9000",
+                "mg/dL",
+                "outside-physiologic-limits",
+            ),
+            ("H2", "2345-7^Glucose^LN", "95", "g/L", "wrong-units"),
+            (
+                "H3",
+                "2823-3^Potassium^LN",
+                "4.1",
+                "mmol/L",
+                "analyte-not-registered",
+            ),
+        ];
+        for (control, code, value, units, _) in cases {
+            let m = oru_from("CHEM", "CORELAB", control, "MRN-5", code, value, units);
+            let ack = rt.block_on(c.send(m.as_bytes())).unwrap();
+            assert_eq!(
+                ack_code(&ack).as_deref(),
+                Some("AA"),
+                "{}: {control}",
+                env.name
+            );
+        }
+        let held = store.held_results(&op()).unwrap();
+        let mut got: Vec<String> = held.iter().flat_map(|h| h.reasons.clone()).collect();
+        got.sort();
+        let mut want: Vec<String> = cases.iter().map(|c| c.4.to_string()).collect();
+        want.sort();
+        assert_eq!(got, want, "{}", env.name);
+        assert_eq!(store.open_alerts(10).unwrap().len(), 3);
+
+        // Garbage between frames: that connection is closed; the listener keeps serving.
+        let n = rt.block_on(async {
+            let mut raw = tokio::net::TcpStream::connect(srv.tcp).await.unwrap();
+            raw.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
+            let mut buf = [0u8; 16];
+            tokio::time::timeout(std::time::Duration::from_secs(30), raw.read(&mut buf))
+                .await
+                .unwrap()
+                .unwrap_or(0)
+        });
+        assert_eq!(n, 0, "the connection should be closed");
+        let ack = rt
+            .block_on(c.send(oru("H4", "MRN-5", "96").as_bytes()))
+            .unwrap();
+        assert_eq!(ack_code(&ack).as_deref(), Some("AA"));
+        assert_eq!(store.instrument_counts().unwrap().0, 4);
+        let _ = srv.stop.send(());
+    }
+}
