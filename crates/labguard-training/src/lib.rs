@@ -26,6 +26,7 @@ pub mod hygiene;
 pub mod phishing;
 pub mod quiz;
 pub mod render;
+mod rng;
 
 pub use assign::{
     due_assignments, reminders, transcript, Assignment, AssignmentRule, Completion, Reason,

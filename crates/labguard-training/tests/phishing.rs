@@ -274,3 +274,59 @@ fn report_counts_by_role_time_to_report_and_remedial() {
         (50.0, 25.0, 50.0)
     );
 }
+
+fn staff(n: u128, role: Role, email: &str, active: bool) -> labguard_core::Staff {
+    labguard_core::Staff {
+        id: Uuid::from_u128(n),
+        username: format!("u{n}"),
+        display_name: format!("Person {n}"),
+        role,
+        email: email.into(),
+        active,
+    }
+}
+
+#[test]
+fn plan_selects_group_enforces_allow_list_and_dedupes_addresses() {
+    let allow = DomainAllowList::new(&["lab.example.com"]).unwrap();
+    let people = [
+        staff(1, Role::Phlebotomist, "a@lab.example.com", true),
+        staff(2, Role::Phlebotomist, "b@lab.example.com.evil.net", true),
+        staff(3, Role::Phlebotomist, "A@LAB.example.com", true), // same mailbox as 1
+        staff(4, Role::Phlebotomist, "d@lab.example.com", false), // inactive
+        staff(5, Role::FrontDesk, "e@lab.example.com", true),    // not in group
+        staff(6, Role::Phlebotomist, "f@lab.example.com", true),
+    ];
+    let mut n = 0u8;
+    let plan = plan_recipients(
+        &people,
+        &TargetGroup::Roles(vec![Role::Phlebotomist]),
+        &allow,
+        7,
+        || {
+            n += 1;
+            [n; 32]
+        },
+    );
+    let mut ids: Vec<u128> = plan
+        .recipients
+        .iter()
+        .map(|p| p.recipient.staff_id.as_u128())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, [1, 6]);
+    assert_eq!(
+        plan.rejected,
+        [(
+            Uuid::from_u128(2),
+            PhishingError::DomainNotAllowed("lab.example.com.evil.net".into())
+        )]
+    );
+    assert_eq!(plan.duplicates, [Uuid::from_u128(3)]);
+    for p in &plan.recipients {
+        assert_eq!(p.recipient.token_digest, p.token.digest());
+    }
+    assert_ne!(plan.recipients[0].token, plan.recipients[1].token);
+    let everyone = plan_recipients(&people, &TargetGroup::AllStaff, &allow, 7, || [9; 32]);
+    assert_eq!(everyone.recipients.len(), 3);
+}

@@ -3,7 +3,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use chrono::{DateTime, Duration, Utc};
-use labguard_core::{Id, Role};
+use labguard_core::{Id, Role, Staff};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -234,4 +234,88 @@ pub fn sends_due<'a>(
         .iter()
         .filter(|s| s.at <= now && !already_sent.contains(&s.staff_id))
         .collect()
+}
+
+/// Who a campaign targets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", content = "value")]
+pub enum TargetGroup {
+    AllStaff,
+    Roles(Vec<Role>),
+    Staff(Vec<Id>),
+}
+
+impl TargetGroup {
+    pub fn includes(&self, s: &Staff) -> bool {
+        match self {
+            TargetGroup::AllStaff => true,
+            TargetGroup::Roles(rs) => rs.contains(&s.role),
+            TargetGroup::Staff(ids) => ids.contains(&s.id),
+        }
+    }
+}
+
+/// A recipient together with the plaintext token the mail needs. The token goes into the
+/// message and is then dropped; only [`Recipient::token_digest`] is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedRecipient {
+    pub recipient: Recipient,
+    pub token: TrackingToken,
+}
+
+/// The outcome of [`plan_recipients`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecipientPlan {
+    /// In send order (shuffled by the seed).
+    pub recipients: Vec<PlannedRecipient>,
+    /// Staff in the group whose address was refused, with the reason (never mailed).
+    pub rejected: Vec<(Id, PhishingError)>,
+    /// Staff skipped because another selected person already has the same address, so no
+    /// mailbox gets two copies.
+    pub duplicates: Vec<Id>,
+}
+
+/// Select active staff in `group`, enforce the allow-list, drop duplicate addresses, give
+/// each recipient a token from `random_bytes` (the caller's CSPRNG), and shuffle the send
+/// order with `seed` so neighbours at the same bench are not mailed in the same minute.
+pub fn plan_recipients(
+    staff: &[Staff],
+    group: &TargetGroup,
+    allow: &DomainAllowList,
+    seed: u64,
+    mut random_bytes: impl FnMut() -> [u8; 32],
+) -> RecipientPlan {
+    let mut plan = RecipientPlan {
+        recipients: Vec::new(),
+        rejected: Vec::new(),
+        duplicates: Vec::new(),
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    for s in staff.iter().filter(|s| s.active && group.includes(s)) {
+        let email = match allow.check(&s.email) {
+            Ok(e) => e,
+            Err(e) => {
+                plan.rejected.push((s.id, e));
+                continue;
+            }
+        };
+        // Local parts are case-sensitive in theory but not in any mail system a lab runs.
+        if !seen.insert(email.to_ascii_lowercase()) {
+            plan.duplicates.push(s.id);
+            continue;
+        }
+        let token = TrackingToken::from_random(random_bytes());
+        plan.recipients.push(PlannedRecipient {
+            recipient: Recipient {
+                staff_id: s.id,
+                role: s.role,
+                email,
+                display_name: s.display_name.clone(),
+                token_digest: token.digest(),
+            },
+            token,
+        });
+    }
+    crate::rng::SplitMix64(seed).shuffle(&mut plan.recipients);
+    plan
 }

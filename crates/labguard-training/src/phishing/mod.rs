@@ -2,19 +2,24 @@
 //! tracking URLs belong to the server; this module decides what to send to whom and when,
 //! which tokens mean what, and what the results say.
 //!
-//! Flow: check every recipient with [`DomainAllowList::check`] → draw 32 random bytes per
-//! recipient for a [`TrackingToken`] and store its digest in a [`Recipient`] → build the
-//! schedule with [`send_schedule`] → render each mail with [`PhishingTemplate::render`] →
-//! the server turns tracking requests into events with [`record_event`] → aggregate with
-//! [`campaign_report`] → [`remedial_rules`] for those who clicked or submitted.
+//! Flow:
+//! 1. [`plan_recipients`] selects the [`TargetGroup`], enforces the [`DomainAllowList`], drops
+//!    duplicate addresses and gives each [`Recipient`] a [`TrackingToken`] (store only its
+//!    digest; the plaintext token lives only in the mail).
+//! 2. [`send_schedule`] spreads the sends over the [`SendWindow`] at its rate; each tick the
+//!    sender asks [`sends_due`] what to send, passing who was already sent to.
+//! 3. [`PhishingTemplate::render`] fills a template with [`TrackingUrls`] for one recipient.
+//! 4. The server turns tracking requests into events with [`record_event`].
+//! 5. [`campaign_report`] aggregates, [`trend`] compares campaigns, and [`remedial_rules`]
+//!    assigns the phishing course to those who clicked or submitted.
 
 mod campaign;
 mod report;
 mod template;
 
 pub use campaign::{
-    send_schedule, sends_due, DomainAllowList, PhishingError, Recipient, ScheduledSend, SendWindow,
-    TrackingToken,
+    plan_recipients, send_schedule, sends_due, DomainAllowList, PhishingError, PlannedRecipient,
+    Recipient, RecipientPlan, ScheduledSend, SendWindow, TargetGroup, TrackingToken,
 };
 pub use report::{
     campaign_report, click_rate_by_role, record_event, remedial_rules, trend, CampaignReport,
