@@ -178,3 +178,78 @@ fn builtin_courses_parse_and_are_substantial() {
         .unwrap()
         .contains("800-63B"));
 }
+
+#[test]
+fn structural_edge_cases() {
+    // `##` without a space, and `###` inside a lesson, are lesson content.
+    let c = Course::parse_markdown(&GOOD.replace(
+        "Keep the **door** closed.",
+        "##notaheading\n### Sub heading\nKeep it closed.",
+    ))
+    .unwrap();
+    assert_eq!(c.lessons.len(), 2);
+    assert!(c.lessons[0]
+        .markdown
+        .starts_with("##notaheading\n### Sub heading"));
+    // A `## Quiz` line inside a fence is not the quiz.
+    let fenced = GOOD.replace("## not a heading inside a fence", "## Quiz");
+    assert_eq!(Course::parse_markdown(&fenced).unwrap().lessons.len(), 2);
+    // An unclosed fence swallows the rest, so the quiz is never found.
+    let open = GOOD.replace("```\n\n## Visitors", "\n\n## Visitors");
+    assert!(matches!(
+        Course::parse_markdown(&open),
+        Err(CourseError::Syntax { msg, .. }) if msg.contains("no `## Quiz`")
+    ));
+    // Empty lesson.
+    assert_eq!(
+        syntax_line(&GOOD.replace("Escort <b>every</b> visitor.", "")),
+        18
+    );
+    // Option before any question.
+    assert_eq!(syntax_line(&GOOD.replace("### Who may enter?\n", "")), 23);
+    // Roles list with duplicates collapses; `ALL` in any case means everyone.
+    let c = Course::parse_markdown(&GOOD.replace(
+        "roles: phlebotomist, front-desk",
+        "roles: phlebotomist, phlebotomist",
+    ))
+    .unwrap();
+    assert_eq!(c.audience, Audience::Roles(vec![Role::Phlebotomist]));
+    let c = Course::parse_markdown(&GOOD.replace("roles: phlebotomist, front-desk", "roles: ALL"))
+        .unwrap();
+    assert_eq!(c.audience, Audience::All);
+    // Bad id and control characters in a title.
+    assert_eq!(
+        syntax_line(&GOOD.replace("id: lab-custom", "id: Lab Custom")),
+        2
+    );
+    assert_eq!(
+        syntax_line(&GOOD.replace("title: Centrifuge", "title: \u{7}Centrifuge")),
+        3
+    );
+    // Unclosed front matter.
+    assert_eq!(syntax_line("---\nid: x\n"), 3);
+    // Errors display with their line.
+    let e = Course::parse_markdown(&GOOD.replace("version: 2", "version: 0")).unwrap_err();
+    assert_eq!(e.to_string(), "line 4: version must be a whole number >= 1");
+}
+
+#[test]
+fn question_and_option_limits() {
+    let mut src = GOOD.to_string();
+    for i in 0..200 {
+        src.push_str(&format!("\n### Extra {i}\n- [x] yes\n- [ ] no\n"));
+    }
+    assert!(matches!(
+        Course::parse_markdown(&src),
+        Err(CourseError::Syntax { msg, .. }) if msg.contains("more than 200 questions")
+    ));
+    let mut opts = String::from("### Many\n");
+    for i in 0..13 {
+        opts.push_str(&format!("- [x] option {i}\n"));
+    }
+    let src = GOOD.replace("### Pick all true", &format!("{opts}\n### Pick all true"));
+    assert!(matches!(
+        Course::parse_markdown(&src),
+        Err(CourseError::Syntax { msg, .. }) if msg.contains("more than 12 options")
+    ));
+}

@@ -330,3 +330,19 @@ fn plan_selects_group_enforces_allow_list_and_dedupes_addresses() {
     let everyone = plan_recipients(&people, &TargetGroup::AllStaff, &allow, 7, || [9; 32]);
     assert_eq!(everyone.recipients.len(), 3);
 }
+
+#[test]
+fn tokens_are_found_in_forwarded_reports() {
+    let a = token(1);
+    let b = token(2);
+    let body = format!(
+        "> Reschedule: https://lg.lab.example.com/t/c/{a}\n> pixel https://lg.lab.example.com/t/o/{a}\n\
+         other https://evil.example/t/c/{b} and https://lg.lab.example.com/t/c/{b}.\n\
+         broken https://lg.lab.example.com/t/c/short",
+        a = a.as_str(),
+        b = b.as_str()
+    );
+    let found = tokens_in_text(&body, "https://lg.lab.example.com/");
+    assert_eq!(found, [a, b]);
+    assert!(tokens_in_text(&body, "").is_empty());
+}

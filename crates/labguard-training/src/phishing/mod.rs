@@ -9,7 +9,8 @@
 //! 2. [`send_schedule`] spreads the sends over the [`SendWindow`] at its rate; each tick the
 //!    sender asks [`sends_due`] what to send, passing who was already sent to.
 //! 3. [`PhishingTemplate::render`] fills a template with [`TrackingUrls`] for one recipient.
-//! 4. The server turns tracking requests into events with [`record_event`].
+//! 4. The server turns tracking requests into events with [`record_event`]; mail forwarded to
+//!    the reporting address yields its tokens through [`tokens_in_text`].
 //! 5. [`campaign_report`] aggregates, [`trend`] compares campaigns, and [`remedial_rules`]
 //!    assigns the phishing course to those who clicked or submitted.
 
@@ -26,6 +27,6 @@ pub use report::{
     Counts, EventKind, PhishEvent, TrendPoint,
 };
 pub use template::{
-    builtin_template, builtin_templates, teaching_page_html, PhishingTemplate, RenderContext,
-    RenderedMessage, TrackingUrls,
+    builtin_template, builtin_templates, teaching_page_html, tokens_in_text, PhishingTemplate,
+    RenderContext, RenderedMessage, TrackingUrls,
 };

@@ -60,6 +60,37 @@ impl TrackingUrls {
     }
 }
 
+/// Tracking tokens found in a message that someone forwarded to the lab's reporting address:
+/// any `{base_url}/t/{c|o|s|r}/{token}` URL in `text`, deduplicated, in order of appearance.
+/// The server records a `Reported` event for each token that belongs to a campaign. Mail
+/// clients may rewrite or quote the text, so only the URL shape is relied on.
+pub fn tokens_in_text(text: &str, base_url: &str) -> Vec<TrackingToken> {
+    let base = base_url.trim_end_matches('/');
+    let mut out: Vec<TrackingToken> = Vec::new();
+    if base.is_empty() {
+        return out;
+    }
+    for (i, _) in text.match_indices(base) {
+        let rest = &text[i + base.len()..];
+        let Some(rest) = ["/t/c/", "/t/o/", "/t/s/", "/t/r/"]
+            .iter()
+            .find_map(|p| rest.strip_prefix(p))
+        else {
+            continue;
+        };
+        let candidate: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect();
+        if let Ok(t) = TrackingToken::parse(&candidate) {
+            if !out.contains(&t) {
+                out.push(t);
+            }
+        }
+    }
+    out
+}
+
 /// Values for one recipient.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderContext<'a> {
