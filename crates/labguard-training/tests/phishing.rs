@@ -151,6 +151,7 @@ fn templates_render_escaped_with_tracking_urls() {
     assert_eq!(ts.len(), 3);
     for t in &ts {
         assert!(t.unknown_placeholders().is_empty(), "{}", t.id);
+        assert_eq!(t.problems(), Vec::<String>::new(), "{}", t.id);
         assert!(t.html_body.contains("{{pixel}}"), "{}", t.id);
         assert!(t.text_body.contains("{{link}}"), "{}", t.id);
         assert!(t.landing_page_html.contains("{{submit_url}}"), "{}", t.id);
@@ -181,6 +182,18 @@ fn templates_render_escaped_with_tracking_urls() {
     let m = evil.render(&ctx);
     assert_eq!(m.subject, "Hi Ana <b>Lee</b>  Bcc: x {{unknown}}");
     assert_eq!(evil.unknown_placeholders(), ["unknown"]);
+    evil.landing_page_html =
+        "<form action=\"/x\"><input type=\"password\" NAME=\"pw\"></form>".into();
+    evil.text_body = "no link".into();
+    assert_eq!(
+        evil.problems(),
+        [
+            "unknown placeholder {{unknown}}",
+            "text and HTML bodies must both contain {{link}}",
+            "landing page must post to {{submit_url}}",
+            "landing page fields must not have a name attribute",
+        ]
+    );
     let landing = t.render_landing_page(&ctx);
     assert!(landing.contains(&format!("action=\"{}\"", urls.submit)));
     assert!(matches!(

@@ -181,6 +181,29 @@ impl PhishingTemplate {
         fill(&self.landing_page_html, ctx, true)
     }
 
+    /// Problems that should stop a lab-written template from being saved: unknown
+    /// placeholders, a body without the tracked link, a landing page without the submit URL,
+    /// and landing-page fields with a `name` attribute (browsers would send what the person
+    /// typed; without names they send nothing, which is the privacy promise of the exercise).
+    pub fn problems(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .unknown_placeholders()
+            .into_iter()
+            .map(|p| format!("unknown placeholder {{{{{p}}}}}"))
+            .collect();
+        if !self.text_body.contains("{{link}}") || !self.html_body.contains("{{link}}") {
+            out.push("text and HTML bodies must both contain {{link}}".into());
+        }
+        if !self.landing_page_html.contains("{{submit_url}}") {
+            out.push("landing page must post to {{submit_url}}".into());
+        }
+        let lower = self.landing_page_html.to_ascii_lowercase();
+        if lower.contains(" name=") || lower.contains("\tname=") || lower.contains("\nname=") {
+            out.push("landing page fields must not have a name attribute".into());
+        }
+        out
+    }
+
     /// Placeholder names used in the template that the renderer does not know.
     pub fn unknown_placeholders(&self) -> Vec<String> {
         let mut out = Vec::new();
@@ -216,7 +239,7 @@ pub fn teaching_page_html(t: &PhishingTemplate, lab_name: &str) -> String {
     format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>This was a phishing \
          exercise</title></head><body><h1>This was a phishing exercise by {lab}</h1>\
-         <p>No harm done, and nothing you typed was sent or stored. A real attacker would now \
+         <p>No harm done, and nothing you typed was kept. A real attacker would now \
          have your password or a foothold on a lab computer.</p><h2>What gave it away</h2>\
          <ul>{flags}</ul><p>Next time, use the <strong>Report phishing</strong> button or \
          forward the message to your security officer. A short refresher course has been \
