@@ -128,6 +128,37 @@ fn days(d: u32) -> Duration {
     Duration::days(i64::from(d))
 }
 
+/// Default rules for a course from its audience: one rule for everyone, or one per role,
+/// recurring as given. Labs start from these and add person rules or change due periods.
+/// `rule_id` gives each rule its id (random, or derived for idempotent set-up).
+pub fn rules_for_audience(
+    course: &crate::course::Course,
+    recurrence: Recurrence,
+    due_within_days: u32,
+    version_policy: VersionPolicy,
+    starts_at: DateTime<Utc>,
+    mut rule_id: impl FnMut(&Target) -> Id,
+) -> Vec<AssignmentRule> {
+    let targets: Vec<Target> = match &course.audience {
+        crate::course::Audience::All => vec![Target::AllStaff],
+        crate::course::Audience::Roles(rs) => rs.iter().map(|r| Target::Role(*r)).collect(),
+    };
+    targets
+        .into_iter()
+        .map(|target| AssignmentRule {
+            id: rule_id(&target),
+            course_id: course.id.clone(),
+            target,
+            recurrence,
+            due_within_days,
+            starts_at,
+            version_policy,
+            min_completed_at: None,
+            kind: RuleKind::Standard,
+        })
+        .collect()
+}
+
 /// Open assignments at `now`, one per (person, course) keeping the earliest due date, sorted
 /// by due date. Inactive staff and rules for courses missing from `releases` are skipped.
 pub fn due_assignments(

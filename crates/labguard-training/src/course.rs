@@ -140,6 +140,24 @@ pub struct CourseSummary {
     pub questions: usize,
 }
 
+/// What the learner's browser gets for reading a course: lessons as sanitized HTML. The quiz
+/// is fetched separately per attempt ([`crate::quiz::present`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CourseView {
+    pub id: String,
+    pub title: String,
+    pub version: u32,
+    pub minutes: Option<u32>,
+    pub pass_mark: u8,
+    pub lessons: Vec<LessonView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LessonView {
+    pub title: String,
+    pub html: String,
+}
+
 /// The identity of a published course version, which assignment logic needs to decide
 /// whether an older completion still counts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -161,6 +179,24 @@ impl Course {
             minutes: self.minutes,
             lessons: self.lessons.iter().map(|l| l.title.clone()).collect(),
             questions: self.questions.len(),
+        }
+    }
+
+    pub fn learner_view(&self) -> CourseView {
+        CourseView {
+            id: self.id.clone(),
+            title: self.title.clone(),
+            version: self.version,
+            minutes: self.minutes,
+            pass_mark: self.pass_mark,
+            lessons: self
+                .lessons
+                .iter()
+                .map(|l| LessonView {
+                    title: l.title.clone(),
+                    html: l.to_html(),
+                })
+                .collect(),
         }
     }
 

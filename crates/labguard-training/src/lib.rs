@@ -67,12 +67,14 @@ pub mod render;
 mod rng;
 
 pub use assign::{
-    due_assignments, reminders, transcript, Assignment, AssignmentRule, Completion, Reason,
-    Recurrence, Reminder, ReminderSchedule, ReminderStep, RuleKind, Target, Trainee, Transcript,
-    VersionPolicy,
+    due_assignments, reminders, rules_for_audience, transcript, Assignment, AssignmentRule,
+    Completion, Reason, Recurrence, Reminder, ReminderSchedule, ReminderStep, RuleKind, Target,
+    Trainee, Transcript, VersionPolicy,
 };
 pub use builtin::{builtin_courses, PHISHING_COURSE_ID};
 pub use certificate::{issue_certificate, verify_certificate, Certificate, CertificateFields};
-pub use course::{Audience, Course, CourseError, CourseRelease, CourseSummary, Lesson};
+pub use course::{
+    Audience, Course, CourseError, CourseRelease, CourseSummary, CourseView, Lesson, LessonView,
+};
 pub use hygiene::{hygiene_panel, AccountFacts, HygienePanel};
 pub use quiz::{grade, present, Answers, AttemptPolicy, Grade, LearnerQuiz, QuizError};

@@ -277,3 +277,51 @@ fn transcript_lists_open_then_completed_newest_first() {
     assert_eq!(json["entries"][0]["status"], "open");
     assert_eq!(json["entries"][2]["course_version"], 1);
 }
+
+#[test]
+fn rules_from_course_audience_drive_assignments() {
+    let courses = labguard_training::builtin_courses().unwrap();
+    let device = courses
+        .iter()
+        .find(|c| c.id == "medical-device-security")
+        .unwrap();
+    let mut n = 0;
+    let rules = rules_for_audience(
+        device,
+        Recurrence::Annual,
+        30,
+        VersionPolicy::Reassign { within_days: 30 },
+        t(2026, 1, 1),
+        |_| {
+            n += 1;
+            Uuid::from_u128(n)
+        },
+    );
+    assert_eq!(
+        rules.iter().map(|r| r.target.clone()).collect::<Vec<_>>(),
+        [
+            Target::Role(Role::LabTechnologist),
+            Target::Role(Role::Pathologist),
+            Target::Role(Role::SecurityOfficer),
+            Target::Role(Role::Administrator),
+        ]
+    );
+    let staff = [
+        trainee(1, Role::LabTechnologist, t(2020, 1, 1)),
+        trainee(2, Role::FrontDesk, t(2020, 1, 1)),
+    ];
+    let a = due_assignments(&staff, &rules, &[device.release()], &[], t(2026, 1, 2));
+    assert_eq!(a.len(), 1);
+    assert_eq!(a[0].staff_id, Uuid::from_u128(1));
+    assert_eq!(a[0].course_id, "medical-device-security");
+    let all = rules_for_audience(
+        &courses[0],
+        Recurrence::Once,
+        14,
+        VersionPolicy::KeepOld,
+        t(2026, 1, 1),
+        |_| Uuid::nil(),
+    );
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].target, Target::AllStaff);
+}

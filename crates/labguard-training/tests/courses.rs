@@ -78,6 +78,13 @@ fn parses_a_lab_course() {
     assert_eq!(s["lessons"], serde_json::json!(["Doors", "Visitors"]));
     assert_eq!(s["questions"], 2);
     assert!(!s.to_string().contains("Staff with a badge"));
+    let v = serde_json::to_value(c.learner_view()).unwrap();
+    assert_eq!(v["lessons"][0]["title"], "Doors");
+    assert_eq!(
+        v["lessons"][1]["html"],
+        "<p>Escort &lt;b&gt;every&lt;/b&gt; visitor.</p>\n"
+    );
+    assert!(!v.to_string().contains("Staff with a badge"));
 }
 
 #[test]
