@@ -214,6 +214,20 @@ impl AuditEntry {
         })
     }
 
+    /// For entries that record a row's content hash: `(resource, resource_id,
+    /// content_hash)` borrowed from the bytes, without allocating. `None` for entries
+    /// without one or bytes that do not parse (the log verifier reports those).
+    /// Verifiers use it to learn what each row must still hash to.
+    pub fn content_ref(bytes: &[u8]) -> Option<(&str, &str, &str)> {
+        let f = parse(bytes).ok()?;
+        let hash = f.content_hash?;
+        Some((
+            std::str::from_utf8(f.resource).ok()?,
+            std::str::from_utf8(f.resource_id).ok()?,
+            std::str::from_utf8(hash).ok()?,
+        ))
+    }
+
     /// Runs every check of [`decode`](Self::decode) without allocating; the log
     /// verifier uses this on each entry.
     pub fn check_encoded(bytes: &[u8]) -> Result<(), EntryError> {

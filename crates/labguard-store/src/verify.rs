@@ -73,10 +73,8 @@ impl Store {
                     log_err = Some(e.into());
                     return Err(StoreError::Audit("stop".into()));
                 }
-                if let Ok(e) = AuditEntry::decode(bytes) {
-                    if let Some(h) = e.content_hash {
-                        expected.insert((e.resource, e.resource_id), h);
-                    }
+                if let Some((res, id, h)) = AuditEntry::content_ref(bytes) {
+                    expected.insert((res.to_string(), id.to_string()), h.to_string());
                 }
                 n += 1;
                 if n % 65536 == 0 {

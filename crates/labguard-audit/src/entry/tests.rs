@@ -255,3 +255,22 @@ fn swar_checks_match_bytewise_reference() {
         b'f', 0xff, b'0', b'0', b'0', b'0', b'0', b'0'
     ]));
 }
+
+#[test]
+fn content_ref_borrows_resource_id_and_hash() {
+    let mut e = sample();
+    e.content_hash = Some("ab".repeat(32));
+    let bytes = e.encode();
+    let (res, id, hash) = AuditEntry::content_ref(&bytes).unwrap();
+    assert_eq!(
+        (res, id, hash),
+        (
+            e.resource.as_str(),
+            e.resource_id.as_str(),
+            "ab".repeat(32).as_str()
+        )
+    );
+    e.content_hash = None;
+    assert_eq!(AuditEntry::content_ref(&e.encode()), None);
+    assert_eq!(AuditEntry::content_ref(&bytes[..bytes.len() / 2]), None);
+}
