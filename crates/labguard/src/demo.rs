@@ -29,6 +29,9 @@ pub struct DemoArgs {
     /// Seconds between analyzer messages.
     #[arg(long, default_value_t = 2.0)]
     interval: f64,
+    /// Web server settings (without --seed-only the demo serves the web UI).
+    #[command(flatten)]
+    serve: crate::serve_cmd::ServeArgs,
 }
 
 const GIVEN: &[&str] = &[
@@ -352,10 +355,52 @@ pub fn run(g: &Global, args: DemoArgs) -> Result<()> {
     if args.seed_only {
         return Ok(());
     }
+    let store = std::sync::Arc::new(store);
+    demo_accounts(&store)?;
+    let (g2, s2, serve) = (g.clone(), store.clone(), args.serve.clone());
+    // The web server runs beside the simulated analyzer; if it stops (port taken), say so
+    // and keep the analyzer going.
+    std::thread::spawn(move || {
+        if let Err(e) = crate::serve_cmd::serve(&g2, s2, &serve) {
+            eprintln!("web server stopped: {e:#}");
+        }
+    });
     crate::simulator::run(
         &store,
         args.patients.max(1),
         args.messages,
         Duration::from_secs_f64(args.interval.max(0.0)),
     )
+}
+
+/// One sign-in account per role for trying the web UI. Their secrets are printed once, at
+/// the start that creates them; they are for this fictional lab only.
+fn demo_accounts(store: &Store) -> Result<()> {
+    let mut made = Vec::new();
+    for role in Role::ALL {
+        let username = format!("demo-{}", role.code());
+        if store.account_by_username(&username)?.is_some() {
+            continue;
+        }
+        made.push(crate::users_cmd::create(
+            store,
+            &username,
+            &format!("Demo {}", role.code()),
+            role,
+            &format!("{username}@demo-lab.example.invalid"),
+        )?);
+    }
+    if made.is_empty() {
+        println!("demo sign-in accounts exist already (their passwords were printed when they were made)");
+        return Ok(());
+    }
+    println!("demo sign-in accounts (DEMO ONLY - shown once):");
+    println!(
+        "{:<26} {:<22} TOTP secret (add to an authenticator app)",
+        "username", "password"
+    );
+    for c in &made {
+        println!("{:<26} {:<22} {}", c.username, c.password, c.totp_secret);
+    }
+    Ok(())
 }

@@ -9,7 +9,9 @@ mod keys_cmd;
 mod opts;
 mod patients_cmd;
 mod progress;
+mod serve_cmd;
 mod simulator;
+mod users_cmd;
 
 use clap::{Parser, Subcommand};
 
@@ -53,6 +55,13 @@ enum Command {
     /// Measure throughput against this machine's own limits.
     #[command(subcommand)]
     Bench(bench::BenchCmd),
+    /// Serve the HTTPS API and web UI.
+    Serve(serve_cmd::ServeArgs),
+    /// Sign-in accounts: add, disable (leavers), unlock, list.
+    #[command(subcommand, alias = "user")]
+    Users(users_cmd::UsersCmd),
+    /// Access review: roles, last sign-in, dormant accounts, MFA status.
+    AccessReview,
 }
 
 fn main() {
@@ -66,6 +75,9 @@ fn main() {
         Command::Keys(c) => keys_cmd::run(&cli.global, c),
         Command::Backup(c) => backup_cmd::run(&cli.global, c),
         Command::Bench(c) => bench::run(&cli.global, c),
+        Command::Serve(a) => serve_cmd::run(&cli.global, a),
+        Command::Users(c) => users_cmd::run(&cli.global, c),
+        Command::AccessReview => users_cmd::access_review(&cli.global),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

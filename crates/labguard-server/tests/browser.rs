@@ -1,0 +1,350 @@
+//! Browser tests in headless Chromium over WebDriver (Debian `chromium` + `chromium-driver`;
+//! scripts/test.sh installs them): sign in with a TOTP code from pyotp, search a patient,
+//! record a draw, meet a permission denied, and get logged off by the idle timeout.
+//! Screenshots go to `<target>/tmp/browser-screenshots/` as artifacts.
+//!
+//! The WebDriver wire protocol is JSON over local HTTP; the few calls needed are spoken
+//! directly rather than pulling in a client crate and its TLS stack.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use chrono::{NaiveDate, TimeDelta, Utc};
+use labguard_core::{Id, Patient, Role, Sex};
+use labguard_identity::{recovery, HashParams, TotpSecret};
+use labguard_server::{AppState, Settings};
+use labguard_store::{Actor, DataDir, StoreOptions};
+use serde_json::{json, Value};
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+const IDLE_SECS: i64 = 6;
+
+struct Driver {
+    port: u16,
+    child: Child,
+    session: String,
+    shots: std::path::PathBuf,
+}
+
+fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> Value {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("chromedriver");
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    // chromedriver keeps the socket open: read the headers, then exactly Content-Length.
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        if s.read(&mut byte).unwrap_or(0) == 0 {
+            return Value::Null;
+        }
+        buf.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&buf).to_lowercase();
+    let len = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut body = vec![0u8; len];
+    s.read_exact(&mut body).unwrap();
+    serde_json::from_slice(&body).unwrap_or(Value::Null)
+}
+
+impl Driver {
+    fn start(shots: std::path::PathBuf) -> Driver {
+        let port = free_port();
+        let child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver (apt install chromium-driver)");
+        let t0 = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                t0.elapsed() < Duration::from_secs(30),
+                "chromedriver did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let profile = tempfile::tempdir().unwrap().keep();
+        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "acceptInsecureCerts": true,
+            "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1280,1000",
+                format!("--user-data-dir={}", profile.display())]}}}});
+        let v = http(port, "POST", "/session", Some(&caps));
+        let session = v["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no WebDriver session: {v}"))
+            .to_string();
+        std::fs::create_dir_all(&shots).unwrap();
+        Driver {
+            port,
+            child,
+            session,
+            shots,
+        }
+    }
+
+    fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let v = http(
+            self.port,
+            method,
+            &format!("/session/{}{path}", self.session),
+            body.as_ref(),
+        );
+        v["value"].clone()
+    }
+
+    fn go(&self, url: &str) {
+        self.cmd("POST", "/url", Some(json!({"url": url})));
+    }
+
+    fn find(&self, css: &str) -> String {
+        self.wait(&format!("find {css}"), || {
+            let v = self.cmd(
+                "POST",
+                "/element",
+                Some(json!({"using": "css selector", "value": css})),
+            );
+            v[ELEMENT].as_str().map(str::to_string)
+        })
+    }
+
+    fn type_into(&self, css: &str, text: &str) {
+        let e = self.find(css);
+        self.cmd("POST", &format!("/element/{e}/clear"), Some(json!({})));
+        self.cmd(
+            "POST",
+            &format!("/element/{e}/value"),
+            Some(json!({"text": text})),
+        );
+    }
+
+    fn click(&self, css: &str) {
+        let e = self.find(css);
+        self.cmd("POST", &format!("/element/{e}/click"), Some(json!({})));
+    }
+
+    fn js(&self, script: &str) -> Value {
+        self.cmd(
+            "POST",
+            "/execute/sync",
+            Some(json!({"script": script, "args": []})),
+        )
+    }
+
+    /// Polls `f` until it yields, up to 20 s: waiting for the page, not asserting speed.
+    fn wait<T>(&self, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+        let t0 = Instant::now();
+        loop {
+            if let Some(v) = f() {
+                return v;
+            }
+            if t0.elapsed() > Duration::from_secs(20) {
+                self.shot("timeout");
+                panic!(
+                    "timed out waiting for {what}; page: {}",
+                    self.js("return document.body.innerText")
+                );
+            }
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    }
+
+    fn wait_js(&self, what: &str, script: &str) {
+        self.wait(what, || self.js(script).as_bool().filter(|b| *b));
+    }
+
+    fn shot(&self, name: &str) {
+        let v = self.cmd("GET", "/screenshot", None);
+        if let Some(b64) = v.as_str() {
+            if let Ok(png) = base64::engine::general_purpose::STANDARD.decode(b64) {
+                let _ = std::fs::write(self.shots.join(format!("{name}.png")), png);
+            }
+        }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = http(
+            self.port,
+            "DELETE",
+            &format!("/session/{}", self.session),
+            None,
+        );
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn pyotp_now(secret: &str) -> String {
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import pyotp, sys; print(pyotp.TOTP(sys.argv[1]).now())",
+            secret,
+        ])
+        .output()
+        .expect("python3 with pyotp");
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+#[test]
+fn browser_sign_in_search_draw_denied_and_idle_logoff() {
+    if Command::new("chromedriver")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        panic!("chromedriver is missing: apt-get install chromium chromium-driver (scripts/test.sh does)");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = DataDir::sqlite(dir.path().join("data"));
+    let store = Arc::new(data.init(StoreOptions::default()).unwrap());
+    let op = Actor::operator();
+    let patient = Patient {
+        id: Id::new_v4(),
+        mrn: "MRN-2001".into(),
+        family: "Thistlewaite".into(),
+        given: "Barnaby".into(),
+        birth_date: NaiveDate::from_ymd_opt(1980, 5, 6).unwrap(),
+        sex: Sex::Male,
+        phone: None,
+        email: None,
+        address: None,
+    };
+    store.add_patient(&op, &patient).unwrap();
+    let (acct, password) = labguard_server::admin::provision_account(
+        &store,
+        &op,
+        "pia",
+        "Pia Venipuncta",
+        Role::Phlebotomist,
+        "pia@example.invalid",
+        &HashParams::TESTING,
+    )
+    .unwrap();
+    let secret = TotpSecret::from_random_bytes([7u8; 20]);
+    let user = acct.staff.id.to_string();
+    store
+        .start_mfa_enrollment(&op, &user, secret.as_bytes())
+        .unwrap();
+    let codes = recovery::generate(1, &[1u8; 10], Utc::now()).unwrap();
+    store
+        .confirm_mfa(&op, &user, &serde_json::to_string(&codes.stored).unwrap())
+        .unwrap();
+
+    // The real HTTPS server with a short idle timeout.
+    let mut settings = Settings {
+        hash_params: HashParams::TESTING,
+        ..Settings::default()
+    };
+    settings.session.idle_timeout = TimeDelta::seconds(IDLE_SECS);
+    let state = AppState::new(store.clone(), settings).unwrap();
+    let (cert, key) = labguard_server::tls::ensure_self_signed(dir.path()).unwrap();
+    let tls = labguard_server::tls::server_config(&cert, &key).unwrap();
+    let port = free_port();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.spawn(labguard_server::serve(
+        state,
+        ([127, 0, 0, 1], port).into(),
+        tls,
+    ));
+    let base = format!("https://127.0.0.1:{port}");
+
+    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots");
+    let d = Driver::start(shots.clone());
+
+    // Sign in: password, then the authenticator code.
+    d.go(&format!("{base}/sign-in"));
+    d.type_into("#username", "pia");
+    d.type_into("#password", &password);
+    d.shot("01-sign-in");
+    d.click("#sign-in");
+    d.wait_js(
+        "the code form",
+        "return !document.getElementById('mfa-form').hidden",
+    );
+    d.type_into("#code", &pyotp_now(&secret.to_base32()));
+    d.shot("02-totp");
+    d.click("#verify");
+    d.wait_js(
+        "the app page",
+        "return location.pathname === '/app' && !!document.getElementById('search-form')",
+    );
+
+    // Search a patient and record a draw.
+    d.type_into("#mrn", "MRN-2001");
+    d.click("#search");
+    d.wait_js(
+        "the search result",
+        "return document.getElementById('patients').innerText.includes('Thistlewaite')",
+    );
+    d.shot("03-search");
+    d.click(".select-patient");
+    d.type_into("#accession", "ACC-BROWSER-1");
+    d.click("#record-draw");
+    d.wait_js(
+        "the draw confirmation",
+        "return document.getElementById('draw-result').innerText.includes('Recorded')",
+    );
+    d.shot("04-draw");
+    let s = store
+        .find_specimen_by_accession(&op, "ACC-BROWSER-1")
+        .unwrap()
+        .expect("the draw was stored");
+    assert_eq!(s.patient_id, patient.id);
+    assert_eq!(s.collector, "pia");
+
+    // A phlebotomist may not read results: the server says no, the page shows it.
+    d.type_into("#results-accession", "ACC-BROWSER-1");
+    d.click("#lookup-results");
+    d.wait_js(
+        "the permission-denied notice",
+        "return !document.getElementById('denied').hidden",
+    );
+    d.shot("05-denied");
+    d.go(&format!("{base}/dashboard"));
+    d.wait_js(
+        "the denied page",
+        "return document.body.innerText.includes('Permission denied')",
+    );
+    d.shot("06-dashboard-denied");
+
+    // Idle logoff: no activity for the timeout signs the browser out.
+    d.go(&format!("{base}/app"));
+    d.wait_js("the app page", "return location.pathname === '/app'");
+    std::thread::sleep(Duration::from_secs(IDLE_SECS as u64 + 2));
+    d.wait_js(
+        "the idle sign-out",
+        "return location.pathname === '/sign-in' && !!document.getElementById('expired')",
+    );
+    d.shot("07-idle-logoff");
+    // And the server agrees: the old session no longer opens the app.
+    d.go(&format!("{base}/app"));
+    d.wait_js(
+        "redirect to sign-in",
+        "return location.pathname === '/sign-in'",
+    );
+    assert!(shots.join("07-idle-logoff.png").exists());
+}

@@ -1,0 +1,86 @@
+//! `labguard serve`: the HTTPS API and web UI over this data dir's store.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use chrono::TimeDelta;
+use clap::Args;
+use labguard_server::{AppState, Settings};
+use labguard_store::Store;
+
+use crate::opts::Global;
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on (HTTPS).
+    #[arg(long, default_value = "127.0.0.1:8443")]
+    pub listen: SocketAddr,
+    /// Sign a session out after this long without activity (e.g. 15m, 90s, 1h).
+    #[arg(long, default_value = "15m", value_parser = parse_duration)]
+    pub idle_timeout: TimeDelta,
+    /// Sign a session out this long after sign-in, active or not.
+    #[arg(long, default_value = "12h", value_parser = parse_duration)]
+    pub session_lifetime: TimeDelta,
+    /// PEM certificate chain; without it a self-signed certificate is made in the data dir.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// The lab's name (shown in the UI, and refused inside passwords).
+    #[arg(long, default_value = "labguard")]
+    pub lab_name: String,
+}
+
+/// `15m`, `90s`, `1h`, `2d`, or plain seconds.
+pub fn parse_duration(s: &str) -> Result<TimeDelta, String> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: i64 = num.parse().map_err(|_| format!("not a duration: {s}"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => return Err(format!("unknown unit in {s}: use s, m, h or d")),
+    };
+    if secs <= 0 {
+        return Err("the duration must be positive".into());
+    }
+    Ok(TimeDelta::seconds(secs))
+}
+
+pub fn run(g: &Global, args: ServeArgs) -> Result<()> {
+    let store = Arc::new(g.open()?);
+    serve(g, store, &args)
+}
+
+/// Serves `store` until Ctrl-C (also used by `labguard demo`).
+pub fn serve(g: &Global, store: Arc<Store>, args: &ServeArgs) -> Result<()> {
+    let (cert, key) = match (&args.tls_cert, &args.tls_key) {
+        (Some(c), Some(k)) => (c.clone(), k.clone()),
+        _ => labguard_server::tls::ensure_self_signed(&g.data_dir)
+            .context("making the self-signed TLS certificate")?,
+    };
+    let tls = labguard_server::tls::server_config(&cert, &key)?;
+    let mut settings = Settings {
+        lab_name: args.lab_name.clone(),
+        ..Settings::default()
+    };
+    settings.session.idle_timeout = args.idle_timeout;
+    settings.session.absolute_lifetime = args.session_lifetime;
+    let state = AppState::new(store, settings).map_err(|e| anyhow::anyhow!(e.message))?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    println!(
+        "labguard is serving https://{} (certificate {})",
+        args.listen,
+        cert.display()
+    );
+    rt.block_on(labguard_server::serve(state, args.listen, tls))
+        .with_context(|| format!("serving on {}", args.listen))
+}
