@@ -12,6 +12,7 @@
 //! | [`render`] | sanitized Markdown → HTML, HTML escaping |
 //! | [`quiz`] | randomized presentation, grading, attempt limits |
 //! | [`assign`] | assignment rules, due dates, recurrence, reminders, escalation, transcripts |
+//! | [`notify`] | wording of reminder and escalation emails |
 //! | [`certificate`] | completion certificates with an HMAC id |
 //! | [`phishing`] | campaign model: allow-list, tokens, schedule, templates, events, reports |
 //! | [`hygiene`] | MFA coverage, blocklist failures, dormant accounts |
@@ -61,6 +62,7 @@ pub mod certificate;
 pub mod chart;
 pub mod course;
 pub mod hygiene;
+pub mod notify;
 pub mod phishing;
 pub mod quiz;
 pub mod render;

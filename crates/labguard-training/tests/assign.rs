@@ -325,3 +325,31 @@ fn rules_from_course_audience_drive_assignments() {
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].target, Target::AllStaff);
 }
+
+#[test]
+fn notices_are_worded_per_step_and_single_line_subjects() {
+    use labguard_training::notify::{notice, NoticeContext};
+    let ctx = NoticeContext {
+        lab_name: "North Lab",
+        learner_name: "Ana\r\nBcc: x@evil.net",
+        course_title: "HIPAA basics",
+        course_url: "https://lg.lab.example.com/training/hipaa",
+    };
+    let a = [open(t(2026, 6, 30), Some(Uuid::from_u128(900)))];
+    let none = BTreeSet::new();
+    let s = ReminderSchedule::default();
+    let r7 = &reminders(&a, &s, &none, t(2026, 6, 23))[0];
+    let n = notice(r7, &ctx);
+    assert_eq!(n.subject, "Training due in 7 days: HIPAA basics");
+    assert!(n.text.contains("due on 2026-06-30"));
+    assert!(n.text.contains("https://lg.lab.example.com/training/hipaa"));
+    let r0 = &reminders(&a, &s, &none, t(2026, 6, 30))[0];
+    assert_eq!(notice(r0, &ctx).subject, "Training due today: HIPAA basics");
+    let esc = &reminders(&a, &s, &none, t(2026, 7, 10))[0];
+    let n = notice(esc, &ctx);
+    assert_eq!(
+        n.subject,
+        "Overdue training: Ana  Bcc: x@evil.net - HIPAA basics"
+    );
+    assert!(n.text.contains("(10 days overdue)"));
+}
