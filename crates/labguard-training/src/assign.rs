@@ -168,13 +168,25 @@ pub fn due_assignments(
     completions: &[Completion],
     now: DateTime<Utc>,
 ) -> Vec<Assignment> {
+    // Index completions once: a lab has far more completions than staff x rules.
+    let mut by_person: BTreeMap<(Id, &str), Vec<&Completion>> = BTreeMap::new();
+    for c in completions {
+        by_person
+            .entry((c.staff_id, c.course_id.as_str()))
+            .or_default()
+            .push(c);
+    }
     let mut best: BTreeMap<(Id, String), Assignment> = BTreeMap::new();
     for t in staff.iter().filter(|t| t.staff.active) {
         for rule in rules.iter().filter(|r| r.target.matches(&t.staff)) {
             let Some(rel) = releases.iter().find(|r| r.course_id == rule.course_id) else {
                 continue;
             };
-            let Some((reason, due_at)) = evaluate(t, rule, rel, completions, now) else {
+            let done = by_person
+                .get(&(t.staff.id, rule.course_id.as_str()))
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let Some((reason, due_at)) = evaluate(t, rule, rel, done, now) else {
                 continue;
             };
             let a = Assignment {
@@ -212,16 +224,15 @@ fn evaluate(
     t: &Trainee,
     rule: &AssignmentRule,
     rel: &CourseRelease,
-    completions: &[Completion],
+    done: &[&Completion],
     now: DateTime<Utc>,
 ) -> Option<(Reason, DateTime<Utc>)> {
     let start = rule.starts_at.max(t.hired_at);
     if now < start {
         return None;
     }
-    let last = completions
+    let last = done
         .iter()
-        .filter(|c| c.staff_id == t.staff.id && c.course_id == rule.course_id)
         .filter(|c| rule.min_completed_at.is_none_or(|m| c.completed_at >= m))
         .max_by_key(|c| c.completed_at);
     let remedial = matches!(rule.kind, RuleKind::Remedial { .. });
