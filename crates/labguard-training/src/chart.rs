@@ -82,6 +82,7 @@ pub fn bar_chart(
             out,
             "<rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{h:.1}\" fill=\"{c}\">\
              <title>{l}: {val:.1}{u}</title></rect>\
+             <text x=\"{cx:.1}\" y=\"{vy:.1}\" text-anchor=\"middle\">{val:.0}{u}</text>\
              <text x=\"{cx:.1}\" y=\"{ly:.1}\" text-anchor=\"middle\">{l}</text>",
             w = slot * 0.7,
             h = base - y,
@@ -91,6 +92,7 @@ pub fn bar_chart(
             u = escape_html(unit),
             cx = x + slot * 0.35,
             ly = base + 16.0,
+            vy = y - 4.0,
         );
     }
     out.push_str("</svg>");

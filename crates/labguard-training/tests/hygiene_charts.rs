@@ -57,6 +57,11 @@ fn bar_chart_escapes_and_scales() {
     assert!(svg.contains("height=\"110.0\""), "{svg}");
     assert!(svg.contains("height=\"220.0\""));
     assert!(svg.contains("height=\"0.0\""));
+    // Value labels above the bars (50% bar top is y=146, label at 142).
+    assert!(
+        svg.contains("y=\"142.0\" text-anchor=\"middle\">50%</text>"),
+        "{svg}"
+    );
 }
 
 #[test]
