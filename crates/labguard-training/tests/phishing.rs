@@ -58,6 +58,11 @@ fn allow_list_blocks_lookalikes() {
         assert_eq!(l.check(bad), Err(PhishingError::BadAddress), "{bad}");
     }
     assert!(DomainAllowList::new(&["lab.example.com/evil"]).is_err());
+    // Settings round-trip through JSON as a plain list and are validated on the way in.
+    let json = serde_json::to_string(&l).unwrap();
+    assert_eq!(json, r#"["lab.example.com","*.clinic.example.org"]"#);
+    assert_eq!(serde_json::from_str::<DomainAllowList>(&json).unwrap(), l);
+    assert!(serde_json::from_str::<DomainAllowList>(r#"["evil .com"]"#).is_err());
     assert!(DomainAllowList::new(&["*."]).is_err());
 }
 
@@ -71,6 +76,9 @@ fn tokens_are_url_safe_canonical_and_bound_to_their_campaign() {
         .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
     assert_eq!(TrackingToken::parse(tok.as_str()).unwrap(), tok);
     assert_eq!(format!("{tok:?}"), "TrackingToken(..)");
+    let json = serde_json::to_string(&tok).unwrap();
+    assert_eq!(serde_json::from_str::<TrackingToken>(&json).unwrap(), tok);
+    assert!(serde_json::from_str::<TrackingToken>(r#""not-a-token""#).is_err());
     assert_ne!(token(1).as_str(), token(2).as_str());
     assert_eq!(TrackingToken::parse("short"), Err(PhishingError::BadToken));
     assert_eq!(

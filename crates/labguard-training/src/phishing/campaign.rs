@@ -53,9 +53,28 @@ fn normalize_domain(d: &str) -> Option<String> {
 /// matches its subdomains (`mail.lab.example.com`) but not the bare domain. Matching is on
 /// whole labels, so `lab.example.com.evil.net` and `evil-lab.example.com` never match.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "Vec<String>", into = "Vec<String>")]
 pub struct DomainAllowList {
     exact: Vec<String>,
     suffixes: Vec<String>,
+}
+
+// Stored settings go through the same validation as `new`, so a hand-edited config cannot
+// smuggle in an un-normalized entry.
+impl TryFrom<Vec<String>> for DomainAllowList {
+    type Error = PhishingError;
+    fn try_from(v: Vec<String>) -> Result<Self, Self::Error> {
+        DomainAllowList::new(&v)
+    }
+}
+
+impl From<DomainAllowList> for Vec<String> {
+    fn from(l: DomainAllowList) -> Self {
+        l.exact
+            .into_iter()
+            .chain(l.suffixes.into_iter().map(|s| format!("*{s}")))
+            .collect()
+    }
 }
 
 impl DomainAllowList {
@@ -115,7 +134,21 @@ fn split_address(a: &str) -> Result<(&str, &str), PhishingError> {
 /// base64. Store [`TrackingToken::digest`] rather than the token so a leaked database does
 /// not let anyone forge events.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct TrackingToken(String);
+
+impl TryFrom<String> for TrackingToken {
+    type Error = PhishingError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        TrackingToken::parse(&s)
+    }
+}
+
+impl From<TrackingToken> for String {
+    fn from(t: TrackingToken) -> Self {
+        t.0
+    }
+}
 
 impl std::fmt::Debug for TrackingToken {
     // Tokens are bearer secrets: keep them out of logs.
