@@ -14,6 +14,11 @@ command -v age >/dev/null || need_apt+=(age)
 command -v openssl >/dev/null || need_apt+=(openssl)
 command -v python3 >/dev/null || need_apt+=(python3 python3-pip)
 command -v pg_isready >/dev/null || need_apt+=(postgresql postgresql-client)
+# Browser tests drive headless Chromium over WebDriver; wrk measures the HTTPS API.
+command -v chromium >/dev/null || need_apt+=(chromium)
+command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
+command -v wrk >/dev/null || need_apt+=(wrk)
+command -v curl >/dev/null || need_apt+=(curl)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "==> installing Debian packages: ${need_apt[*]}"
   $SUDO apt-get update -qq
@@ -21,8 +26,8 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 echo "==> Python packages the tests drive (third-party clients)"
-python3 -m pip install --quiet --disable-pip-version-check pyotp hl7 2>/dev/null \
-  || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages pyotp hl7
+python3 -m pip install --quiet --disable-pip-version-check pyotp hl7 schemathesis 2>/dev/null \
+  || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages pyotp hl7 schemathesis
 
 PGURL="${LABGUARD_TEST_PG:-postgres://postgres@127.0.0.1:5432/test}"
 if ! pg_isready -q -h 127.0.0.1 -p 5432; then
@@ -47,4 +52,9 @@ echo "==> cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "==> cargo test (SQLite and PostgreSQL)"
 cargo test --workspace --locked
+echo "==> schemathesis against /api/openapi.json (SQLite, then PostgreSQL)"
+cargo build --locked -p labguard
+LABGUARD_BIN=target/debug/labguard bash scripts/schemathesis.sh
+LABGUARD_BIN=target/debug/labguard LABGUARD_DATABASE_URL="$PGURL" \
+  LABGUARD_PG_SCHEMA="st_$$" PORT=18444 bash scripts/schemathesis.sh
 echo "==> all tests passed"

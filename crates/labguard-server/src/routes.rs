@@ -188,8 +188,58 @@ pub fn api_router() -> Router<AppState> {
         .fold(Router::new(), |r, (path, h)| r.route(path, h))
 }
 
+/// Documents the error answers any route can give (bad input, authentication, CSRF,
+/// throttling, body limits), so the document matches what the server sends.
+pub struct CommonErrors;
+
+impl utoipa::Modify for CommonErrors {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let errors = [
+            ("400", "malformed request, query or path"),
+            (
+                "401",
+                "not signed in, session expired, or wrong credentials",
+            ),
+            (
+                "403",
+                "the role may not do this, or the CSRF token is wrong",
+            ),
+            ("404", "no such record"),
+            ("409", "conflicts with an existing record"),
+            ("413", "body too large"),
+            ("415", "body is not application/json"),
+            ("422", "fields fail validation"),
+            ("429", "too many failed sign-ins"),
+        ];
+        for item in doc.paths.paths.values_mut() {
+            for op in [&mut item.get, &mut item.post].into_iter().flatten() {
+                for (code, why) in errors {
+                    op.responses
+                        .responses
+                        .entry(code.to_string())
+                        .or_insert_with(|| {
+                            ResponseBuilder::new()
+                                .description(why)
+                                .content(
+                                    "application/json",
+                                    ContentBuilder::new()
+                                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                                        .build(),
+                                )
+                                .build()
+                                .into()
+                        });
+                }
+            }
+        }
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
+    modifiers(&CommonErrors),
+    components(schemas(crate::error::ErrorBody)),
     info(
         title = "labguard API",
         version = "1",
