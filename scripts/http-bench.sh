@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Result lookup by accession number as a pathologist, over HTTPS on loopback, with wrk at
+# 64 connections: requests/s and latency percentiles, on SQLite and (with
+# LABGUARD_DATABASE_URL set) PostgreSQL. Every lookup is a real audited read: an API-token
+# check, the blind-index search, decryption, and an audit entry committed with it.
+#
+# usage: scripts/http-bench.sh [seconds]    (LABGUARD_BIN defaults to target/release/labguard)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN="${LABGUARD_BIN:-target/release/labguard}"
+SECS="${1:-20}"
+DIR=$(mktemp -d)
+PORT="${PORT:-18543}"
+trap 'kill "$SERVER" 2>/dev/null || true; rm -rf "$DIR"' EXIT
+"$BIN" --data-dir "$DIR" init >/dev/null
+"$BIN" --data-dir "$DIR" demo --seed-only --patients 240 >/dev/null
+"$BIN" --data-dir "$DIR" --format json users add --username bench-path --role pathologist >"$DIR/u.json"
+"$BIN" --data-dir "$DIR" serve --listen "127.0.0.1:$PORT" >/dev/null 2>&1 &
+SERVER=$!
+for _ in $(seq 1 50); do curl -skf "https://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.2; done
+get() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$DIR/u.json" "$1"; }
+TOKEN=$(python3 scripts/signin.py "https://127.0.0.1:$PORT" "$(get username)" "$(get password)" "$(get totp_secret)")
+URL="https://127.0.0.1:$PORT/api/v1/results?accession=A00000010"
+curl -skf -H "Authorization: Bearer $TOKEN" "$URL" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)), "results for the accession")'
+echo "==> wrk: 2 threads, 64 connections, ${SECS}s (backend: ${LABGUARD_DATABASE_URL:+postgres}${LABGUARD_DATABASE_URL:-sqlite})"
+wrk -t2 -c64 -d"${SECS}s" --latency -H "Authorization: Bearer $TOKEN" "$URL"
