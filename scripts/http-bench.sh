@@ -7,7 +7,7 @@
 # usage: scripts/http-bench.sh [seconds]    (LABGUARD_BIN defaults to target/release/labguard)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN="${LABGUARD_BIN:-target/release/labguard}"
+BIN="${LABGUARD_BIN:-${CARGO_TARGET_DIR:-target}/release/labguard}"
 SECS="${1:-20}"
 DIR=$(mktemp -d)
 PORT="${PORT:-18543}"

@@ -5,7 +5,7 @@
 # whose view differs (a technologist and an administrator).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN="${LABGUARD_BIN:-target/debug/labguard}"
+BIN="${LABGUARD_BIN:-${CARGO_TARGET_DIR:-target}/debug/labguard}"
 DIR=$(mktemp -d)
 PORT="${PORT:-18443}"
 trap 'kill "$SERVER" 2>/dev/null || true; rm -rf "$DIR"' EXIT

@@ -54,7 +54,7 @@ echo "==> cargo test (SQLite and PostgreSQL)"
 cargo test --workspace --locked
 echo "==> schemathesis against /api/openapi.json (SQLite, then PostgreSQL)"
 cargo build --locked -p labguard
-LABGUARD_BIN=target/debug/labguard bash scripts/schemathesis.sh
-LABGUARD_BIN=target/debug/labguard LABGUARD_DATABASE_URL="$PGURL" \
+LABGUARD_BIN="${CARGO_TARGET_DIR:-target}/debug/labguard" bash scripts/schemathesis.sh
+LABGUARD_BIN="${CARGO_TARGET_DIR:-target}/debug/labguard" LABGUARD_DATABASE_URL="$PGURL" \
   LABGUARD_PG_SCHEMA="st_$$" PORT=18444 bash scripts/schemathesis.sh
 echo "==> all tests passed"
