@@ -446,3 +446,81 @@ pub async fn confirm(
         },
     ))
 }
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    #[schema(max_length = 4096)]
+    pub current_password: String,
+    #[schema(max_length = 4096)]
+    pub new_password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PasswordProblems {
+    pub error: String,
+    pub message: String,
+    /// Each reason the new password was refused, as a sentence ending "The password …".
+    pub problems: Vec<String>,
+}
+
+/// Changes the caller's own password under the NIST SP 800-63B rev 4 policy (length, no
+/// composition rules, blocklist of breached and common passwords, no lab or user names),
+/// answering with every reason a refused password fails.
+#[utoipa::path(post, path = "/api/v1/me/password", request_body = PasswordChange,
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 422, body = PasswordProblems)))]
+pub async fn change_password(
+    State(st): State<AppState>,
+    p: crate::auth::Principal,
+    ApiJson(req): ApiJson<PasswordChange>,
+) -> ApiResult<Response> {
+    if matches!(p.credential, Credential::ApiToken) {
+        return Err(ApiError::forbidden("API tokens cannot change passwords"));
+    }
+    let st2 = st.clone();
+    let outcome = st
+        .run(move |store| {
+            let a = &p.account;
+            if !verify_password(&req.current_password, &a.password_hash) {
+                return Err(ApiError::invalid_credentials());
+            }
+            let ctx = labguard_identity::PolicyContext {
+                // Every account signs in with TOTP as well, so the MFA minimum applies.
+                with_mfa: true,
+                lab_name: st2.settings.lab_name.clone(),
+                username: a.staff.username.clone(),
+                display_name: a.staff.display_name.clone(),
+                other_words: vec![a.staff.email.clone()],
+            };
+            if let Err(problems) = labguard_identity::check_password(&req.new_password, &ctx) {
+                return Ok(Some(
+                    problems
+                        .iter()
+                        .map(|p| format!("The password {p}."))
+                        .collect::<Vec<_>>(),
+                ));
+            }
+            let salt = random::<16>()?;
+            let phc = labguard_identity::hash_password(
+                &req.new_password,
+                &salt,
+                &st2.settings.hash_params,
+            )
+            .map_err(|_| ApiError::internal())?;
+            store.set_password_hash(&p.actor, &a.staff.id.to_string(), &phc, false)?;
+            Ok(None)
+        })
+        .await?;
+    Ok(match outcome {
+        None => StatusCode::NO_CONTENT.into_response(),
+        Some(problems) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(PasswordProblems {
+                error: "weak-password".into(),
+                message: "choose another password".into(),
+                problems,
+            }),
+        )
+            .into_response(),
+    })
+}

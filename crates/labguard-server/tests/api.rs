@@ -129,6 +129,9 @@ fn request_for(method: &str, path: &str, s: &Session, seed: &Seed, role: Role) -
             json!({"username": format!("new-{tag}"), "display_name": "New", "role": "auditor", "email": "n@example.invalid"})
         }
         "/api/v1/tokens" => json!({"label": "integration"}),
+        "/api/v1/me/password" => {
+            json!({"current_password": "not it", "new_password": "correct horse battery staple"})
+        }
         "/api/v1/tokens/revoke" => {
             json!({"token": "lgt_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"})
         }
@@ -550,4 +553,47 @@ fn enroll_again(env: &Env, user: &str, pw: &str, secret: &str) -> Session {
         csrf: v["csrf_token"].as_str().unwrap().into(),
         totp_secret: secret.into(),
     }
+}
+
+#[test]
+fn password_change_follows_the_policy_and_explains_refusals() {
+    let env = env("sqlite", "password");
+    let pw = env.add_user("tess", Role::LabTechnologist);
+    let s = enroll(&env, "tess", &pw);
+    let change = |new: &str| {
+        env.call(json_req(
+            "POST",
+            "/api/v1/me/password",
+            Some(&s),
+            &json!({"current_password": pw, "new_password": new}),
+        ))
+    };
+    let (st, v, _) = change("password1");
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        v["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p.as_str().unwrap().contains("breached")),
+        "{v}"
+    );
+    let (st, v, _) = change("tess-test-lab-2026");
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (st, v, _) = change("short");
+    assert!(
+        v["problems"][0].as_str().unwrap().contains("at least 8"),
+        "{v}"
+    );
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    // Any Unicode, no composition rules.
+    let (st, v, _) = change("ünïcode ferns whisper quietly");
+    assert_eq!(st, StatusCode::NO_CONTENT, "{v}");
+    let (st, _, _) = env.call(json_req(
+        "POST",
+        "/api/v1/auth/sign-in",
+        None,
+        &json!({"username": "tess", "password": "ünïcode ferns whisper quietly"}),
+    ));
+    assert_eq!(st, StatusCode::OK);
 }
