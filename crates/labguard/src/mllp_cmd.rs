@@ -1,0 +1,81 @@
+//! `labguard mllp serve|bench`: the instrument listeners on their own, and the end-to-end
+//! ingest benchmark.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+
+use crate::opts::Global;
+
+#[derive(Subcommand)]
+pub enum MllpCmd {
+    /// Listen for HL7 v2 over MLLP: mutual TLS, and plain TCP for legacy instruments.
+    Serve(ServeArgs),
+    /// Measure end-to-end ingest (mutual TLS, ACK after commit) and a peer receiver.
+    Bench(crate::ingest_bench::BenchArgs),
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Mutual-TLS listener address ("off" to disable).
+    #[arg(long, default_value = "0.0.0.0:2575")]
+    tls_listen: String,
+    /// Legacy plain-TCP listener address ("off" to disable).
+    #[arg(long, default_value = "0.0.0.0:2576")]
+    tcp_listen: String,
+    /// Names and addresses for the server certificate (first start only).
+    #[arg(long, value_delimiter = ',', default_value = "localhost,127.0.0.1")]
+    server_name: Vec<String>,
+    /// Largest message accepted, in bytes.
+    #[arg(long, default_value_t = labguard_hl7::mllp::DEFAULT_MAX_MESSAGE_SIZE)]
+    max_message_size: usize,
+    /// Close connections silent for this many seconds.
+    #[arg(long, default_value_t = 300)]
+    idle_timeout: u64,
+}
+
+fn addr(s: &str) -> Result<Option<SocketAddr>> {
+    if s == "off" {
+        return Ok(None);
+    }
+    Ok(Some(s.parse().with_context(|| format!("bad address {s}"))?))
+}
+
+pub fn run(g: &Global, cmd: MllpCmd) -> Result<()> {
+    match cmd {
+        MllpCmd::Serve(a) => serve(g, a),
+        MllpCmd::Bench(a) => crate::ingest_bench::run(g, a),
+    }
+}
+
+fn serve(g: &Global, a: ServeArgs) -> Result<()> {
+    let store = Arc::new(g.open()?);
+    let mut cfg = labguard_mllp::Config::new(&g.data_dir);
+    cfg.tls_listen = addr(&a.tls_listen)?;
+    cfg.tcp_listen = addr(&a.tcp_listen)?;
+    cfg.server_names = a.server_name;
+    cfg.max_message_size = a.max_message_size;
+    cfg.idle_timeout = Duration::from_secs(a.idle_timeout);
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async {
+        let server = labguard_mllp::Server::bind(store.clone(), cfg).await?;
+        // Printed on stdout so scripts (and tests binding port 0) learn the addresses.
+        if let Some(a) = server.tls_addr() {
+            println!("mllp mutual-TLS listening on {a}");
+        }
+        if let Some(a) = server.tcp_addr() {
+            println!("mllp legacy plain-TCP listening on {a} (weaker control)");
+        }
+        server
+            .run(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
+        anyhow::Ok(())
+    })?;
+    store.checkpoint()?;
+    Ok(())
+}
