@@ -597,3 +597,39 @@ fn password_change_follows_the_policy_and_explains_refusals() {
     ));
     assert_eq!(st, StatusCode::OK);
 }
+
+#[test]
+fn totp_secrets_and_break_glass_reasons_survive_key_rotation() {
+    for kind in backends() {
+        let env = env(kind, "rotate");
+        let seed = seed(&env);
+        let pw = env.add_user("pat", Role::Pathologist);
+        let s = enroll(&env, "pat", &pw);
+        let (st, _, _) = env.call(json_req(
+            "POST",
+            "/api/v1/break-glass",
+            Some(&s),
+            &json!({"patient_id": seed.patient.id, "reason": "on-call review of a critical value"}),
+        ));
+        assert_eq!(st, StatusCode::CREATED);
+        let report = env
+            .store
+            .rotate_keys(
+                &Actor::operator(),
+                &labguard_store::RotateOptions::default(),
+                &mut |_, _| {},
+            )
+            .unwrap();
+        assert!(report.finished);
+        env.advance(30);
+        let again = enroll_again(&env, "pat", &pw, &s.totp_secret);
+        let (st, _, _) = env.call(get_req("/api/v1/me", Some(&again)));
+        assert_eq!(st, StatusCode::OK, "{kind}: TOTP unreadable after rotation");
+        let so = Actor::staff(Id::new_v4().to_string(), Role::SecurityOfficer);
+        let alerts = env.store.list_alerts(&so, 10).unwrap();
+        assert_eq!(
+            alerts[0].reason.as_deref(),
+            Some("on-call review of a critical value")
+        );
+    }
+}

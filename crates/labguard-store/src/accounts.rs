@@ -548,3 +548,49 @@ fn disable_in(tx: &mut dyn Tx, id: &str, now: &str) -> Result<(), StoreError> {
     tx.execute("UPDATE staff SET active = 0 WHERE id = ?", &[id.into()])?;
     Ok(())
 }
+
+impl Store {
+    /// Re-encrypts the identity secrets sealed with the data key (TOTP secrets, break-glass
+    /// reasons) under key version `to`. Key rotation calls it before retiring old keys, or
+    /// those rows would become unreadable and every user would lose their second factor.
+    pub(crate) fn reseal_identity_secrets(&self, to: u32) -> Result<u64, StoreError> {
+        let to_v = i64::from(to);
+        self.write(|tx, _pending| {
+            let ring = self.ring()?;
+            let mut n = 0u64;
+            let rows = tx.query(
+                "SELECT user_id, totp_secret FROM accounts WHERE totp_secret IS NOT NULL AND (totp_key_version IS NULL OR totp_key_version < ?)",
+                &[Value::Int(to_v)],
+            )?;
+            for r in rows {
+                let [id, ct] = r.as_slice() else {
+                    return Err(StoreError::Corrupt("accounts row shape".into()));
+                };
+                let id = id.as_text()?;
+                let new = crate::table::reseal(&ring, "accounts", id, "totp_secret", ct)?;
+                tx.execute(
+                    "UPDATE accounts SET totp_secret = ?, totp_key_version = ? WHERE user_id = ?",
+                    &[new, Value::Int(to_v), id.into()],
+                )?;
+                n += 1;
+            }
+            let rows = tx.query(
+                "SELECT id, reason FROM break_glass WHERE key_version < ?",
+                &[Value::Int(to_v)],
+            )?;
+            for r in rows {
+                let [id, ct] = r.as_slice() else {
+                    return Err(StoreError::Corrupt("break_glass row shape".into()));
+                };
+                let id = id.as_text()?;
+                let new = crate::table::reseal(&ring, "break_glass", id, "reason", ct)?;
+                tx.execute(
+                    "UPDATE break_glass SET reason = ?, key_version = ? WHERE id = ?",
+                    &[new, Value::Int(to_v), id.into()],
+                )?;
+                n += 1;
+            }
+            Ok(n)
+        })
+    }
+}

@@ -76,6 +76,8 @@ impl Store {
                 progress(done, total);
             }
         }
+        // Identity secrets (TOTP, break-glass reasons) are sealed with the data key too.
+        done += self.reseal_identity_secrets(to)?;
         self.finish_rotation(actor, to)?;
         self.reload_keys()?;
         Ok(RotationReport {
