@@ -5,7 +5,10 @@ mod audit_cmd;
 mod backup_cmd;
 mod bench;
 mod demo;
+mod devices_cmd;
+mod ingest_bench;
 mod keys_cmd;
+mod mllp_cmd;
 mod opts;
 mod patients_cmd;
 mod progress;
@@ -55,6 +58,12 @@ enum Command {
     /// Measure throughput against this machine's own limits.
     #[command(subcommand)]
     Bench(bench::BenchCmd),
+    /// Instruments allowed to deliver results over MLLP: enroll, revoke, list.
+    #[command(subcommand)]
+    Devices(devices_cmd::DevicesCmd),
+    /// HL7 v2 over MLLP: serve the instrument listeners, benchmark ingest.
+    #[command(subcommand)]
+    Mllp(mllp_cmd::MllpCmd),
     /// Serve the HTTPS API and web UI.
     Serve(serve_cmd::ServeArgs),
     /// Sign-in accounts: add, disable (leavers), unlock, list.
@@ -75,6 +84,8 @@ fn main() {
         Command::Keys(c) => keys_cmd::run(&cli.global, c),
         Command::Backup(c) => backup_cmd::run(&cli.global, c),
         Command::Bench(c) => bench::run(&cli.global, c),
+        Command::Devices(c) => devices_cmd::run(&cli.global, c),
+        Command::Mllp(c) => mllp_cmd::run(&cli.global, c),
         Command::Serve(a) => serve_cmd::run(&cli.global, a),
         Command::Users(c) => users_cmd::run(&cli.global, c),
         Command::AccessReview => users_cmd::access_review(&cli.global),
