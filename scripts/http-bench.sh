@@ -4,7 +4,8 @@
 # LABGUARD_DATABASE_URL set) PostgreSQL. Every lookup is a real audited read: an API-token
 # check, the blind-index search, decryption, and an audit entry committed with it.
 #
-# usage: scripts/http-bench.sh [seconds]    (LABGUARD_BIN defaults to target/release/labguard)
+# usage: scripts/http-bench.sh [seconds]    (LABGUARD_BIN defaults to the release build;
+#        CONNECTIONS="8 64" runs several concurrency levels)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN="${LABGUARD_BIN:-${CARGO_TARGET_DIR:-target}/release/labguard}"
@@ -22,5 +23,12 @@ get() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv
 TOKEN=$(python3 scripts/signin.py "https://127.0.0.1:$PORT" "$(get username)" "$(get password)" "$(get totp_secret)")
 URL="https://127.0.0.1:$PORT/api/v1/results?accession=A00000010"
 curl -skf -H "Authorization: Bearer $TOKEN" "$URL" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)), "results for the accession")'
-echo "==> wrk: 2 threads, 64 connections, ${SECS}s (backend: ${LABGUARD_DATABASE_URL:+postgres}${LABGUARD_DATABASE_URL:-sqlite})"
-wrk -t2 -c64 -d"${SECS}s" --latency -H "Authorization: Bearer $TOKEN" "$URL"
+BACKEND=sqlite
+[ -n "${LABGUARD_DATABASE_URL:-}" ] && BACKEND=postgres
+for C in ${CONNECTIONS:-64}; do
+  echo "==> wrk: 2 threads, $C connections, ${SECS}s (backend: $BACKEND)"
+  wrk -t2 -c"$C" -d"${SECS}s" --latency -H "Authorization: Bearer $TOKEN" "$URL"
+done
+if [ "$BACKEND" = postgres ] && [ -n "${LABGUARD_PG_SCHEMA:-}" ]; then
+  psql "$LABGUARD_DATABASE_URL" -qc "DROP SCHEMA IF EXISTS \"$LABGUARD_PG_SCHEMA\" CASCADE" >/dev/null 2>&1 || true
+fi
