@@ -194,7 +194,8 @@ pub fn provision_account(
         ));
     }
     // 20 random symbols from a 32-letter alphabet: 100 bits, well past any blocklist.
-    const ALPHA: &[u8; 32] = b"abcdefghjkmnpqrstuvwxyz23456789-";
+    // No punctuation, so a password never starts with `-` on a command line.
+    const ALPHA: &[u8; 32] = b"abcdefghijkmnpqrstuvwxyz23456789";
     let bytes = Zeroizing::new(random::<20>()?);
     let password = Zeroizing::new(
         bytes
