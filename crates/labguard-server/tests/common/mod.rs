@@ -10,9 +10,13 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
+use chrono::NaiveDate;
 use chrono::{DateTime, TimeZone, Utc};
 use http_body_util::BodyExt;
-use labguard_core::Role;
+use labguard_core::{
+    AbnormalFlag, ContainerType, Id, LabResult, LoincCode, Patient, ReferenceRange, ResultStatus,
+    Role, Sex, Specimen,
+};
 use labguard_identity::HashParams;
 use labguard_server::{app, AppState, Settings};
 use labguard_store::{Actor, DataDir, PgBackend, Store, StoreOptions};
@@ -241,5 +245,87 @@ pub fn enroll(env: &Env, username: &str, password: &str) -> Session {
         cookie: cookie_of(&ck),
         csrf: v["csrf_token"].as_str().unwrap().into(),
         totp_secret: secret,
+    }
+}
+
+pub struct Seed {
+    pub patient: Patient,
+    pub result: Id,
+}
+
+/// One patient with a specimen (accession ACC-1) and a glucose result.
+pub fn seed(env: &Env) -> Seed {
+    let op = Actor::operator();
+    let p = Patient {
+        id: Id::new_v4(),
+        mrn: "MRN-1001".into(),
+        family: "Quill".into(),
+        given: "Ottoline".into(),
+        birth_date: NaiveDate::from_ymd_opt(1970, 1, 2).unwrap(),
+        sex: Sex::Female,
+        phone: None,
+        email: None,
+        address: None,
+    };
+    env.store.add_patient(&op, &p).unwrap();
+    let s = Specimen {
+        id: Id::new_v4(),
+        patient_id: p.id,
+        accession: "ACC-1".into(),
+        collector: "seed".into(),
+        collected_at: Utc.with_ymd_and_hms(2026, 11, 25, 8, 0, 0).unwrap(),
+        container: ContainerType::Fluoride,
+        body_site: "left arm".into(),
+    };
+    env.store.add_specimen(&op, &s).unwrap();
+    let r = LabResult {
+        id: Id::new_v4(),
+        patient_id: p.id,
+        specimen_id: Some(s.id),
+        order_id: None,
+        analyte: LoincCode::parse("2345-7").unwrap(),
+        analyte_name: "Glucose".into(),
+        value: "91".into(),
+        units: "mg/dL".into(),
+        reference_range: ReferenceRange::parse("70-99"),
+        abnormal_flag: AbnormalFlag::Normal,
+        status: ResultStatus::Preliminary,
+        performing_device: None,
+        verified_by: None,
+        observed_at: Utc.with_ymd_and_hms(2026, 11, 25, 8, 30, 0).unwrap(),
+    };
+    env.store.add_result(&op, &r).unwrap();
+    Seed {
+        patient: p,
+        result: r.id,
+    }
+}
+
+/// Signs in an enrolled account with password and a fresh pyotp code.
+pub fn enroll_again(env: &Env, user: &str, pw: &str, secret: &str) -> Session {
+    let (st, v, ck) = env.call(json_req(
+        "POST",
+        "/api/v1/auth/sign-in",
+        None,
+        &json!({"username": user, "password": pw}),
+    ));
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let pending = Session {
+        cookie: cookie_of(&ck),
+        csrf: v["csrf_token"].as_str().unwrap().into(),
+        totp_secret: String::new(),
+    };
+    let code = pyotp(secret, env.now());
+    let (st, v, ck) = env.call(json_req(
+        "POST",
+        "/api/v1/auth/mfa",
+        Some(&pending),
+        &json!({"code": code}),
+    ));
+    assert_eq!(st, StatusCode::OK, "{v}");
+    Session {
+        cookie: cookie_of(&ck),
+        csrf: v["csrf_token"].as_str().unwrap().into(),
+        totp_secret: secret.into(),
     }
 }
