@@ -383,6 +383,42 @@ impl Store {
         })
     }
 
+    /// Specimens by id, decrypted (each read audited); unknown ids are skipped.
+    pub fn specimens_by_id(
+        &self,
+        actor: &Actor,
+        ids: &[Id],
+    ) -> Result<Vec<labguard_core::Specimen>, StoreError> {
+        self.authorize(
+            actor,
+            Permission::ResultRead,
+            "specimen.read",
+            "specimen",
+            "",
+        )?;
+        self.write(|tx, pending| {
+            let ring = self.ring()?;
+            let sql = format!("{} WHERE id = ?", crate::table::SPECIMENS.select_sql());
+            let mut out = Vec::new();
+            for id in ids {
+                if let Some(row) = query_one(tx, &sql, &[id.to_string().into()])? {
+                    let s = crate::records::decode_specimen(&ring, row)?;
+                    let pid = s.patient_id.to_string();
+                    pending.push(self.entry(
+                        actor,
+                        "specimen.read",
+                        "specimen",
+                        &id.to_string(),
+                        Some(&pid),
+                        Outcome::Success,
+                    )?);
+                    out.push(s);
+                }
+            }
+            Ok(out)
+        })
+    }
+
     /// Number of stored originals and held results (counts are not patient data).
     pub fn instrument_counts(&self) -> Result<(u64, u64), StoreError> {
         let mut tx = self.backend.begin()?;
