@@ -6,6 +6,7 @@ mod backup_cmd;
 mod bench;
 mod demo;
 mod devices_cmd;
+mod fhir_cmd;
 mod ingest_bench;
 mod keys_cmd;
 mod mllp_cmd;
@@ -64,6 +65,9 @@ enum Command {
     /// HL7 v2 over MLLP: serve the instrument listeners, benchmark ingest.
     #[command(subcommand)]
     Mllp(mllp_cmd::MllpCmd),
+    /// FHIR R4 export of lab results.
+    #[command(subcommand)]
+    Fhir(fhir_cmd::FhirCmd),
     /// Serve the HTTPS API and web UI.
     Serve(serve_cmd::ServeArgs),
     /// Sign-in accounts: add, disable (leavers), unlock, list.
@@ -86,6 +90,7 @@ fn main() {
         Command::Bench(c) => bench::run(&cli.global, c),
         Command::Devices(c) => devices_cmd::run(&cli.global, c),
         Command::Mllp(c) => mllp_cmd::run(&cli.global, c),
+        Command::Fhir(c) => fhir_cmd::run(&cli.global, c),
         Command::Serve(a) => serve_cmd::run(&cli.global, a),
         Command::Users(c) => users_cmd::run(&cli.global, c),
         Command::AccessReview => users_cmd::access_review(&cli.global),

@@ -128,6 +128,20 @@ fn kill_9_rounds(dir: &std::path::Path, db: &[&str], data: DataDir) {
         out.contains("chem-legacy\tactive\tlegacy plain TCP"),
         "{out}"
     );
+    // A known patient, so delivered results are filed (an unknown MRN would be held).
+    let v = with(&[
+        "patients",
+        "add",
+        "--mrn",
+        "MRN-1",
+        "--family",
+        "Brightwater",
+        "--given",
+        "Tamsin",
+        "--birth-date",
+        "1980-01-02",
+    ]);
+    ok(&v.iter().map(String::as_str).collect::<Vec<_>>());
 
     let acked = Arc::new(Mutex::new(Vec::new()));
     let mut pending: Option<String> = None;
@@ -177,6 +191,27 @@ fn kill_9_rounds(dir: &std::path::Path, db: &[&str], data: DataDir) {
     store
         .verify(&mut |_, _| {})
         .expect("verify after kill -9 rounds");
+    drop(store);
+
+    // The filed results export as FHIR R4, valid for the Python fhir.resources package.
+    let bundle = dir.join("bundle.json");
+    let v = with(&["fhir", "export", "--mrn", "MRN-1", "--out", d(&bundle)]);
+    ok(&v.iter().map(String::as_str).collect::<Vec<_>>());
+    let check = "import json,sys\nfrom fhir.resources.R4B.bundle import Bundle\n\
+                 b=Bundle.model_validate(json.load(open(sys.argv[1])))\n\
+                 print(len([e for e in b.entry if e.resource.get_resource_type()=='Observation']))";
+    let out = std::process::Command::new("python3")
+        .args(["-c", check])
+        .arg(&bundle)
+        .output()
+        .expect("python3 with fhir.resources");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let n: usize = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    assert_eq!(n, unique.len(), "one Observation per stored message");
 }
 
 #[test]
