@@ -296,3 +296,39 @@ fn implausible_results_are_held_and_bad_framing_closes_only_that_connection() {
         let _ = srv.stop.send(());
     }
 }
+
+#[test]
+fn oversize_messages_and_idle_connections_are_closed() {
+    let rt = rt();
+    let env = envs("limits").remove(0);
+    let store = store(&env);
+    let srv = rt.block_on(async {
+        let mut cfg = labguard_mllp::Config::new(&env.data.path);
+        cfg.tcp_listen = Some("127.0.0.1:0".parse().unwrap());
+        cfg.max_message_size = 1024;
+        cfg.idle_timeout = std::time::Duration::from_millis(200);
+        let server = labguard_mllp::Server::bind(store.clone(), cfg)
+            .await
+            .unwrap();
+        let addr = server.tcp_addr().unwrap();
+        tokio::spawn(server.run(std::future::pending()));
+        addr
+    });
+    let closed = |payload: Vec<u8>| {
+        rt.block_on(async {
+            let mut s = tokio::net::TcpStream::connect(srv).await.unwrap();
+            s.write_all(&payload).await.unwrap();
+            let mut buf = [0u8; 16];
+            // Bounds a hang only: the server must close the connection by itself.
+            tokio::time::timeout(std::time::Duration::from_secs(30), s.read(&mut buf))
+                .await
+                .map(|r| r.unwrap_or(0) == 0)
+                .unwrap_or(false)
+        })
+    };
+    let mut big = vec![0x0b];
+    big.extend(std::iter::repeat_n(b'A', 4096));
+    assert!(closed(big), "an oversize message must close the connection");
+    assert!(closed(Vec::new()), "an idle connection must be closed");
+    assert_eq!(store.instrument_counts().unwrap(), (0, 0));
+}
