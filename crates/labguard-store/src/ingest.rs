@@ -62,9 +62,9 @@ impl Store {
             .ok_or_else(|| StoreError::Backend("empty ingest batch".into()))?
     }
 
-    /// Files several messages in one transaction. The outer error means nothing was
-    /// committed; an inner error means that message alone was rolled back (to its
-    /// savepoint) while the others were committed.
+    /// Files several messages in one transaction (group commit). Each message gets its
+    /// own result: stored (or a duplicate's earlier outcome) once this returns, or the
+    /// reason it was not. The outer error is only for a refused actor.
     pub fn ingest_batch(
         &self,
         items: &[Inbound],
@@ -80,26 +80,58 @@ impl Store {
                 )?;
             }
         }
-        self.write(|tx, pending| {
+        // The common case runs without savepoints (SQLite would journal every page a
+        // savepoint touches): refusals and duplicates are found before anything is
+        // written, so only an unexpected failure mid-write aborts the batch, and then each
+        // message is retried in its own transaction to isolate it.
+        let batch = self.write(|tx, pending| {
             let mut out = Vec::with_capacity(items.len());
             for item in items {
-                let mark = pending.len();
-                tx.execute("SAVEPOINT ingest_item", &[])?;
-                match self.ingest_one(tx, pending, item) {
-                    Ok(o) => {
-                        tx.execute("RELEASE SAVEPOINT ingest_item", &[])?;
-                        out.push(Ok(o));
-                    }
-                    Err(e) => {
-                        tx.execute("ROLLBACK TO SAVEPOINT ingest_item", &[])?;
-                        tx.execute("RELEASE SAVEPOINT ingest_item", &[])?;
-                        pending.truncate(mark);
-                        out.push(Err(e));
-                    }
-                }
+                out.push(match self.precheck(tx, item)? {
+                    Some(done) => done,
+                    None => Ok(self.ingest_one(tx, pending, item)?),
+                });
             }
             Ok(out)
-        })
+        });
+        match batch {
+            Ok(out) => Ok(out),
+            Err(e) if items.len() == 1 => Ok(vec![Err(e)]),
+            Err(_) => Ok(items
+                .iter()
+                .map(|item| {
+                    self.write(|tx, pending| match self.precheck(tx, item)? {
+                        Some(done) => Ok(done),
+                        None => Ok(Ok(self.ingest_one(tx, pending, item)?)),
+                    })
+                    .and_then(|r| r)
+                })
+                .collect()),
+        }
+    }
+
+    /// What to answer without writing: a refusal (device revoked since the listener
+    /// looked) or the earlier outcome of a duplicate. `None`: go ahead and file it.
+    fn precheck(
+        &self,
+        tx: &mut dyn Tx,
+        item: &Inbound,
+    ) -> Result<Option<Result<IngestOutcome, StoreError>>, StoreError> {
+        // Checked inside the transaction, so nothing commits for a device after its
+        // revocation commits, whatever a listener's cached view says.
+        let active = query_one(
+            tx,
+            "SELECT revoked_at FROM instrument_enrollments WHERE id = ?",
+            &[item.device_id.to_string().into()],
+        )?
+        .and_then(|r| r.into_iter().next())
+        .is_some_and(|v| matches!(v, Value::Null));
+        if !active {
+            return Ok(Some(Err(StoreError::Denied(
+                "the instrument is not enrolled or was revoked".into(),
+            ))));
+        }
+        Ok(self.earlier(tx, item)?.map(Ok))
     }
 
     fn earlier(
@@ -134,23 +166,6 @@ impl Store {
         pending: &mut Pending,
         item: &Inbound,
     ) -> Result<IngestOutcome, StoreError> {
-        // Checked inside the transaction, so nothing commits for a device after its
-        // revocation commits, whatever a listener's cached view says.
-        let active = query_one(
-            tx,
-            "SELECT revoked_at FROM instrument_enrollments WHERE id = ?",
-            &[item.device_id.to_string().into()],
-        )?
-        .and_then(|r| r.into_iter().next())
-        .is_some_and(|v| matches!(v, Value::Null));
-        if !active {
-            return Err(StoreError::Denied(
-                "the instrument is not enrolled or was revoked".into(),
-            ));
-        }
-        if let Some(o) = self.earlier(tx, item)? {
-            return Ok(o);
-        }
         let ring = self.ring()?;
         // Resolver id -> stored id, for patients the lab knows.
         let mut patients: HashMap<Id, Id> = HashMap::new();
