@@ -199,9 +199,16 @@ pub fn run(g: &Global, a: BenchArgs) -> Result<()> {
     let (messages, held) = store.instrument_counts()?;
     println!("stored {messages} originals, {held} held results");
     store.checkpoint()?;
-    if let labguard_store::Location::Postgres { url, schema } = &data.location {
-        if let Ok(pg) = labguard_store::PgBackend::connect(url, schema.as_deref()) {
-            let _ = pg.drop_schema();
+    drop(store);
+    // The benchmark's data is synthetic and throwaway: remove it.
+    match &data.location {
+        labguard_store::Location::Postgres { url, schema } => {
+            if let Ok(pg) = labguard_store::PgBackend::connect(url, schema.as_deref()) {
+                let _ = pg.drop_schema();
+            }
+        }
+        labguard_store::Location::Sqlite => {
+            let _ = std::fs::remove_dir_all(&data.path);
         }
     }
     Ok(())
