@@ -37,7 +37,7 @@ pub struct ServeArgs {
     idle_timeout: u64,
 }
 
-fn addr(s: &str) -> Result<Option<SocketAddr>> {
+pub fn addr(s: &str) -> Result<Option<SocketAddr>> {
     if s == "off" {
         return Ok(None);
     }

@@ -32,6 +32,12 @@ pub struct ServeArgs {
     /// The lab's name (shown in the UI, and refused inside passwords).
     #[arg(long, default_value = "labguard")]
     pub lab_name: String,
+    /// HL7 over MLLP with mutual TLS for enrolled instruments ("off" to disable).
+    #[arg(long, default_value = "127.0.0.1:2575")]
+    pub mllp_tls_listen: String,
+    /// Plain-TCP MLLP for allow-listed legacy instruments ("off" unless a lab needs it).
+    #[arg(long, default_value = "off")]
+    pub mllp_tcp_listen: String,
 }
 
 /// `15m`, `90s`, `1h`, `2d`, or plain seconds.
@@ -71,16 +77,47 @@ pub fn serve(g: &Global, store: Arc<Store>, args: &ServeArgs) -> Result<()> {
     };
     settings.session.idle_timeout = args.idle_timeout;
     settings.session.absolute_lifetime = args.session_lifetime;
+    let store_for_mllp = Arc::clone(&store);
     let state = AppState::new(store, settings).map_err(|e| anyhow::anyhow!(e.message))?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    let mut mllp = labguard_mllp::Config::new(&g.data_dir);
+    mllp.tls_listen = crate::mllp_cmd::addr(&args.mllp_tls_listen)?;
+    mllp.tcp_listen = crate::mllp_cmd::addr(&args.mllp_tcp_listen)?;
     println!(
         "labguard is serving https://{} (certificate {})",
         args.listen,
         cert.display()
     );
-    rt.block_on(labguard_server::serve(state, args.listen, tls))
-        .with_context(|| format!("serving on {}", args.listen))
+    rt.block_on(async {
+        // One process serves people (HTTPS) and instruments (MLLP); either stopping ends both.
+        let instruments = if mllp.tls_listen.is_some() || mllp.tcp_listen.is_some() {
+            let server = labguard_mllp::Server::bind(store_for_mllp, mllp)
+                .await
+                .context("starting the MLLP listeners")?;
+            if let Some(a) = server.tls_addr() {
+                println!("instruments: HL7/MLLP over mutual TLS on {a}");
+            }
+            if let Some(a) = server.tcp_addr() {
+                println!("instruments: legacy plain-TCP MLLP on {a} (weaker control)");
+            }
+            Some(server)
+        } else {
+            None
+        };
+        let web = labguard_server::serve(state, args.listen, tls);
+        match instruments {
+            Some(server) => tokio::select! {
+                r = web => r.with_context(|| format!("serving on {}", args.listen)),
+                r = server.run(async {
+                    let _ = tokio::signal::ctrl_c().await;
+                }) => r.context("MLLP listener"),
+            },
+            None => web
+                .await
+                .with_context(|| format!("serving on {}", args.listen)),
+        }
+    })
 }
