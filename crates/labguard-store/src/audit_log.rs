@@ -46,6 +46,20 @@ fn read_head(tx: &mut dyn Tx) -> Result<Head, StoreError> {
     })
 }
 
+/// Entries per INSERT statement (3 parameters each; well under both backends' limits).
+const INSERT_CHUNK: usize = 256;
+
+fn insert_sql(rows: usize) -> String {
+    let mut sql = String::from("INSERT INTO audit_log (seq, entry, leaf_hash) VALUES ");
+    for i in 0..rows {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str("(?, ?, ?)");
+    }
+    sql
+}
+
 fn to_i64(v: u64) -> Result<i64, StoreError> {
     i64::try_from(v).map_err(|_| StoreError::Audit("log size overflow".into()))
 }
@@ -59,17 +73,22 @@ impl Store {
         }
         tx.lock_audit_head()?;
         let mut head = read_head(tx)?;
-        for e in entries {
-            let bytes = e.encode();
-            let leaf = leaf_hash(&bytes);
-            let seq = head
-                .frontier
-                .append(leaf)
-                .map_err(|e| StoreError::Audit(e.to_string()))?;
-            tx.execute(
-                "INSERT INTO audit_log (seq, entry, leaf_hash) VALUES (?, ?, ?)",
-                &[Value::Int(to_i64(seq)?), bytes.into(), leaf.to_vec().into()],
-            )?;
+        // Multi-row inserts: one statement per chunk instead of one round trip per entry
+        // (PostgreSQL is otherwise bound by network round trips).
+        for chunk in entries.chunks(INSERT_CHUNK) {
+            let mut params = Vec::with_capacity(chunk.len() * 3);
+            for e in chunk {
+                let bytes = e.encode();
+                let leaf = leaf_hash(&bytes);
+                let seq = head
+                    .frontier
+                    .append(leaf)
+                    .map_err(|e| StoreError::Audit(e.to_string()))?;
+                params.push(Value::Int(to_i64(seq)?));
+                params.push(bytes.into());
+                params.push(leaf.to_vec().into());
+            }
+            tx.execute(&insert_sql(chunk.len()), &params)?;
         }
         head.size = head.frontier.size();
         let now = self.now();
