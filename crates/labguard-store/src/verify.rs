@@ -40,6 +40,29 @@ pub enum VerifyProblem {
     Store(#[from] StoreError),
 }
 
+/// One audit row as read: (seq, entry bytes, stored leaf hash).
+type LogRow = (u64, Vec<u8>, Hash);
+
+/// Last recorded content hash per (resource, id): what each row must still be.
+type Expected = HashMap<(String, String), String>;
+
+/// The checking stage: every entry through the log verifier, collecting content hashes.
+fn check_log(
+    mut verifier: LogVerifier,
+    rows: std::sync::mpsc::Receiver<Vec<LogRow>>,
+) -> Result<(LogVerifier, Expected), VerifyError> {
+    let mut expected = Expected::new();
+    for batch in rows {
+        for (seq, bytes, leaf) in batch {
+            verifier.push(seq, &bytes, &leaf)?;
+            if let Some((res, id, h)) = AuditEntry::content_ref(&bytes) {
+                expected.insert((res.to_string(), id.to_string()), h.to_string());
+            }
+        }
+    }
+    Ok((verifier, expected))
+}
+
 impl Store {
     /// Verifies everything; `progress(done, total)` over entries then rows.
     pub fn verify(
@@ -53,41 +76,22 @@ impl Store {
         let notes: Vec<&str> = cps.iter().map(|(_, n)| n.as_str()).collect();
         let vkey = VerifierKey::from_seed(&self.origin, self.ring()?.signing_seed())
             .map_err(|e| VerifyProblem::Head(e.to_string()))?;
-        let mut verifier = LogVerifier::new(&vkey, &self.origin, &notes)?;
+        let verifier = LogVerifier::new(&vkey, &self.origin, &notes)?;
         // Last recorded content hash per (resource, id): what each row must still be.
-        let mut expected: HashMap<(String, String), String> = HashMap::new();
-        let mut tx = self.backend.begin().map_err(VerifyProblem::Store)?;
-        let mut log_err: Option<VerifyProblem> = None;
-        let mut n = 0u64;
-        tx.for_each(
-            "SELECT seq, entry, leaf_hash FROM audit_log ORDER BY seq",
-            &[],
-            &mut |r| {
-                let [seq, entry, leaf] = r.as_slice() else {
-                    return Err(StoreError::Corrupt("audit row shape".into()));
-                };
-                let seq = u64::try_from(seq.as_int()?).unwrap_or(u64::MAX);
-                let leaf: Hash = leaf.as_blob()?.try_into().unwrap_or([0; 32]);
-                let bytes = entry.as_blob()?;
-                if let Err(e) = verifier.push(seq, bytes, &leaf) {
-                    log_err = Some(e.into());
-                    return Err(StoreError::Audit("stop".into()));
-                }
-                if let Some((res, id, h)) = AuditEntry::content_ref(bytes) {
-                    expected.insert((res.to_string(), id.to_string()), h.to_string());
-                }
-                n += 1;
-                if n % 65536 == 0 {
-                    progress(n, total);
-                }
-                Ok(())
-            },
-        )
-        .or_else(|e| if log_err.is_some() { Ok(()) } else { Err(e) })?;
-        if let Some(e) = log_err {
-            return Err(e);
-        }
-        drop(tx);
+        // Two stages on two threads: this one reads rows out of the database while a
+        // worker hashes and checks them, so verification runs at hashing speed.
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<LogRow>>(4);
+        let (read, worked) = std::thread::scope(|scope| {
+            let worker = scope.spawn(move || check_log(verifier, receiver));
+            let read = self.read_log(sender, total, progress);
+            (read, worker.join())
+        });
+        let (verifier, mut expected) = match worked {
+            Ok(Ok(done)) => done,
+            Ok(Err(e)) => return Err(e.into()),
+            Err(_) => return Err(VerifyProblem::Head("the verifier thread failed".into())),
+        };
+        read?;
         let summary = verifier.finish()?;
         if summary.entries != head_size || summary.root != head_root {
             return Err(VerifyProblem::Head(format!(
@@ -104,6 +108,53 @@ impl Store {
             rows_checked: rows,
             root: summary.root,
         })
+    }
+
+    /// Streams the log in batches to the checking thread; stops early if it hung up.
+    fn read_log(
+        &self,
+        sender: std::sync::mpsc::SyncSender<Vec<LogRow>>,
+        total: u64,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<(), StoreError> {
+        const BATCH: usize = 4096;
+        let mut tx = self.backend.begin()?;
+        let mut batch = Vec::with_capacity(BATCH);
+        let mut n = 0u64;
+        let res = tx.for_each(
+            "SELECT seq, entry, leaf_hash FROM audit_log ORDER BY seq",
+            &[],
+            &mut |r| {
+                let mut it = r.into_iter();
+                let (Some(seq), Some(Value::Blob(entry)), Some(leaf)) =
+                    (it.next(), it.next(), it.next())
+                else {
+                    return Err(StoreError::Corrupt("audit row shape".into()));
+                };
+                let seq = u64::try_from(seq.as_int()?).unwrap_or(u64::MAX);
+                let leaf: Hash = leaf.as_blob()?.try_into().unwrap_or([0; 32]);
+                batch.push((seq, entry, leaf));
+                if batch.len() == BATCH {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                    // A send fails only when the checker stopped at a problem it will report.
+                    sender
+                        .send(full)
+                        .map_err(|_| StoreError::Audit("stopped".into()))?;
+                }
+                n += 1;
+                if n % 65536 == 0 {
+                    progress(n, total);
+                }
+                Ok(())
+            },
+        );
+        if !batch.is_empty() {
+            let _ = sender.send(batch);
+        }
+        match res {
+            Err(StoreError::Audit(_)) => Ok(()),
+            other => other,
+        }
     }
 
     fn row_count(&self) -> Result<u64, StoreError> {
