@@ -461,7 +461,9 @@ pub struct PasswordProblems {
     pub error: String,
     pub message: String,
     /// Each reason the new password was refused, as a sentence ending "The password …".
-    pub problems: Vec<String>,
+    /// Absent when the request itself was malformed (the same status, a generic body).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problems: Option<Vec<String>>,
 }
 
 /// Changes the caller's own password under the NIST SP 800-63B rev 4 policy (length, no
@@ -518,7 +520,7 @@ pub async fn change_password(
             Json(PasswordProblems {
                 error: "weak-password".into(),
                 message: "choose another password".into(),
-                problems,
+                problems: Some(problems),
             }),
         )
             .into_response(),
