@@ -557,40 +557,46 @@ impl Store {
         let to_v = i64::from(to);
         self.write(|tx, _pending| {
             let ring = self.ring()?;
-            let mut n = 0u64;
-            let rows = tx.query(
+            let totp = reseal_column(
+                tx,
+                &ring,
+                to_v,
                 "SELECT user_id, totp_secret FROM accounts WHERE totp_secret IS NOT NULL AND (totp_key_version IS NULL OR totp_key_version < ?)",
-                &[Value::Int(to_v)],
+                ("accounts", "totp_secret"),
+                "UPDATE accounts SET totp_secret = ?, totp_key_version = ? WHERE user_id = ?",
             )?;
-            for r in rows {
-                let [id, ct] = r.as_slice() else {
-                    return Err(StoreError::Corrupt("accounts row shape".into()));
-                };
-                let id = id.as_text()?;
-                let new = crate::table::reseal(&ring, "accounts", id, "totp_secret", ct)?;
-                tx.execute(
-                    "UPDATE accounts SET totp_secret = ?, totp_key_version = ? WHERE user_id = ?",
-                    &[new, Value::Int(to_v), id.into()],
-                )?;
-                n += 1;
-            }
-            let rows = tx.query(
+            let reasons = reseal_column(
+                tx,
+                &ring,
+                to_v,
                 "SELECT id, reason FROM break_glass WHERE key_version < ?",
-                &[Value::Int(to_v)],
+                ("break_glass", "reason"),
+                "UPDATE break_glass SET reason = ?, key_version = ? WHERE id = ?",
             )?;
-            for r in rows {
-                let [id, ct] = r.as_slice() else {
-                    return Err(StoreError::Corrupt("break_glass row shape".into()));
-                };
-                let id = id.as_text()?;
-                let new = crate::table::reseal(&ring, "break_glass", id, "reason", ct)?;
-                tx.execute(
-                    "UPDATE break_glass SET reason = ?, key_version = ? WHERE id = ?",
-                    &[new, Value::Int(to_v), id.into()],
-                )?;
-                n += 1;
-            }
-            Ok(n)
+            Ok(totp + reasons)
         })
     }
+}
+
+/// Re-encrypts one encrypted column under key version `to`: `select` yields (id, ciphertext)
+/// rows still on an older version, `update` takes (ciphertext, version, id).
+fn reseal_column(
+    tx: &mut dyn crate::backend::Tx,
+    ring: &labguard_crypto::KeyRing,
+    to: i64,
+    select: &str,
+    (table, column): (&str, &str),
+    update: &str,
+) -> Result<u64, StoreError> {
+    let mut n = 0u64;
+    for r in tx.query(select, &[Value::Int(to)])? {
+        let [id, ct] = r.as_slice() else {
+            return Err(StoreError::Corrupt(format!("{table} row shape")));
+        };
+        let id = id.as_text()?;
+        let new = crate::table::reseal(ring, table, id, column, ct)?;
+        tx.execute(update, &[new, Value::Int(to), id.into()])?;
+        n += 1;
+    }
+    Ok(n)
 }
