@@ -31,7 +31,7 @@ pub use password::{
     HashParams, PasswordProblem, PolicyContext,
 };
 pub use recovery::{RecoveryCodeSet, RecoveryError};
-pub use review::{AccessReviewPolicy, AccessReviewReport, AccountFacts, Finding};
+pub use review::{AccessReviewPolicy, AccessReviewReport, AccountFacts, AccountReview, Finding};
 pub use session::{
     ApiToken, CsrfKey, SessionPolicy, SessionStatus, SessionTimes, TokenError, TokenHash, TokenKind,
 };

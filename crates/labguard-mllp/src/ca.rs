@@ -43,6 +43,13 @@ pub fn fingerprint(der: &[u8]) -> String {
     hex::encode(labguard_crypto::sha256(der))
 }
 
+/// The fingerprint of the first certificate in a PEM text (None if there is none).
+pub fn pem_fingerprint(pem: &str) -> Option<String> {
+    use rustls::pki_types::{pem::PemObject, CertificateDer};
+    let der = CertificateDer::from_pem_slice(pem.as_bytes()).ok()?;
+    Some(fingerprint(&der))
+}
+
 fn serial() -> Result<(SerialNumber, String), MllpError> {
     let mut b = [0u8; 16];
     getrandom(&mut b)?;

@@ -12,6 +12,9 @@ use tokio_rustls::TlsConnector;
 
 use crate::MllpError;
 
+/// Callers build clients without depending on rustls themselves.
+pub use rustls::ClientConfig as TlsClientConfig;
+
 /// A client TLS configuration trusting `ca_pem`, optionally presenting a certificate.
 pub fn tls_client_config(
     ca_pem: &str,

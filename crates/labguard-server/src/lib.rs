@@ -17,6 +17,8 @@ pub mod signin;
 pub mod state;
 pub mod tls;
 pub mod ui;
+pub mod ui_admin;
+pub mod verify_job;
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;

@@ -11,7 +11,7 @@ use labguard_core::Permission as P;
 use utoipa::OpenApi;
 
 use crate::state::AppState;
-use crate::{admin, api, signin};
+use crate::{admin, api, signin, verify_job};
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +77,8 @@ pub const RULES: &[(&str, &str, Rule)] = &[
     ("POST", "/api/v1/break-glass", Rule::PhiRoles),
     ("GET", "/api/v1/break-glass/{patient_id}", Rule::PhiRoles),
     ("GET", "/api/v1/audit", Rule::All(&[P::AuditRead])),
+    ("POST", "/api/v1/audit/verify", Rule::All(&[P::AuditRead])),
+    ("GET", "/api/v1/audit/verify", Rule::All(&[P::AuditRead])),
     ("GET", "/api/v1/alerts", Rule::All(&[P::AlertsReview])),
     (
         "POST",
@@ -146,6 +148,8 @@ pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)>
             get(api::break_glass_read),
         ),
         ("GET", "/api/v1/audit", get(admin::audit)),
+        ("POST", "/api/v1/audit/verify", post(verify_job::start)),
+        ("GET", "/api/v1/audit/verify", get(verify_job::status)),
         ("GET", "/api/v1/alerts", get(admin::alerts)),
         (
             "POST",
@@ -266,6 +270,8 @@ impl utoipa::Modify for CommonErrors {
         api::break_glass,
         api::break_glass_read,
         admin::audit,
+        verify_job::start,
+        verify_job::status,
         admin::alerts,
         admin::review_alert,
         admin::access_review,

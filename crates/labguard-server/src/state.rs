@@ -58,6 +58,8 @@ pub struct Inner {
     pub metrics: Metrics,
     /// Clock for session checks (tests move it forward).
     pub clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
+    /// The latest "verify log" run started from the UI or API.
+    pub verify_job: crate::verify_job::VerifyJob,
 }
 
 #[derive(Clone)]
@@ -81,6 +83,7 @@ impl AppState {
             csrf: CsrfKey::from_bytes(&key),
             metrics: Metrics::default(),
             clock: Arc::new(Utc::now),
+            verify_job: Default::default(),
         })))
     }
 
@@ -96,6 +99,7 @@ impl AppState {
             csrf: CsrfKey::from_bytes(&key),
             metrics: Metrics::default(),
             clock,
+            verify_job: Default::default(),
         })))
     }
 

@@ -152,8 +152,70 @@
     } catch (e) { if (e.status !== 403) showError(e.message); }
   }
 
+
+  // ---- audit log: verify with progress ----
+  async function pollVerify() {
+    const bar = $("verify-progress"), st = $("verify-status");
+    try {
+      const s = await api("GET", "/api/v1/audit/verify");
+      if (s.total) { bar.max = s.total; bar.value = s.done; }
+      if (s.state === "running") {
+        bar.hidden = false;
+        st.textContent = "Verifying: " + s.done + " of " + (s.total || "?") + " checked";
+        setTimeout(pollVerify, 500);
+      } else if (s.state === "passed") {
+        bar.hidden = false; $("verify-log").disabled = false;
+        st.className = "ok";
+        st.textContent = "Log verified: " + s.entries + " entries, " + s.checkpoints + " signed checkpoints, " + s.rows + " records match their audited writes.";
+      } else if (s.state === "failed") {
+        $("verify-log").disabled = false;
+        st.className = "error";
+        st.textContent = "Verification FAILED: " + s.problem;
+      }
+    } catch (e) { showError(e.message); }
+  }
+
+  function auditPage() {
+    const b = $("verify-log");
+    if (!b) return;
+    b.addEventListener("click", async () => {
+      showError(""); b.disabled = true;
+      $("verify-status").className = ""; $("verify-status").textContent = "Starting…";
+      try { await api("POST", "/api/v1/audit/verify", {}); pollVerify(); }
+      catch (e) { b.disabled = false; showError(e.message); }
+    });
+  }
+
+  // ---- accounts ----
+  function accountsPage() {
+    const f = $("account-form");
+    if (!f) return;
+    f.addEventListener("submit", async (ev) => {
+      ev.preventDefault(); showError("");
+      try {
+        const r = await api("POST", "/api/v1/accounts", {
+          username: $("new-username").value.trim(), display_name: $("new-display").value.trim(),
+          role: $("new-role").value, email: $("new-email").value.trim(),
+        });
+        $("account-created").textContent = "Created " + r.account.username + ". One-time password (shown once, hand over in person): " + r.initial_password;
+      } catch (e) { showError(e.message); }
+    });
+    document.querySelectorAll(".disable-account, .unlock-account").forEach((b) => {
+      b.addEventListener("click", async () => {
+        showError("");
+        const u = b.dataset.username, disable = b.classList.contains("disable-account");
+        if (disable && !confirm("Disable " + u + "? Their sessions and API tokens end at once.")) return;
+        try {
+          await api("POST", "/api/v1/accounts/" + encodeURIComponent(u) + (disable ? "/disable" : "/unlock"), {});
+          if (disable) b.closest("tr").querySelector(".status").textContent = "disabled";
+          b.textContent = disable ? "Disabled" : "Unlocked"; b.disabled = true;
+        } catch (e) { showError(e.message); }
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     const page = (document.querySelector("main") || {}).dataset || {};
-    if (page.page === "sign-in") signIn(); else app();
+    if (page.page === "sign-in") signIn(); else { app(); auditPage(); accountsPage(); }
   });
 })();

@@ -209,8 +209,17 @@ fn pyotp_now(secret: &str) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
-#[test]
-fn browser_sign_in_search_draw_denied_and_idle_logoff() {
+/// A store, an enrolled account per (username, role), and the real HTTPS server.
+struct Lab {
+    _dir: tempfile::TempDir,
+    store: Arc<labguard_store::Store>,
+    base: String,
+    _rt: tokio::runtime::Runtime,
+    /// (username, password, TOTP secret in base32).
+    people: Vec<(String, String, String)>,
+}
+
+fn require_chromedriver() {
     if Command::new("chromedriver")
         .arg("--version")
         .output()
@@ -218,9 +227,98 @@ fn browser_sign_in_search_draw_denied_and_idle_logoff() {
     {
         panic!("chromedriver is missing: apt-get install chromium chromium-driver (scripts/test.sh does)");
     }
+}
+
+fn lab(people: &[(&str, Role)], idle_secs: i64) -> Lab {
     let dir = tempfile::tempdir().unwrap();
     let data = DataDir::sqlite(dir.path().join("data"));
     let store = Arc::new(data.init(StoreOptions::default()).unwrap());
+    let op = Actor::operator();
+    let mut made = Vec::new();
+    for (i, (username, role)) in people.iter().enumerate() {
+        let (acct, password) = labguard_server::admin::provision_account(
+            &store,
+            &op,
+            username,
+            &format!("{username} (test)"),
+            *role,
+            &format!("{username}@example.invalid"),
+            &HashParams::TESTING,
+        )
+        .unwrap();
+        let secret = TotpSecret::from_random_bytes([7 + i as u8; 20]);
+        let user = acct.staff.id.to_string();
+        store
+            .start_mfa_enrollment(&op, &user, secret.as_bytes())
+            .unwrap();
+        let codes = recovery::generate(1, &[1u8; 10], Utc::now()).unwrap();
+        store
+            .confirm_mfa(&op, &user, &serde_json::to_string(&codes.stored).unwrap())
+            .unwrap();
+        made.push((
+            username.to_string(),
+            password.to_string(),
+            secret.to_base32().to_string(),
+        ));
+    }
+    let mut settings = Settings {
+        hash_params: HashParams::TESTING,
+        ..Settings::default()
+    };
+    settings.session.idle_timeout = TimeDelta::seconds(idle_secs);
+    let state = AppState::new(store.clone(), settings).unwrap();
+    let (cert, key) = labguard_server::tls::ensure_self_signed(dir.path()).unwrap();
+    let tls = labguard_server::tls::server_config(&cert, &key).unwrap();
+    let port = free_port();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.spawn(labguard_server::serve(
+        state,
+        ([127, 0, 0, 1], port).into(),
+        tls,
+    ));
+    Lab {
+        _dir: dir,
+        store,
+        base: format!("https://127.0.0.1:{port}"),
+        _rt: rt,
+        people: made,
+    }
+}
+
+/// Password, then the authenticator code from pyotp; ends on the app page.
+fn sign_in(d: &Driver, lab: &Lab, who: usize, shot_prefix: Option<&str>) {
+    let (username, password, secret) = &lab.people[who];
+    d.go(&format!("{}/sign-in", lab.base));
+    d.type_into("#username", username);
+    d.type_into("#password", password);
+    if let Some(p) = shot_prefix {
+        d.shot(&format!("{p}-sign-in"));
+    }
+    d.click("#sign-in");
+    d.wait_js(
+        "the code form",
+        "return !document.getElementById('mfa-form').hidden",
+    );
+    d.type_into("#code", &pyotp_now(secret));
+    if let Some(p) = shot_prefix {
+        d.shot(&format!("{p}-totp"));
+    }
+    d.click("#verify");
+    d.wait_js(
+        "the app page",
+        "return location.pathname === '/app' && !!document.getElementById('who')",
+    );
+}
+
+fn screenshots() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots")
+}
+
+#[test]
+fn browser_sign_in_search_draw_denied_and_idle_logoff() {
+    require_chromedriver();
+    let lab = lab(&[("pia", Role::Phlebotomist)], IDLE_SECS);
+    let (store, base) = (&lab.store, &lab.base);
     let op = Actor::operator();
     let patient = Patient {
         id: Id::new_v4(),
@@ -234,65 +332,9 @@ fn browser_sign_in_search_draw_denied_and_idle_logoff() {
         address: None,
     };
     store.add_patient(&op, &patient).unwrap();
-    let (acct, password) = labguard_server::admin::provision_account(
-        &store,
-        &op,
-        "pia",
-        "Pia Venipuncta",
-        Role::Phlebotomist,
-        "pia@example.invalid",
-        &HashParams::TESTING,
-    )
-    .unwrap();
-    let secret = TotpSecret::from_random_bytes([7u8; 20]);
-    let user = acct.staff.id.to_string();
-    store
-        .start_mfa_enrollment(&op, &user, secret.as_bytes())
-        .unwrap();
-    let codes = recovery::generate(1, &[1u8; 10], Utc::now()).unwrap();
-    store
-        .confirm_mfa(&op, &user, &serde_json::to_string(&codes.stored).unwrap())
-        .unwrap();
-
-    // The real HTTPS server with a short idle timeout.
-    let mut settings = Settings {
-        hash_params: HashParams::TESTING,
-        ..Settings::default()
-    };
-    settings.session.idle_timeout = TimeDelta::seconds(IDLE_SECS);
-    let state = AppState::new(store.clone(), settings).unwrap();
-    let (cert, key) = labguard_server::tls::ensure_self_signed(dir.path()).unwrap();
-    let tls = labguard_server::tls::server_config(&cert, &key).unwrap();
-    let port = free_port();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.spawn(labguard_server::serve(
-        state,
-        ([127, 0, 0, 1], port).into(),
-        tls,
-    ));
-    let base = format!("https://127.0.0.1:{port}");
-
-    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots");
+    let shots = screenshots();
     let d = Driver::start(shots.clone());
-
-    // Sign in: password, then the authenticator code.
-    d.go(&format!("{base}/sign-in"));
-    d.type_into("#username", "pia");
-    d.type_into("#password", &password);
-    d.shot("01-sign-in");
-    d.click("#sign-in");
-    d.wait_js(
-        "the code form",
-        "return !document.getElementById('mfa-form').hidden",
-    );
-    d.type_into("#code", &pyotp_now(&secret.to_base32()));
-    d.shot("02-totp");
-    d.click("#verify");
-    d.wait_js(
-        "the app page",
-        "return location.pathname === '/app' && !!document.getElementById('search-form')",
-    );
-
+    sign_in(&d, &lab, 0, Some("01"));
     // Search a patient and record a draw.
     d.type_into("#mrn", "MRN-2001");
     d.click("#search");
@@ -347,4 +389,87 @@ fn browser_sign_in_search_draw_denied_and_idle_logoff() {
         "return location.pathname === '/sign-in'",
     );
     assert!(shots.join("07-idle-logoff.png").exists());
+}
+
+#[test]
+fn browser_audit_verify_access_review_and_account_admin() {
+    require_chromedriver();
+    let lab = lab(
+        &[("sol", Role::SecurityOfficer), ("ada", Role::Administrator)],
+        900,
+    );
+    let d = Driver::start(screenshots());
+
+    // The security officer verifies the log from the audit page and watches it finish.
+    sign_in(&d, &lab, 0, None);
+    d.go(&format!("{}/audit", lab.base));
+    d.wait_js(
+        "the audit entries",
+        "return document.querySelectorAll('#audit-entries tbody tr').length > 0",
+    );
+    d.click("#verify-log");
+    d.wait_js(
+        "the verification to pass",
+        "return document.getElementById('verify-status').innerText.includes('Log verified')",
+    );
+    d.shot("11-audit-verified");
+    // The run itself is in the log.
+    let (size, _) = lab.store.audit_head().unwrap();
+    let recent = lab
+        .store
+        .audit_entries(&Actor::operator(), size.saturating_sub(20), 20)
+        .unwrap();
+    assert!(recent.iter().any(|(_, e)| e.action == "audit.verify"));
+
+    // Access review: every account, with role and MFA status.
+    d.go(&format!("{}/access-review", lab.base));
+    d.wait_js(
+        "the review table",
+        "return document.getElementById('review').innerText.includes('ada')",
+    );
+    d.wait_js(
+        "the review summary",
+        "return document.getElementById('review-summary').innerText.includes('2 accounts')",
+    );
+    d.shot("12-access-review");
+    // The security officer does not manage accounts.
+    d.go(&format!("{}/accounts", lab.base));
+    d.wait_js(
+        "the denied page",
+        "return document.body.innerText.includes('Permission denied')",
+    );
+    d.go(&format!("{}/app", lab.base));
+    d.click("#sign-out");
+    d.wait_js(
+        "the sign-in page",
+        "return location.pathname === '/sign-in'",
+    );
+
+    // The administrator creates an account and disables a leaver.
+    sign_in(&d, &lab, 1, None);
+    d.go(&format!("{}/accounts", lab.base));
+    d.type_into("#new-username", "lenny");
+    d.type_into("#new-display", "Lenny Leaver");
+    d.type_into("#new-email", "lenny@example.invalid");
+    d.click("#create-account");
+    d.wait_js(
+        "the one-time password",
+        "return document.getElementById('account-created').innerText.includes('One-time password')",
+    );
+    d.shot("13-account-created");
+    d.go(&format!("{}/accounts", lab.base));
+    d.js("window.confirm = () => true; return true;");
+    d.click("button.disable-account[data-username='lenny']");
+    d.wait_js(
+        "the leaver disabled",
+        "return document.querySelector(\"button.disable-account[data-username='lenny']\").disabled",
+    );
+    let lenny = lab
+        .store
+        .list_accounts(&Actor::operator())
+        .unwrap()
+        .into_iter()
+        .find(|a| a.staff.username == "lenny")
+        .unwrap();
+    assert!(lenny.disabled_at.is_some());
 }

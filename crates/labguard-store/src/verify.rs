@@ -64,6 +64,31 @@ fn check_log(
 }
 
 impl Store {
+    /// [`Store::verify`] on behalf of a person: it needs the audit-read permission, and the
+    /// run and its outcome are themselves logged (compliance evidence: when it last passed).
+    pub fn verify_as(
+        &self,
+        actor: &crate::Actor,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<Result<VerifyReport, VerifyProblem>, StoreError> {
+        self.authorize(
+            actor,
+            labguard_core::Permission::AuditRead,
+            "audit.verify",
+            "audit_log",
+            "",
+        )?;
+        let r = self.verify(progress);
+        let outcome = if r.is_ok() {
+            labguard_audit::Outcome::Success
+        } else {
+            labguard_audit::Outcome::Error
+        };
+        let e = self.entry(actor, "audit.verify", "audit_log", "", None, outcome)?;
+        self.append_entries(&[e])?;
+        Ok(r)
+    }
+
     /// Verifies everything; `progress(done, total)` over entries then rows.
     pub fn verify(
         &self,

@@ -357,20 +357,31 @@ pub fn run(g: &Global, args: DemoArgs) -> Result<()> {
     }
     let store = std::sync::Arc::new(store);
     demo_accounts(&store)?;
+    let tls = crate::simulator::demo_link_config(&store, &g.data_dir)?;
     let (g2, s2, serve) = (g.clone(), store.clone(), args.serve.clone());
-    // The web server runs beside the simulated analyzer; if it stops (port taken), say so
-    // and keep the analyzer going.
+    let (ready, bound) = std::sync::mpsc::channel();
+    // The web server and the instrument listeners run beside the simulated analyzer.
     std::thread::spawn(move || {
-        if let Err(e) = crate::serve_cmd::serve(&g2, s2, &serve) {
-            eprintln!("web server stopped: {e:#}");
+        if let Err(e) = crate::serve_cmd::serve(&g2, s2, &serve, Some(ready)) {
+            eprintln!("server stopped: {e:#}");
         }
     });
+    let addr = match bound.recv() {
+        Ok(Some(a)) => a,
+        Ok(None) => anyhow::bail!(
+            "the simulated analyzer needs the MLLP mutual-TLS listener: do not set --mllp-tls-listen off"
+        ),
+        Err(_) => anyhow::bail!("the server did not start (see the error above)"),
+    };
     crate::simulator::run(
         &store,
+        crate::simulator::Link { addr, tls },
         args.patients.max(1),
         args.messages,
         Duration::from_secs_f64(args.interval.max(0.0)),
-    )
+    )?;
+    store.checkpoint().context("final checkpoint")?;
+    Ok(())
 }
 
 /// One sign-in account per role for trying the web UI. Their secrets are printed once, at

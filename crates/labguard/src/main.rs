@@ -7,6 +7,7 @@ mod bench;
 mod demo;
 mod devices_cmd;
 mod fhir_cmd;
+mod hl7_cmd;
 mod ingest_bench;
 mod keys_cmd;
 mod mllp_cmd;
@@ -37,8 +38,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Create the data dir, a new key-encryption key and the database.
-    Init,
+    /// Create the data dir, a new key-encryption key, the database and the first administrator.
+    Init(opts::InitArgs),
     /// Patients: add, find and show (audited like any other access).
     #[command(subcommand)]
     Patients(patients_cmd::PatientsCmd),
@@ -65,6 +66,9 @@ enum Command {
     /// HL7 v2 over MLLP: serve the instrument listeners, benchmark ingest.
     #[command(subcommand)]
     Mllp(mllp_cmd::MllpCmd),
+    /// HL7 v2 files: parse and show structure and lab results as JSON.
+    #[command(subcommand)]
+    Hl7(hl7_cmd::Hl7Cmd),
     /// FHIR R4 export of lab results.
     #[command(subcommand)]
     Fhir(fhir_cmd::FhirCmd),
@@ -80,7 +84,7 @@ enum Command {
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Init => opts::init(&cli.global),
+        Command::Init(a) => opts::init(&cli.global, &a),
         Command::Patients(c) => patients_cmd::run(&cli.global, c),
         Command::Results(c) => patients_cmd::run_results(&cli.global, c),
         Command::Demo(a) => demo::run(&cli.global, a),
@@ -90,6 +94,7 @@ fn main() {
         Command::Bench(c) => bench::run(&cli.global, c),
         Command::Devices(c) => devices_cmd::run(&cli.global, c),
         Command::Mllp(c) => mllp_cmd::run(&cli.global, c),
+        Command::Hl7(c) => hl7_cmd::run(c),
         Command::Fhir(c) => fhir_cmd::run(&cli.global, c),
         Command::Serve(a) => serve_cmd::run(&cli.global, a),
         Command::Users(c) => users_cmd::run(&cli.global, c),

@@ -47,7 +47,18 @@ impl Global {
     }
 }
 
-pub fn init(g: &Global) -> Result<()> {
+/// `labguard init`: the data dir, its keys, and the first administrator.
+#[derive(Args, Debug, Clone)]
+pub struct InitArgs {
+    /// Username of the first administrator ("none" to create no account).
+    #[arg(long, default_value = "admin")]
+    pub admin: String,
+    /// The first administrator's email address.
+    #[arg(long, default_value = "")]
+    pub admin_email: String,
+}
+
+pub fn init(g: &Global, args: &InitArgs) -> Result<()> {
     let data = g.data();
     let store = data
         .init(StoreOptions::default())
@@ -61,6 +72,27 @@ pub fn init(g: &Global) -> Result<()> {
         );
     }
     println!("audit checkpoint key: {}", store.verifier_key()?);
+    if args.admin != "none" {
+        let c = crate::users_cmd::create(
+            &store,
+            &args.admin,
+            "First administrator",
+            labguard_core::Role::Administrator,
+            &args.admin_email,
+        )?;
+        store.checkpoint()?;
+        println!(
+            "first administrator: {} (shown once; hand over in person)",
+            c.username
+        );
+        println!("  one-time password:   {}", c.password);
+        println!("  enrollment secret:   {}", c.totp_secret);
+        println!("  enrollment URI:      {}", c.otpauth_uri);
+        println!("  recovery codes:      {}", c.recovery_codes.join(" "));
+        println!(
+            "sign in at https://127.0.0.1:8443 after `labguard serve`, then set a new password"
+        );
+    }
     Ok(())
 }
 

@@ -35,8 +35,9 @@ pub struct ServeArgs {
     /// HL7 over MLLP with mutual TLS for enrolled instruments ("off" to disable).
     #[arg(long, default_value = "127.0.0.1:2575")]
     pub mllp_tls_listen: String,
-    /// Plain-TCP MLLP for allow-listed legacy instruments ("off" unless a lab needs it).
-    #[arg(long, default_value = "off")]
+    /// Plain-TCP MLLP for legacy instruments enrolled with an address allow-list ("off" to
+    /// disable). Only enrolled legacy devices' addresses get past the first message.
+    #[arg(long, default_value = "127.0.0.1:2576")]
     pub mllp_tcp_listen: String,
 }
 
@@ -60,11 +61,14 @@ pub fn parse_duration(s: &str) -> Result<TimeDelta, String> {
 
 pub fn run(g: &Global, args: ServeArgs) -> Result<()> {
     let store = Arc::new(g.open()?);
-    serve(g, store, &args)
+    serve(g, store, &args, None)
 }
 
+/// Told the MLLP mutual-TLS address once the listeners are bound (None when it is off).
+pub type Ready = std::sync::mpsc::Sender<Option<SocketAddr>>;
+
 /// Serves `store` until Ctrl-C (also used by `labguard demo`).
-pub fn serve(g: &Global, store: Arc<Store>, args: &ServeArgs) -> Result<()> {
+pub fn serve(g: &Global, store: Arc<Store>, args: &ServeArgs, ready: Option<Ready>) -> Result<()> {
     let (cert, key) = match (&args.tls_cert, &args.tls_key) {
         (Some(c), Some(k)) => (c.clone(), k.clone()),
         _ => labguard_server::tls::ensure_self_signed(&g.data_dir)
@@ -103,8 +107,14 @@ pub fn serve(g: &Global, store: Arc<Store>, args: &ServeArgs) -> Result<()> {
             if let Some(a) = server.tcp_addr() {
                 println!("instruments: legacy plain-TCP MLLP on {a} (weaker control)");
             }
+            if let Some(r) = &ready {
+                let _ = r.send(server.tls_addr());
+            }
             Some(server)
         } else {
+            if let Some(r) = &ready {
+                let _ = r.send(None);
+            }
             None
         };
         let web = labguard_server::serve(state, args.listen, tls);

@@ -1,13 +1,18 @@
-//! A simulated chemistry analyzer: it draws a fresh specimen for a random demo patient, then
-//! sends the results as an HL7 v2.5.1 ORU^R01, which goes through the real parser and
-//! mapping before being filed, as the device, in the encrypted store.
+//! A simulated chemistry analyzer, enrolled like a real one: a phlebotomist draws a specimen
+//! for a random demo patient, then the analyzer sends its results as an HL7 v2.5.1 ORU^R01
+//! over MLLP with mutual TLS to labguard's own listener, which authenticates it, checks the
+//! results and files them before it acknowledges.
 
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use chrono::Utc;
 use labguard_core::{ContainerType, Id, Role, Specimen};
-use labguard_hl7::{Ack, AckCode, IdFor, LabReport, MappingOptions, Message};
+use labguard_mllp::client::{ack_code, tls_client_config, Client, TlsClientConfig};
+use labguard_mllp::{enroll, DeviceCa, EnrollRequest};
 use labguard_store::{Actor, Store};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -52,12 +57,105 @@ fn oru(rng: &mut StdRng, control: &str, p: &labguard_core::Patient, accession: &
     msg
 }
 
-pub fn run(store: &Store, patients: u32, messages: Option<u32>, interval: Duration) -> Result<()> {
-    println!("simulated analyzer chem-1 sending ORU^R01 results (Ctrl-C to stop)");
+/// Where and as whom the simulated analyzer connects.
+pub struct Link {
+    pub addr: SocketAddr,
+    pub tls: Arc<TlsClientConfig>,
+}
+
+/// The demo analyzer's enrollment: a client certificate from labguard's device CA, kept in
+/// `D/demo-analyzer/` so restarts of the demo reuse it (a real instrument keeps its own).
+pub fn demo_link_config(store: &Store, data_dir: &Path) -> Result<Arc<TlsClientConfig>> {
+    let dir = data_dir.join("demo-analyzer");
+    let (cert, key) = (dir.join("chem-1.crt"), dir.join("chem-1.key"));
+    let active = store
+        .instruments()?
+        .into_iter()
+        .filter(|e| e.is_active() && e.sending_app == "CHEMSTAR")
+        .collect::<Vec<_>>();
+    let have_files = cert.exists() && key.exists();
+    let enrolled_for_files = have_files
+        && active.iter().any(|e| {
+            std::fs::read_to_string(&cert)
+                .ok()
+                .and_then(|pem| labguard_mllp::ca::pem_fingerprint(&pem))
+                .is_some_and(|fp| e.cert_fingerprint.as_deref() == Some(fp.as_str()))
+        });
+    if !enrolled_for_files {
+        // A name not taken yet: earlier demo certificates may be enrolled (or revoked).
+        let taken: Vec<String> = store.instruments()?.into_iter().map(|e| e.name).collect();
+        let name = (1..)
+            .map(|n| {
+                if n == 1 {
+                    "chem-1".to_string()
+                } else {
+                    format!("chem-1-{n}")
+                }
+            })
+            .find(|n| !taken.contains(n))
+            .context("no free analyzer name")?;
+        let req = EnrollRequest {
+            name,
+            sending_app: "CHEMSTAR".into(),
+            sending_facility: "CORELAB".into(),
+            analytes: PANEL.iter().map(|p| p.0.to_string()).collect(),
+            legacy_allow: None,
+        };
+        let (_, issued) = enroll(store, &Actor::operator(), data_dir, &req)?;
+        let issued = issued.context("a TLS enrollment issues a certificate")?;
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        std::fs::write(&cert, &issued.cert_pem)?;
+        write_private(&key, issued.key_pem.as_bytes())?;
+        store.checkpoint()?;
+        println!(
+            "enrolled the simulated analyzer {} for mutual TLS",
+            req.name
+        );
+    }
+    let ca = DeviceCa::open_or_create(data_dir)?;
+    let (c, k) = (
+        std::fs::read_to_string(&cert)?,
+        std::fs::read_to_string(&key)?,
+    );
+    Ok(tls_client_config(ca.cert_pem(), Some((&c, &k)))?)
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    f.write_all(bytes)?;
+    Ok(())
+}
+
+/// Draws a specimen for a random demo patient (as the phlebotomist, in the store), then
+/// sends the analyzer's ORU^R01 for it over mutual TLS and waits for the ACK, which the
+/// listener sends only after the results are committed.
+pub fn run(
+    store: &Store,
+    link: Link,
+    patients: u32,
+    messages: Option<u32>,
+    interval: Duration,
+) -> Result<()> {
+    println!(
+        "simulated analyzer chem-1 sending ORU^R01 results over mutual TLS to {} (Ctrl-C to stop)",
+        link.addr
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the analyzer's runtime")?;
     let mut rng = StdRng::from_os_rng();
     let phleb = Actor::staff("pat.phleb", Role::Phlebotomist);
-    let device = Actor::device("chem-1");
     let lookup = Actor::system();
+    let mut client = None;
     let mut sent = 0u32;
     while messages.is_none_or(|m| sent < m) {
         sent += 1;
@@ -80,43 +178,41 @@ pub fn run(store: &Store, patients: u32, messages: Option<u32>, interval: Durati
             body_site: "right antecubital vein".into(),
         };
         store.add_specimen(&phleb, &specimen)?;
-        let control = format!("SIM{:08}", sent);
+        let control = format!("SIM{}{:06}", Utc::now().format("%H%M%S"), sent);
         let text = oru(&mut rng, &control, &patient, &accession);
-        let msg = Message::parse(&text)
-            .map_err(|e| anyhow::anyhow!("simulator built a bad message: {e}"))?;
-        let report = LabReport::read(&msg).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        let mapped = report
-            .value
-            .to_records(&MappingOptions::default(), &mut |what| match what {
-                IdFor::Patient { .. } => patient.id,
-                IdFor::Specimen { .. } => specimen.id,
-                _ => Id::new_v4(),
-            });
-        for p in &mapped.problems {
-            eprintln!("chem-1: {p:?}");
-        }
-        for o in &mapped.value.orders {
-            store.add_order(&phleb, o)?;
-        }
-        let results = mapped.value.results;
-        let (code, filed) = match store.add_results(&device, &results) {
-            Ok(()) => (AckCode::ApplicationAccept, results.len()),
-            Err(e) => {
-                eprintln!("chem-1: filing failed: {e}");
-                (AckCode::ApplicationError, 0)
+        let ack = rt.block_on(async {
+            // Reconnect as a real instrument would when the listener restarts.
+            for attempt in 0..50 {
+                if client.is_none() {
+                    match Client::tls(link.addr, "localhost", link.tls.clone()).await {
+                        Ok(c) => client = Some(c),
+                        Err(e) if attempt < 49 => {
+                            if attempt == 0 {
+                                eprintln!("chem-1: connecting: {e}; retrying");
+                            }
+                            tokio::time::sleep(Duration::from_millis(200)).await;
+                            continue;
+                        }
+                        Err(e) => return Err(anyhow::anyhow!("chem-1: cannot connect: {e}")),
+                    }
+                }
+                if let Some(c) = client.as_mut() {
+                    match c.send(text.as_bytes()).await {
+                        Ok(a) => return Ok(a),
+                        Err(e) => {
+                            eprintln!("chem-1: connection lost ({e}); reconnecting");
+                            client = None;
+                        }
+                    }
+                }
             }
-        };
-        let ack = Ack::new(code, &control, Utc::now().fixed_offset()).build(&msg);
-        store.checkpoint()?;
-        let msa = ack
-            .split('\r')
-            .find(|s| s.starts_with("MSA"))
-            .unwrap_or("MSA");
-        println!("chem-1 -> ORU^R01 {control}: {filed} results filed for one patient; ACK {msa}");
+            Err(anyhow::anyhow!("chem-1: gave up sending {control}"))
+        })?;
+        let code = ack_code(&ack).unwrap_or_else(|| "??".into());
+        println!("chem-1 -> ORU^R01 {control} for accession {accession}: ACK {code}");
         if messages.is_none_or(|m| sent < m) {
             std::thread::sleep(interval);
         }
     }
-    store.checkpoint().context("final checkpoint")?;
     Ok(())
 }
