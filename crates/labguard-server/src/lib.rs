@@ -11,6 +11,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod held;
 pub mod log;
 pub mod routes;
 pub mod signin;

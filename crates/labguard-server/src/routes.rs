@@ -11,7 +11,7 @@ use labguard_core::Permission as P;
 use utoipa::OpenApi;
 
 use crate::state::AppState;
-use crate::{admin, api, signin, verify_job};
+use crate::{admin, api, held, signin, verify_job};
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +76,17 @@ pub const RULES: &[(&str, &str, Rule)] = &[
     ),
     ("POST", "/api/v1/break-glass", Rule::PhiRoles),
     ("GET", "/api/v1/break-glass/{patient_id}", Rule::PhiRoles),
+    ("GET", "/api/v1/held-results", Rule::All(&[P::ResultVerify])),
+    (
+        "POST",
+        "/api/v1/held-results/{id}/release",
+        Rule::All(&[P::ResultVerify]),
+    ),
+    (
+        "POST",
+        "/api/v1/held-results/{id}/reject",
+        Rule::All(&[P::ResultVerify]),
+    ),
     ("GET", "/api/v1/audit", Rule::All(&[P::AuditRead])),
     ("POST", "/api/v1/audit/verify", Rule::All(&[P::AuditRead])),
     ("GET", "/api/v1/audit/verify", Rule::All(&[P::AuditRead])),
@@ -146,6 +157,17 @@ pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)>
             "GET",
             "/api/v1/break-glass/{patient_id}",
             get(api::break_glass_read),
+        ),
+        ("GET", "/api/v1/held-results", get(held::list)),
+        (
+            "POST",
+            "/api/v1/held-results/{id}/release",
+            post(held::release),
+        ),
+        (
+            "POST",
+            "/api/v1/held-results/{id}/reject",
+            post(held::reject),
         ),
         ("GET", "/api/v1/audit", get(admin::audit)),
         ("POST", "/api/v1/audit/verify", post(verify_job::start)),
@@ -269,6 +291,9 @@ impl utoipa::Modify for CommonErrors {
         api::verify_result,
         api::break_glass,
         api::break_glass_read,
+        held::list,
+        held::release,
+        held::reject,
         admin::audit,
         verify_job::start,
         verify_job::status,

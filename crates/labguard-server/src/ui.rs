@@ -169,6 +169,11 @@ async fn app_page(State(st): State<AppState>, req: Request) -> Response {
     if role.allows(P::CollectionListRead) {
         main.push_str("<section><h2>Collection list</h2><button type=\"button\" id=\"load-collections\">Refresh</button><table id=\"collections\"><thead><tr><th>Accession</th><th>Tube</th><th>Collected</th><th>By</th></tr></thead><tbody></tbody></table></section>");
     }
+    if role.allows(P::ResultVerify) {
+        main.push_str("<section><h2>Instrument results held for review</h2><p>Held by the plausibility checks: outside physiologic limits, wrong units, \
+             an analyte the instrument is not registered for, a result before its draw, or an unknown patient.</p>\
+             <button type=\"button\" id=\"load-held\">Refresh</button><table id=\"held\"><thead><tr><th>Test</th><th>Value</th><th>Units</th><th>Why held</th><th></th></tr></thead><tbody></tbody></table></section>");
+    }
     // Everyone gets the results lookup: roles without access see the permission-denied
     // answer from the server, which is the honest answer to "why can't I see this?".
     main.push_str(

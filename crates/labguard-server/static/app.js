@@ -126,6 +126,8 @@
         loadCollections();
       } catch (e) { showError(e.message); }
     });
+    const lh = $("load-held");
+    if (lh) { lh.addEventListener("click", loadHeld); loadHeld(); }
     const lc = $("load-collections");
     if (lc) { lc.addEventListener("click", loadCollections); loadCollections(); }
     const rf = $("results-form");
@@ -141,6 +143,29 @@
         });
       } catch (e) { if (e.status !== 403) showError(e.message); }
     });
+  }
+
+  async function loadHeld() {
+    const t = $("held"); if (!t) return;
+    try {
+      const rows = await api("GET", "/api/v1/held-results");
+      const tb = t.tBodies[0]; clear(tb);
+      rows.forEach((h) => {
+        const tr = document.createElement("tr");
+        [h.result.analyte_name, h.result.value, h.result.units, h.reasons.join(", ")].forEach((x) => cell(tr, x));
+        const td = cell(tr, "");
+        [["release", "Release"], ["reject", "Reject"]].forEach(([what, label]) => {
+          const b = document.createElement("button"); b.type = "button"; b.textContent = label; b.className = "held-" + what;
+          b.addEventListener("click", async () => {
+            showError("");
+            try { await api("POST", "/api/v1/held-results/" + h.id + "/" + what, {}); loadHeld(); }
+            catch (e) { showError(e.message); }
+          });
+          td.appendChild(b);
+        });
+        tb.appendChild(tr);
+      });
+    } catch (e) { if (e.status !== 403) showError(e.message); }
   }
 
   async function loadCollections() {

@@ -32,7 +32,7 @@ pub(crate) fn name_dob_key(family: &str, given: &str, dob: NaiveDate) -> String 
 impl Store {
     /// Inserts a row of `spec` and records its write (with the row hash) for `pending`.
     #[allow(clippy::too_many_arguments)]
-    fn insert(
+    pub(crate) fn insert(
         &self,
         tx: &mut dyn Tx,
         pending: &mut Pending,

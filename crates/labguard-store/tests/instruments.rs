@@ -5,9 +5,10 @@ mod common;
 
 use chrono::{TimeZone, Utc};
 use common::*;
-use labguard_core::Id;
+use labguard_core::{Id, Role};
 use labguard_store::{
-    Enrollment, Inbound, Transport, Value, VerifyProblem, BEFORE_DRAW, UNKNOWN_PATIENT,
+    Actor, Enrollment, HeldDecision, Inbound, StoreError, Transport, Value, VerifyProblem,
+    BEFORE_DRAW, UNKNOWN_PATIENT,
 };
 
 fn enrollment(name: &str) -> Enrollment {
@@ -114,6 +115,46 @@ fn ingest_files_holds_deduplicates_and_verify_covers_originals() {
         );
         assert_eq!(store.open_alerts(10).unwrap().len(), 3);
         assert_eq!(store.instrument_counts().unwrap(), (4, 3));
+
+        // Review: a technologist may not decide; a pathologist releases one (filed, with
+        // them as verifier), rejects one, and cannot file one with no known patient.
+        let by_reason = |r: &str| {
+            review
+                .iter()
+                .find(|h| h.reasons.iter().any(|x| x == r))
+                .unwrap()
+                .id
+        };
+        let tech = Actor::staff("tess", Role::LabTechnologist);
+        let path = Actor::staff("pam", Role::Pathologist);
+        let hold = by_reason("outside-physiologic-limits");
+        assert!(matches!(
+            store.decide_held_result(&tech, hold, HeldDecision::Release),
+            Err(StoreError::Denied(_))
+        ));
+        let filed = store
+            .decide_held_result(&path, hold, HeldDecision::Release)
+            .unwrap()
+            .unwrap();
+        assert_eq!(filed.verified_by.as_deref(), Some("pam"));
+        let now_filed = store.results_for_patient(&op(), p.id).unwrap();
+        assert_eq!(now_filed.len(), 2, "{}", env.name);
+        assert!(now_filed.iter().any(|r| r.value == "9000"));
+        // Decided once only.
+        assert!(matches!(
+            store.decide_held_result(&path, hold, HeldDecision::Reject),
+            Err(StoreError::Conflict)
+        ));
+        assert!(matches!(
+            store.decide_held_result(&path, by_reason(UNKNOWN_PATIENT), HeldDecision::Release),
+            Err(StoreError::MissingReference)
+        ));
+        assert!(store
+            .decide_held_result(&path, by_reason(BEFORE_DRAW), HeldDecision::Reject)
+            .unwrap()
+            .is_none());
+        assert_eq!(store.held_results(&path).unwrap().len(), 1);
+        assert_eq!(store.open_alerts(10).unwrap().len(), 1);
 
         store.checkpoint().unwrap();
         store.verify(&mut |_, _| {}).unwrap();
