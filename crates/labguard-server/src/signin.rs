@@ -179,6 +179,7 @@ pub async fn sign_in(
     let (secret, stage) = st
         .run(move |store| {
             let key = req.username.trim().to_lowercase();
+            let _serial = st2.throttle_locks.hold(&key, &src);
             let mut t = load_throttle(&st2, store, &key, &src)?;
             let account = store.account_by_username(&key)?;
             let d = t.check(&key, &src, st2.now());
@@ -255,6 +256,7 @@ pub async fn mfa(
             let a = &p.account;
             let user = a.staff.id.to_string();
             let key = a.staff.username.to_lowercase();
+            let _serial = st2.throttle_locks.hold(&key, &src);
             let mut t = load_throttle(&st2, store, &key, &src)?;
             let d = t.check(&key, &src, st2.now());
             if !d.allowed {
