@@ -11,6 +11,8 @@ import sys
 import time
 import urllib.parse
 
+import secrets
+
 import pyotp
 
 
@@ -29,7 +31,8 @@ def main():
             h["X-CSRF-Token"] = csrf
         conn.request("POST", path, json.dumps(body), h)
         r = conn.getresponse()
-        data = json.loads(r.read() or b"null")
+        raw = r.read()
+        data = json.loads(raw) if raw else None
         if r.status >= 300:
             sys.exit(f"{path}: {r.status} {data}")
         ck = r.getheader("Set-Cookie")
@@ -41,7 +44,11 @@ def main():
     totp = pyotp.TOTP(secret)
     # Codes are single-use per 30 s step: wait for a fresh step if this one was used.
     v, cookie = call("/api/v1/auth/mfa", {"code": totp.now()}, cookie, v["csrf_token"])
-    v, _ = call("/api/v1/tokens", {"label": "scripts", "days": 1}, cookie, v["csrf_token"])
+    # Accounts from `labguard users add` carry a one-time password: replace it first.
+    csrf = v["csrf_token"]
+    new = "scripted " + secrets.token_urlsafe(24)
+    call("/api/v1/me/password", {"current_password": password, "new_password": new}, cookie, csrf)
+    v, _ = call("/api/v1/tokens", {"label": "scripts", "days": 1}, cookie, csrf)
     print(v["token"])
 
 

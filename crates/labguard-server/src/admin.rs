@@ -179,6 +179,31 @@ pub fn provision_account(
     email: &str,
     params: &HashParams,
 ) -> ApiResult<(Account, Zeroizing<String>)> {
+    provision_account_with(
+        store,
+        actor,
+        username,
+        display_name,
+        role,
+        email,
+        params,
+        false,
+    )
+}
+
+/// [`provision_account`]; with `one_time`, the password must be changed at first sign-in
+/// (what an administrator hands over is known to two people until then).
+#[allow(clippy::too_many_arguments)]
+pub fn provision_account_with(
+    store: &Store,
+    actor: &Actor,
+    username: &str,
+    display_name: &str,
+    role: Role,
+    email: &str,
+    params: &HashParams,
+    one_time: bool,
+) -> ApiResult<(Account, Zeroizing<String>)> {
     if !username_ok(username) {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -213,7 +238,7 @@ pub fn provision_account(
         email: email.to_string(),
         active: true,
     };
-    store.create_account(actor, &staff, &phc, false)?;
+    store.create_account_with(actor, &staff, &phc, false, one_time)?;
     let account = store
         .account_by_id(&staff.id.to_string())?
         .ok_or_else(ApiError::internal)?;
@@ -412,7 +437,7 @@ pub async fn create_account(
     let (actor, params) = (p.actor.clone(), st.settings.hash_params);
     let (acc, pw) = st
         .run(move |s| {
-            provision_account(
+            provision_account_with(
                 s,
                 &actor,
                 &a.username,
@@ -420,6 +445,7 @@ pub async fn create_account(
                 role,
                 &a.email,
                 &params,
+                true,
             )
         })
         .await?;

@@ -187,6 +187,16 @@ impl FromRequestParts<AppState> for Principal {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Principal> {
         let p = resolve(state, parts).await?;
         match p.stage {
+            // A one-time password opens nothing but the password change.
+            SessionStage::Full
+                if p.account.password_must_change && parts.uri.path() != "/api/v1/me/password" =>
+            {
+                Err(ApiError::new(
+                    axum::http::StatusCode::FORBIDDEN,
+                    "password-change-required",
+                    "choose your own password before continuing (the one you were given works once)",
+                ))
+            }
             SessionStage::Full => Ok(Principal(p)),
             SessionStage::Mfa => Err(ApiError::new(
                 axum::http::StatusCode::UNAUTHORIZED,

@@ -496,6 +496,11 @@ pub async fn change_password(
                 display_name: a.staff.display_name.clone(),
                 other_words: vec![a.staff.email.clone()],
             };
+            if req.new_password == req.current_password {
+                return Ok(Some(vec![
+                    "The password is the one you have now: choose a new one.".to_string(),
+                ]));
+            }
             if let Err(problems) = labguard_identity::check_password(&req.new_password, &ctx) {
                 return Ok(Some(
                     problems

@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/app", get(app_page))
         .route("/dashboard", get(dashboard_page))
         .route("/denied", get(|| async { denied_page() }))
+        .route("/change-password", get(change_password_page))
         .merge(crate::ui_admin::router())
         .route(
             "/static/app.js",
@@ -102,6 +103,33 @@ async fn sign_in_page(Query(q): Query<SignInQuery>) -> Html<String> {
     ))
 }
 
+/// Where a one-time password is replaced (also reachable later to change one's password).
+async fn change_password_page(State(st): State<AppState>, req: Request) -> Response {
+    let (parts, _) = req.into_parts();
+    let p = match resolve(&st, &parts).await {
+        Ok(p) if p.stage == labguard_store::SessionStage::Full => p,
+        Ok(_) => return Redirect::to("/sign-in").into_response(),
+        Err(e) => return redirect_for(&e),
+    };
+    let why = if p.account.password_must_change {
+        "<p class=\"notice\" id=\"must-change\">The password you were given works once. Choose your own to continue.</p>"
+    } else {
+        ""
+    };
+    let body = format!(
+        "<main class=\"narrow\" data-page=\"change-password\"><h1>Choose a password</h1>{why}\
+         <p>At least 8 characters (you also sign in with your authenticator); a long phrase is best. Any characters are fine; \
+         common or breached passwords, and the lab's or your own name, are refused.</p>\
+         <form id=\"password-change-form\">\
+         <label>Current password <input id=\"current-password\" type=\"password\" autocomplete=\"current-password\" required maxlength=\"4096\"></label>\
+         <label>New password <input id=\"new-password\" type=\"password\" autocomplete=\"new-password\" required maxlength=\"4096\"></label>\
+         <label>New password again <input id=\"new-password-2\" type=\"password\" autocomplete=\"new-password\" required maxlength=\"4096\"></label>\
+         <button type=\"submit\" id=\"change-password\">Change password</button></form>\
+         <ul id=\"password-problems\" class=\"error\"></ul><p id=\"error\" class=\"error\" role=\"alert\"></p></main>"
+    );
+    Html(page("Choose a password", &meta(&st, &p), &body)).into_response()
+}
+
 fn redirect_for(err: &crate::error::ApiError) -> Response {
     if err.code == "session-expired" {
         Redirect::to("/sign-in?expired=1").into_response()
@@ -113,7 +141,13 @@ fn redirect_for(err: &crate::error::ApiError) -> Response {
 pub(crate) async fn who(state: &AppState, req: Request) -> Result<AnyStage, Response> {
     let (parts, _) = req.into_parts();
     match resolve(state, &parts).await {
-        Ok(p) if p.stage == labguard_store::SessionStage::Full => Ok(p),
+        Ok(p) if p.stage == labguard_store::SessionStage::Full => {
+            if p.account.password_must_change {
+                Err(Redirect::to("/change-password").into_response())
+            } else {
+                Ok(p)
+            }
+        }
         Ok(_) => Err(Redirect::to("/sign-in").into_response()),
         Err(e) => Err(redirect_for(&e)),
     }

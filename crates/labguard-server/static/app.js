@@ -35,7 +35,7 @@
       const d = $("denied"); if (d) d.hidden = false;
     }
     armIdle();
-    if (!r.ok) { const e = new Error((data && data.message) || ("HTTP " + r.status)); e.status = r.status; throw e; }
+    if (!r.ok) { const e = new Error((data && data.message) || ("HTTP " + r.status)); e.status = r.status; e.data = data; throw e; }
     return data;
   }
 
@@ -211,6 +211,25 @@
     });
   }
 
+  // ---- choosing a password (required after a one-time password) ----
+  function passwordPage() {
+    const f = $("password-change-form");
+    if (!f) return;
+    f.addEventListener("submit", async (ev) => {
+      ev.preventDefault(); showError("");
+      const ul = $("password-problems"); clear(ul);
+      if ($("new-password").value !== $("new-password-2").value) { showError("The two new passwords differ."); return; }
+      try {
+        await api("POST", "/api/v1/me/password", { current_password: $("current-password").value, new_password: $("new-password").value });
+        location.href = "/app";
+      } catch (e) {
+        const ps = (e.data && e.data.problems) || [];
+        ps.forEach((p) => { const li = document.createElement("li"); li.textContent = p; ul.appendChild(li); });
+        if (!ps.length) showError(e.message);
+      }
+    });
+  }
+
   // ---- accounts ----
   function accountsPage() {
     const f = $("account-form");
@@ -241,6 +260,6 @@
 
   document.addEventListener("DOMContentLoaded", () => {
     const page = (document.querySelector("main") || {}).dataset || {};
-    if (page.page === "sign-in") signIn(); else { app(); auditPage(); accountsPage(); }
+    if (page.page === "sign-in") signIn(); else { app(); auditPage(); accountsPage(); passwordPage(); }
   });
 })();

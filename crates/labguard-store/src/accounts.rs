@@ -32,6 +32,8 @@ pub struct Account {
     pub last_sign_in: Option<DateTime<Utc>>,
     pub disabled_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// Signed in with a one-time password: only a password change is allowed until done.
+    pub password_must_change: bool,
 }
 
 impl std::fmt::Debug for Account {
@@ -89,7 +91,7 @@ impl SignInEvent {
 
 pub(crate) const ACCOUNT_COLS: &str = "s.id, s.username, s.display_name, s.role, s.email, s.active, \
      a.password_hash, a.password_checked_at, a.blocklist_failed, CASE WHEN a.totp_secret IS NULL THEN 0 ELSE 1 END, \
-     a.totp_last_step, a.mfa_enrolled, a.recovery_codes, a.last_sign_in, a.disabled_at, a.created_at";
+     a.totp_last_step, a.mfa_enrolled, a.recovery_codes, a.last_sign_in, a.disabled_at, a.created_at, a.password_must_change";
 
 pub(crate) fn account_select() -> String {
     format!("SELECT {ACCOUNT_COLS} FROM accounts a JOIN staff s ON s.id = a.user_id")
@@ -115,7 +117,7 @@ fn flag(v: &Value) -> Result<bool, StoreError> {
     }
 }
 
-/// Decodes the first 16 columns of a row selected with [`account_select`].
+/// Decodes the first 17 columns of a row selected with [`account_select`].
 pub(crate) fn decode_account(r: &[Value]) -> Result<Account, StoreError> {
     let col = |i: usize| {
         r.get(i)
@@ -146,6 +148,7 @@ pub(crate) fn decode_account(r: &[Value]) -> Result<Account, StoreError> {
         last_sign_in: opt_time(col(13)?)?,
         disabled_at: opt_time(col(14)?)?,
         created_at: parse_time(col(15)?)?,
+        password_must_change: flag(col(16)?)?,
     })
 }
 
@@ -161,6 +164,19 @@ impl Store {
         staff: &Staff,
         password_hash: &str,
         blocklist_failed: bool,
+    ) -> Result<(), StoreError> {
+        self.create_account_with(actor, staff, password_hash, blocklist_failed, false)
+    }
+
+    /// [`Store::create_account`], optionally with a one-time password that must be changed
+    /// at first sign-in.
+    pub fn create_account_with(
+        &self,
+        actor: &Actor,
+        staff: &Staff,
+        password_hash: &str,
+        blocklist_failed: bool,
+        must_change: bool,
     ) -> Result<(), StoreError> {
         let id = staff.id.to_string();
         self.authorize(
@@ -185,13 +201,14 @@ impl Store {
                 ],
             )?;
             tx.execute(
-                "INSERT INTO accounts (user_id, password_hash, password_checked_at, blocklist_failed, created_at) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO accounts (user_id, password_hash, password_checked_at, blocklist_failed, created_at, password_must_change) VALUES (?, ?, ?, ?, ?, ?)",
                 &[
                     id.clone().into(),
                     password_hash.into(),
                     now.clone().into(),
                     Value::Int(i64::from(blocklist_failed)),
                     now.clone().into(),
+                    Value::Int(i64::from(must_change)),
                 ],
             )?;
             pending.push(self.entry(actor, "account.create", "account", &id, None, Outcome::Success)?);
@@ -283,7 +300,7 @@ impl Store {
         let now = rfc3339(self.now());
         self.write(|tx, pending| {
             let n = tx.execute(
-                "UPDATE accounts SET password_hash = ?, password_checked_at = ?, blocklist_failed = ? WHERE user_id = ?",
+                "UPDATE accounts SET password_hash = ?, password_checked_at = ?, blocklist_failed = ?, password_must_change = 0 WHERE user_id = ?",
                 &[password_hash.into(), now.clone().into(), Value::Int(i64::from(blocklist_failed)), user_id.into()],
             )?;
             if n == 0 {

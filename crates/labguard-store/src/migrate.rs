@@ -25,6 +25,11 @@ pub const SQLITE_MIGRATIONS: &[Migration] = &[
         name: "instruments",
         sql: include_str!("../migrations/sqlite/0003_instruments.sql"),
     },
+    Migration {
+        version: 7,
+        name: "password_change",
+        sql: include_str!("../migrations/sqlite/0007_password_change.sql"),
+    },
 ];
 
 pub const POSTGRES_MIGRATIONS: &[Migration] = &[
@@ -42,6 +47,11 @@ pub const POSTGRES_MIGRATIONS: &[Migration] = &[
         version: 3,
         name: "instruments",
         sql: include_str!("../migrations/postgres/0003_instruments.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "password_change",
+        sql: include_str!("../migrations/postgres/0007_password_change.sql"),
     },
 ];
 

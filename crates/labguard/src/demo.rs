@@ -399,6 +399,7 @@ fn demo_accounts(store: &Store) -> Result<()> {
             &format!("Demo {}", role.code()),
             role,
             &format!("{username}@demo-lab.example.invalid"),
+            false,
         )?);
     }
     if made.is_empty() {

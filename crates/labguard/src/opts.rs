@@ -79,13 +79,17 @@ pub fn init(g: &Global, args: &InitArgs) -> Result<()> {
             "First administrator",
             labguard_core::Role::Administrator,
             &args.admin_email,
+            true,
         )?;
         store.checkpoint()?;
         println!(
             "first administrator: {} (shown once; hand over in person)",
             c.username
         );
-        println!("  one-time password:   {}", c.password);
+        println!(
+            "  one-time password:   {} (must be changed at first sign-in)",
+            c.password
+        );
         println!("  enrollment secret:   {}", c.totp_secret);
         println!("  enrollment URI:      {}", c.otpauth_uri);
         println!("  recovery codes:      {}", c.recovery_codes.join(" "));

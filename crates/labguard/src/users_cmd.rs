@@ -48,16 +48,18 @@ fn random<const N: usize>() -> Result<[u8; N]> {
     Ok(b)
 }
 
-/// Creates an account with a random password and an enrolled TOTP secret.
+/// Creates an account with a random password and an enrolled TOTP secret. With
+/// `one_time`, the password must be changed at first sign-in.
 pub fn create(
     store: &Store,
     username: &str,
     display: &str,
     role: Role,
     email: &str,
+    one_time: bool,
 ) -> Result<Credentials> {
     let op = Actor::operator();
-    let (account, password) = labguard_server::admin::provision_account(
+    let (account, password) = labguard_server::admin::provision_account_with(
         store,
         &op,
         username,
@@ -65,6 +67,7 @@ pub fn create(
         role,
         email,
         &HashParams::default(),
+        one_time,
     )
     .map_err(|e| anyhow!("{}", e.message))?;
     let user = account.staff.id.to_string();
@@ -95,10 +98,13 @@ pub fn run(g: &Global, cmd: UsersCmd) -> Result<()> {
         } => {
             let role = Role::from_code(&role)?;
             let display = display_name.unwrap_or_else(|| username.clone());
-            let c = create(&store, &username, &display, role, &email)?;
+            let c = create(&store, &username, &display, role, &email, true)?;
             emit(g, &c, || {
                 println!("created {} ({})", c.username, c.role);
-                println!("one-time password: {}", c.password);
+                println!(
+                    "one-time password: {} (must be changed at first sign-in)",
+                    c.password
+                );
                 println!("TOTP secret:       {}", c.totp_secret);
                 println!("enrolment URI:     {}", c.otpauth_uri);
                 println!("recovery codes:    {}", c.recovery_codes.join(" "));
