@@ -4,8 +4,12 @@
 # LABGUARD_DATABASE_URL set) PostgreSQL. Every lookup is a real audited read: an API-token
 # check, the blind-index search, decryption, and an audit entry committed with it.
 #
+# Then the same lookup at a fixed offered rate (RATE, default 1,000 req/s) with `hey` (50
+# workers, each limited to RATE/50 per second), for the latency a lab sees under a realistic
+# load rather than at saturation.
+#
 # usage: scripts/http-bench.sh [seconds]    (LABGUARD_BIN defaults to the release build;
-#        CONNECTIONS="8 64" runs several concurrency levels)
+#        CONNECTIONS="8 64" runs several concurrency levels; RATE=0 skips the fixed rate)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN="${LABGUARD_BIN:-${CARGO_TARGET_DIR:-target}/release/labguard}"
@@ -29,6 +33,12 @@ for C in ${CONNECTIONS:-64}; do
   echo "==> wrk: 2 threads, $C connections, ${SECS}s (backend: $BACKEND)"
   wrk -t2 -c"$C" -d"${SECS}s" --latency -H "Authorization: Bearer $TOKEN" "$URL"
 done
+RATE="${RATE:-1000}"
+if [ "$RATE" -gt 0 ]; then
+  echo "==> hey: fixed offered rate ${RATE} req/s (50 workers x $((RATE / 50))/s), ${SECS}s (backend: $BACKEND)"
+  hey -z "${SECS}s" -c 50 -q "$((RATE / 50))" -H "Authorization: Bearer $TOKEN" "$URL" \
+    | sed -n '/Summary/,/Requests\/sec/p;/Latency distribution/,/99%/p;/Status code/,/^$/p'
+fi
 if [ "$BACKEND" = postgres ] && [ -n "${LABGUARD_PG_SCHEMA:-}" ]; then
   psql "$LABGUARD_DATABASE_URL" -qc "DROP SCHEMA IF EXISTS \"$LABGUARD_PG_SCHEMA\" CASCADE" >/dev/null 2>&1 || true
 fi

@@ -18,6 +18,7 @@ command -v pg_isready >/dev/null || need_apt+=(postgresql postgresql-client)
 command -v chromium >/dev/null || need_apt+=(chromium)
 command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
 command -v wrk >/dev/null || need_apt+=(wrk)
+command -v hey >/dev/null || need_apt+=(hey)
 command -v curl >/dev/null || need_apt+=(curl)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "==> installing Debian packages: ${need_apt[*]}"

@@ -85,6 +85,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
     pub async fn send(&mut self, msg: &[u8]) -> Result<Vec<u8>, MllpError> {
         self.stream.write_all(&frame(msg)).await?;
         self.stream.flush().await?;
+        self.recv().await
+    }
+
+    /// Waits for the next frame (e.g. the application ACK after an enhanced-mode CA).
+    pub async fn recv(&mut self) -> Result<Vec<u8>, MllpError> {
         loop {
             if let Some(f) = self.dec.next_frame() {
                 return f.map_err(|e| MllpError::Io(std::io::Error::other(e.to_string())));

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::Utc;
 use labguard_core::Id;
 use labguard_hl7::{
-    Ack, AckCode, AckError, ErrorCode, IdFor, LabReport, MappingOptions, Message, Severity,
+    Ack, AckCode, AckError, AckMode, ErrorCode, IdFor, LabReport, MappingOptions, Message, Severity,
 };
 use labguard_store::{Enrollment, Inbound, Transport};
 
@@ -30,16 +30,17 @@ pub enum Decision {
     /// Answer at once (reject); `audit` is the reason code to record, if any, with the
     /// device it concerned.
     Reply {
-        ack: Vec<u8>,
+        /// Zero or one acknowledgment (none when an enhanced-mode sender asked for none).
+        ack: Vec<Vec<u8>>,
         audit: Option<(Option<Enrollment>, &'static str)>,
     },
     /// Store, then answer `accept` (AA), `error` (AE: storage failed, resend) or
     /// `reject` (AR: the device was revoked meanwhile) depending on the commit.
     Store {
         inbound: Box<Inbound>,
-        accept: Vec<u8>,
-        error: Vec<u8>,
-        reject: Vec<u8>,
+        accept: Vec<Vec<u8>>,
+        error: Vec<Vec<u8>>,
+        reject: Vec<Vec<u8>>,
     },
 }
 
@@ -58,16 +59,43 @@ fn encode(ack: String, latin1: bool) -> Vec<u8> {
     }
 }
 
-fn reject(msg: &Message<'_>, code: ErrorCode, why: &str, latin1: bool) -> Vec<u8> {
+/// The original-mode code, or its enhanced-mode (commit) counterpart.
+fn code_for(mode: AckMode, original: AckCode) -> AckCode {
+    match (mode, original) {
+        (AckMode::Original, c) => c,
+        (AckMode::Enhanced { .. }, AckCode::ApplicationAccept) => AckCode::CommitAccept,
+        (AckMode::Enhanced { .. }, AckCode::ApplicationError) => AckCode::CommitError,
+        (AckMode::Enhanced { .. }, _) => AckCode::CommitReject,
+    }
+}
+
+/// Whether the sender wants an acknowledgment of this outcome: always in original mode;
+/// in enhanced mode as MSH-15 (accept acknowledgment type) says.
+fn wanted(mode: AckMode, success: bool) -> bool {
+    match mode {
+        AckMode::Original => true,
+        AckMode::Enhanced { accept, .. } => accept.wants(success),
+    }
+}
+
+fn reject(msg: &Message<'_>, code: ErrorCode, why: &str, latin1: bool) -> Vec<Vec<u8>> {
+    let mode = AckMode::of(msg);
+    if !wanted(mode, false) {
+        return Vec::new();
+    }
     let id = ack_id();
-    let ack =
-        Ack::new(AckCode::ApplicationReject, &id, Utc::now().fixed_offset()).with_error(AckError {
-            code,
-            severity: Severity::Error,
-            location: None,
-            diagnostic: Some(why.to_string()),
-        });
-    encode(ack.build(msg), latin1)
+    let ack = Ack::new(
+        code_for(mode, AckCode::ApplicationReject),
+        &id,
+        Utc::now().fixed_offset(),
+    )
+    .with_error(AckError {
+        code,
+        severity: Severity::Error,
+        location: None,
+        diagnostic: Some(why.to_string()),
+    });
+    vec![encode(ack.build(msg), latin1)]
 }
 
 /// The enrollment a message speaks for, or the reason code it is refused with.
@@ -187,19 +215,37 @@ pub fn handle(raw: &[u8], peer: &Peer, reg: &Registry) -> Decision {
     let control_id = h.control_id.to_string();
     let warnings: Vec<AckError> = mapped.problems.iter().map(AckError::from).collect();
     let now = Utc::now().fixed_offset();
-    let (aid, eid) = (ack_id(), ack_id());
-    let mut accept = Ack::new(AckCode::ApplicationAccept, &aid, now);
-    accept.errors = warnings;
-    let error = Ack::new(AckCode::ApplicationError, &eid, now).with_error(AckError {
-        code: ErrorCode::ApplicationInternalError,
-        severity: Severity::Error,
-        location: None,
-        diagnostic: Some("storage unavailable; resend later".into()),
-    });
-    let (accept, error) = (
-        encode(accept.build(&msg), latin1),
-        encode(error.build(&msg), latin1),
-    );
+    let mode = AckMode::of(&msg);
+    // Original mode: one AA once committed. Enhanced mode: a commit accept (CA) once
+    // committed, then the application accept (AA) if MSH-16 asks for it, since filing is
+    // the application's processing and is done by then.
+    let mut accept = Vec::new();
+    if wanted(mode, true) {
+        let id = ack_id();
+        let mut a = Ack::new(code_for(mode, AckCode::ApplicationAccept), &id, now);
+        a.errors = warnings.clone();
+        accept.push(encode(a.build(&msg), latin1));
+    }
+    if let AckMode::Enhanced { application, .. } = mode {
+        if application.wants(true) {
+            let id = ack_id();
+            let mut a = Ack::new(AckCode::ApplicationAccept, &id, now);
+            a.errors = warnings;
+            accept.push(encode(a.build(&msg), latin1));
+        }
+    }
+    let mut error = Vec::new();
+    if wanted(mode, false) {
+        let id = ack_id();
+        let e =
+            Ack::new(code_for(mode, AckCode::ApplicationError), &id, now).with_error(AckError {
+                code: ErrorCode::ApplicationInternalError,
+                severity: Severity::Error,
+                location: None,
+                diagnostic: Some("storage unavailable; resend later".into()),
+            });
+        error.push(encode(e.build(&msg), latin1));
+    }
     let reject = reject(
         &msg,
         ErrorCode::ApplicationInternalError,
@@ -236,7 +282,7 @@ fn unparsable() -> Decision {
             diagnostic: Some("message could not be parsed".into()),
         });
     Decision::Reply {
-        ack: ack.build_without_message("2.5").into_bytes(),
+        ack: vec![ack.build_without_message("2.5").into_bytes()],
         audit: None,
     }
 }

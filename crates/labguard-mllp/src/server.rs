@@ -314,8 +314,12 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, peer: Peer, sh:
                     return;
                 }
             };
-            let ack = answer(&raw, &peer, &sh).await;
-            if s.write_all(&frame(&ack)).await.is_err() || s.flush().await.is_err() {
+            for ack in answer(&raw, &peer, &sh).await {
+                if s.write_all(&frame(&ack)).await.is_err() {
+                    return;
+                }
+            }
+            if s.flush().await.is_err() {
                 return;
             }
         }
@@ -345,8 +349,9 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, peer: Peer, sh:
     }
 }
 
-/// The ACK for one message: rejected at once, or sent after the commit.
-async fn answer(raw: &[u8], peer: &Peer, sh: &Shared) -> Vec<u8> {
+/// The ACKs for one message (none, one, or in enhanced mode commit + application):
+/// rejected at once, or sent after the commit.
+async fn answer(raw: &[u8], peer: &Peer, sh: &Shared) -> Vec<Vec<u8>> {
     let decision = match sh.registry.read() {
         Ok(reg) => handle(raw, peer, &reg),
         Err(_) => return Vec::new(),

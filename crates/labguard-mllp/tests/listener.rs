@@ -200,25 +200,35 @@ fn python_mllp_send_gets_aa_from_enrolled_legacy_devices_and_ar_otherwise() {
             let (e, cert) = enroll(&store, &op(), &env.data.path, &req).unwrap();
             assert!(cert.is_none() && e.weaker_control());
         }
-        // The listener re-reads enrollments; wait until it admits the first file.
+        // The listener re-reads enrollments; wait until it admits the first file. A file
+        // asking for enhanced-mode accept acknowledgments (MSH-15 AL) gets a commit accept
+        // (CA) first; original mode, or MSH-15 NE with MSH-16 AL, gets AA.
         let mut stored = 0;
         for f in files {
             let path = corpus.join(f);
-            let (_, _, control) = header(&std::fs::read_to_string(&path).unwrap());
+            let text = std::fs::read_to_string(&path).unwrap();
+            let (_, _, control) = header(&text);
+            let msh15 = text
+                .trim_start_matches('\u{feff}')
+                .split(['\r', '\n'])
+                .next()
+                .and_then(|m| m.split('|').nth(14).map(str::to_string))
+                .unwrap_or_default();
+            let want = if matches!(msh15.as_str(), "AL" | "SU") {
+                format!("MSA|CA|{control}")
+            } else {
+                format!("MSA|AA|{control}")
+            };
             let mut out = String::new();
             for _ in 0..100 {
                 let p = path.clone();
                 out = mllp_send(port, &p);
-                if out.contains(&format!("MSA|AA|{control}")) {
+                if out.contains(&want) {
                     break;
                 }
                 std::thread::sleep(std::time::Duration::from_millis(100));
             }
-            assert!(
-                out.contains(&format!("MSA|AA|{control}")),
-                "{}: {f}: {out}",
-                env.name
-            );
+            assert!(out.contains(&want), "{}: {f}: {out}", env.name);
             stored += 1;
         }
         // Each original stored once, however many times it was resent.
@@ -331,4 +341,65 @@ fn oversize_messages_and_idle_connections_are_closed() {
     assert!(closed(big), "an oversize message must close the connection");
     assert!(closed(Vec::new()), "an idle connection must be closed");
     assert_eq!(store.instrument_counts().unwrap(), (0, 0));
+}
+
+/// MSA-2 of an ACK: the control id it acknowledges.
+fn acked_control(ack: &[u8]) -> String {
+    let text = String::from_utf8_lossy(ack);
+    let msa = text.split('\r').find(|s| s.starts_with("MSA")).unwrap();
+    msa.split('|').nth(2).unwrap().to_string()
+}
+
+#[test]
+fn enhanced_mode_senders_get_the_acknowledgments_they_ask_for() {
+    let rt = rt();
+    for env in envs("enhanced") {
+        let store = store(&env);
+        add_patient(&store, "MRN-1");
+        let (dev, issued) = enroll(&store, &op(), &env.data.path, &tls_req("chem-1")).unwrap();
+        let issued = issued.unwrap();
+        let srv = rt.block_on(start(&env, store.clone()));
+        let ca = DeviceCa::open_or_create(&env.data.path).unwrap();
+        let cfg =
+            tls_client_config(ca.cert_pem(), Some((&issued.cert_pem, &issued.key_pem))).unwrap();
+        let enhanced = |control: &str, accept: &str, app: &str| {
+            oru(control, "MRN-1", "95").replacen(
+                "|P|2.5.1\r",
+                &format!("|P|2.5.1|||{accept}|{app}\r"),
+                1,
+            )
+        };
+        rt.block_on(async {
+            let mut c = Client::tls(srv.tls, "localhost", cfg).await.unwrap();
+            // AL/AL: the commit accept once stored, then the application accept.
+            let first = c.send(enhanced("E1", "AL", "AL").as_bytes()).await.unwrap();
+            assert_eq!(ack_code(&first).as_deref(), Some("CA"), "{}", env.name);
+            let second = c.recv().await.unwrap();
+            assert_eq!(ack_code(&second).as_deref(), Some("AA"));
+            assert_eq!(acked_control(&second), "E1");
+            // AL/NE: only the commit accept; the next answer belongs to the next message.
+            let only = c.send(enhanced("E2", "AL", "NE").as_bytes()).await.unwrap();
+            assert_eq!(ack_code(&only).as_deref(), Some("CA"));
+            let next = c.send(oru("E3", "MRN-1", "95").as_bytes()).await.unwrap();
+            assert_eq!(
+                (ack_code(&next).as_deref(), acked_control(&next).as_str()),
+                (Some("AA"), "E3")
+            );
+            // NE/AL: no commit ACK, just the application accept.
+            let app = c.send(enhanced("E4", "NE", "AL").as_bytes()).await.unwrap();
+            assert_eq!(
+                (ack_code(&app).as_deref(), acked_control(&app).as_str()),
+                (Some("AA"), "E4")
+            );
+            // A refused sender in enhanced mode gets a commit reject.
+            let wrong = enhanced("E5", "AL", "AL").replacen("|CHEM|", "|HEMA|", 1);
+            let cr = c.send(wrong.as_bytes()).await.unwrap();
+            assert_eq!(ack_code(&cr).as_deref(), Some("CR"));
+        });
+        // The store is synchronous: check it outside the async block.
+        let mut ids = store.message_control_ids(dev.id).unwrap();
+        ids.sort();
+        assert_eq!(ids, vec!["E1", "E2", "E3", "E4"], "{}", env.name);
+        let _ = srv.stop.send(());
+    }
 }
