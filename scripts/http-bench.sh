@@ -36,7 +36,8 @@ done
 RATE="${RATE:-1000}"
 if [ "$RATE" -gt 0 ]; then
   echo "==> hey: fixed offered rate ${RATE} req/s (50 workers x $((RATE / 50))/s), ${SECS}s (backend: $BACKEND)"
-  hey -z "${SECS}s" -c 50 -q "$((RATE / 50))" -H "Authorization: Bearer $TOKEN" "$URL" \
+  # hey puts its Host header (with the port) into SNI, which TLS forbids; a host name fixes it.
+  hey -z "${SECS}s" -c 50 -q "$((RATE / 50))" -host localhost -H "Authorization: Bearer $TOKEN" "$URL" \
     | sed -n '/Summary/,/Requests\/sec/p;/Latency distribution/,/99%/p;/Status code/,/^$/p'
 fi
 if [ "$BACKEND" = postgres ] && [ -n "${LABGUARD_PG_SCHEMA:-}" ]; then
