@@ -15,6 +15,7 @@ mod breakglass;
 mod datadir;
 mod directory;
 mod error;
+mod group;
 mod held_review;
 mod ingest;
 mod instruments;

@@ -115,7 +115,7 @@ impl Store {
         mrn: &str,
     ) -> Result<Option<Patient>, StoreError> {
         self.authorize(actor, P::DemographicsRead, "patient.search", "patient", "")?;
-        self.write(|tx, pending| {
+        self.read(|tx, pending| {
             let ring = self.ring()?;
             let bidx = ring.blind_index("mrn", &mrn_key(mrn));
             let sql = format!("{} WHERE mrn_bidx = ?", PATIENTS.select_sql());
@@ -147,7 +147,7 @@ impl Store {
         birth_date: NaiveDate,
     ) -> Result<Vec<Patient>, StoreError> {
         self.authorize(actor, P::DemographicsRead, "patient.search", "patient", "")?;
-        self.write(|tx, pending| {
+        self.read(|tx, pending| {
             let ring = self.ring()?;
             let bidx = ring.blind_index("name-dob", &name_dob_key(family, given, birth_date));
             let sql = format!("{} WHERE name_dob_bidx = ?", PATIENTS.select_sql());
@@ -171,7 +171,7 @@ impl Store {
     pub fn get_patient(&self, actor: &Actor, id: Id) -> Result<Patient, StoreError> {
         let ids = id.to_string();
         self.authorize(actor, P::DemographicsRead, "patient.read", "patient", &ids)?;
-        self.write(|tx, pending| {
+        self.read(|tx, pending| {
             let ring = self.ring()?;
             let sql = format!("{} WHERE id = ?", PATIENTS.select_sql());
             let row = tx
@@ -194,7 +194,7 @@ impl Store {
         offset: u32,
     ) -> Result<Vec<Id>, StoreError> {
         self.authorize(actor, P::DemographicsRead, "patient.list", "patient", "")?;
-        self.write(|tx, pending| {
+        self.read(|tx, pending| {
             let rows = tx.query(
                 "SELECT id FROM patients ORDER BY created_at, id LIMIT ? OFFSET ?",
                 &[Value::Int(limit.into()), Value::Int(offset.into())],
@@ -244,7 +244,7 @@ impl Store {
             "specimen",
             "",
         )?;
-        self.write(|tx, pending| {
+        self.read(|tx, pending| {
             let ring = self.ring()?;
             let bidx = ring.blind_index("accession", accession.trim());
             let sql = format!("{} WHERE accession_bidx = ?", SPECIMENS.select_sql());
@@ -348,7 +348,7 @@ impl Store {
     ) -> Result<Vec<LabResult>, StoreError> {
         let pid = patient.to_string();
         self.authorize(actor, P::ResultRead, "result.read", "result", &pid)?;
-        self.write(|tx, pending| {
+        self.read(|tx, pending| {
             let ring = self.ring()?;
             let sql = format!(
                 "{} WHERE patient_id = ? ORDER BY created_at, id",

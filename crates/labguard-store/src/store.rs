@@ -45,6 +45,8 @@ pub struct Store {
     pub(crate) opts: StoreOptions,
     /// Origin line of this lab's checkpoints (`labguard/<lab id>`), also the key name.
     pub(crate) origin: String,
+    /// Shared commits for the audit entries of reads.
+    pub(crate) read_audit: crate::group::AuditGroup,
 }
 
 /// Entries a transaction will append when it commits.
@@ -136,6 +138,7 @@ impl Store {
             keys: RwLock::new(ring),
             opts,
             origin,
+            read_audit: Default::default(),
         })
     }
 
@@ -208,6 +211,31 @@ impl Store {
             }
             other => other,
         }
+    }
+
+    /// Runs a read: `f` queries in a transaction that writes nothing and records its audit
+    /// entries in `pending`; they are committed (shared with concurrent reads) before the
+    /// data is returned, so no read escapes the log.
+    pub(crate) fn read<T>(
+        &self,
+        f: impl Fn(&mut dyn Tx, &mut Pending) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let once = |f: &dyn Fn(&mut dyn Tx, &mut Pending) -> Result<T, StoreError>| {
+            let mut tx = self.backend.begin()?;
+            let mut pending = Vec::new();
+            let out = f(tx.as_mut(), &mut pending)?;
+            tx.commit()?;
+            Ok::<_, StoreError>((out, pending))
+        };
+        let (out, pending) = match once(&f) {
+            Err(StoreError::Crypto(labguard_crypto::CryptoError::UnknownKeyVersion(_))) => {
+                self.reload_keys()?;
+                once(&f)?
+            }
+            other => other?,
+        };
+        self.read_audit.append(self, pending)?;
+        Ok(out)
     }
 
     fn write_once<T>(

@@ -21,7 +21,7 @@ impl Store {
             "specimen",
             "",
         )?;
-        self.write(|tx, pending| {
+        self.read(|tx, pending| {
             let ring = self.ring()?;
             let out = tx
                 .query(
@@ -68,7 +68,7 @@ impl Store {
         accession: &str,
     ) -> Result<Option<Vec<LabResult>>, StoreError> {
         self.authorize(actor, P::ResultRead, "result.read", "result", "")?;
-        self.write(|tx, pending| {
+        self.read(|tx, pending| {
             let ring = self.ring()?;
             let bidx = ring.blind_index("accession", accession.trim());
             let specimen = tx.query(
