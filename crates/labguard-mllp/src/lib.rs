@@ -20,7 +20,7 @@ mod error;
 pub mod fhir;
 pub mod handler;
 pub mod plausibility;
-mod registry;
+pub mod registry;
 pub mod server;
 mod verifier;
 pub mod writer;
