@@ -11,8 +11,20 @@ use crate::backend::{Backend, BackendKind, Row, Tx, Value};
 use crate::migrate::POSTGRES_MIGRATIONS;
 use crate::StoreError;
 
-/// Pool size cap; each node keeps at most this many idle connections.
-const MAX_IDLE: usize = 16;
+/// Connections one node keeps open. Callers beyond it wait for a free one instead of
+/// opening (and then closing) a connection each: a PostgreSQL backend process per request
+/// costs far more than the wait.
+const POOL_SIZE: usize = 12;
+/// A caller that waited this long opens an extra connection anyway, so a code path that
+/// holds one connection while asking for another can never deadlock the pool.
+const POOL_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+#[derive(Default)]
+struct Pool {
+    idle: Vec<Conn>,
+    /// Connections handed out or idle.
+    open: usize,
+}
 
 struct Conn {
     client: Client,
@@ -22,7 +34,8 @@ struct Conn {
 pub struct PgBackend {
     config: postgres::Config,
     schema: Option<String>,
-    idle: Mutex<Vec<Conn>>,
+    pool: Mutex<Pool>,
+    freed: std::sync::Condvar,
 }
 
 impl ToSql for Value {
@@ -138,9 +151,10 @@ impl PgBackend {
         let pg = PgBackend {
             config,
             schema: schema.map(str::to_string),
-            idle: Mutex::new(Vec::new()),
+            pool: Mutex::new(Pool::default()),
+            freed: std::sync::Condvar::new(),
         };
-        let c = pg.new_conn()?;
+        let c = pg.take()?;
         pg.put(c);
         Ok(pg)
     }
@@ -163,32 +177,61 @@ impl PgBackend {
     }
 
     fn take(&self) -> Result<Conn, StoreError> {
-        let c = self
-            .idle
-            .lock()
-            .map_err(|_| StoreError::Backend("pool poisoned".into()))?
-            .pop();
-        match c {
-            Some(c) if !c.client.is_closed() => Ok(c),
-            _ => self.new_conn(),
+        let poisoned = || StoreError::Backend("pool poisoned".into());
+        let mut pool = self.pool.lock().map_err(|_| poisoned())?;
+        let mut waited = std::time::Duration::ZERO;
+        loop {
+            if let Some(c) = pool.idle.pop() {
+                if c.client.is_closed() {
+                    pool.open = pool.open.saturating_sub(1);
+                    continue;
+                }
+                return Ok(c);
+            }
+            if pool.open < POOL_SIZE || waited >= POOL_WAIT {
+                pool.open += 1;
+                drop(pool);
+                return self.new_conn().inspect_err(|_| self.discard());
+            }
+            let start = std::time::Instant::now();
+            let (p, _) = self
+                .freed
+                .wait_timeout(pool, POOL_WAIT.saturating_sub(waited))
+                .map_err(|_| poisoned())?;
+            pool = p;
+            waited += start.elapsed();
         }
     }
 
     fn put(&self, c: Conn) {
-        if let Ok(mut idle) = self.idle.lock() {
-            if idle.len() < MAX_IDLE && !c.client.is_closed() {
-                idle.push(c);
+        if let Ok(mut pool) = self.pool.lock() {
+            if c.client.is_closed() || pool.idle.len() >= POOL_SIZE {
+                pool.open = pool.open.saturating_sub(1);
+            } else {
+                pool.idle.push(c);
             }
         }
+        self.freed.notify_one();
+    }
+
+    /// A connection that was dropped instead of returned.
+    fn discard(&self) {
+        if let Ok(mut pool) = self.pool.lock() {
+            pool.open = pool.open.saturating_sub(1);
+        }
+        self.freed.notify_one();
     }
 
     /// Drops every table of the schema (tests only clean up after themselves with it).
     pub fn drop_schema(&self) -> Result<(), StoreError> {
         if let Some(s) = &self.schema {
             let mut c = self.take()?;
-            c.client
+            let r = c
+                .client
                 .batch_execute(&format!("DROP SCHEMA IF EXISTS \"{s}\" CASCADE"))
-                .map_err(map_err)?;
+                .map_err(map_err);
+            self.put(c);
+            r?;
         }
         Ok(())
     }
@@ -329,6 +372,8 @@ impl Drop for PgTx<'_> {
             if self.open {
                 // A connection whose rollback fails is dropped, not pooled.
                 if c.client.batch_execute("ROLLBACK").is_err() {
+                    drop(c);
+                    self.backend.discard();
                     return;
                 }
             }
