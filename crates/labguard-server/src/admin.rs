@@ -211,6 +211,18 @@ pub fn provision_account_with(
             "username must be 2-64 characters: lower-case letters, digits, '.', '_' or '-'",
         ));
     }
+    // PostgreSQL text cannot hold NUL, and no name or address needs control characters.
+    if display_name
+        .chars()
+        .chain(email.chars())
+        .any(char::is_control)
+    {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-fields",
+            "display name and email may not contain control characters",
+        ));
+    }
     if display_name.chars().count() > 100 || email.chars().count() > 200 {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,

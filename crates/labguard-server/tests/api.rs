@@ -316,6 +316,22 @@ fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
         let (st, _, _) = env.call(r);
         assert_eq!(st, StatusCode::UNSUPPORTED_MEDIA_TYPE);
 
+        // NUL inside a string (PostgreSQL text cannot hold it): a clear 422, nothing stored.
+        let nul = json!({"patient_id": pid, "accession": "ACC-NUL", "container": "edta", "body_site": "arm\u{0}"});
+        let (st, v, _) = env.call(json_req("POST", "/api/v1/specimens", Some(&s), &nul));
+        assert_eq!(
+            (st, v["error"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid-fields")),
+            "{kind}: {v}"
+        );
+        let (st, v, _) = env.call(json_req(
+            "POST",
+            "/api/v1/tokens",
+            Some(&s),
+            &json!({"label": "in\u{0}tegration"}),
+        ));
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{kind}: {v}");
+
         let unknown = json!({"patient_id": pid, "accession": "A", "container": "edta", "body_site": "x", "admin": true});
         let (st, _, _) = env.call(json_req("POST", "/api/v1/specimens", Some(&s), &unknown));
         assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
