@@ -18,6 +18,7 @@ mod error;
 mod ingest;
 mod instruments;
 mod migrate;
+mod phishing;
 mod postgres;
 mod records;
 mod rotation;
@@ -25,6 +26,7 @@ mod sessions;
 mod sqlite;
 mod store;
 mod table;
+mod training;
 mod verify;
 mod worklists;
 
@@ -37,9 +39,13 @@ pub use directory::DeviceRecord;
 pub use error::StoreError;
 pub use ingest::{Inbound, IngestOutcome, BEFORE_DRAW, UNKNOWN_PATIENT};
 pub use instruments::{Enrollment, HeldResult, InstrumentAlert, Transport};
+pub use phishing::{
+    event_code, Campaign, DeliveryStatus, NewRecipient, RecipientRecord, TrackedEvent,
+};
 pub use postgres::PgBackend;
 pub use rotation::{RotateOptions, RotationReport};
 pub use sessions::{ApiTokenRecord, SessionRecord, SessionStage};
 pub use sqlite::SqliteBackend;
 pub use store::{Clock, Store, StoreOptions};
+pub use training::{Attempt, StoredCourse};
 pub use verify::{VerifyProblem, VerifyReport};
