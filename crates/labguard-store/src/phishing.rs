@@ -483,6 +483,40 @@ impl Store {
         self.mark_retry(actor, recipient, error, None)
     }
 
+    /// The connection failed after the mail may have been handed over. The row stays
+    /// claimed (`sending`), so it is never sent again; the report shows it as unconfirmed.
+    pub fn mark_unconfirmed(
+        &self,
+        actor: &Actor,
+        recipient: Id,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        let id = recipient.to_string();
+        self.authorize(
+            actor,
+            Permission::PhishingManage,
+            "phishing.send.unconfirmed",
+            "phishing_recipient",
+            &id,
+        )?;
+        self.write(|tx, pending| {
+            tx.execute(
+                "UPDATE phishing_recipients SET last_error = ? WHERE id = ? AND status = 'sending'",
+                &[short(error).into(), id.clone().into()],
+            )?;
+            self.delivery(tx, &id, "unconfirmed", Some(error))?;
+            pending.push(self.entry(
+                actor,
+                "phishing.send.unconfirmed",
+                "phishing_recipient",
+                &id,
+                None,
+                Outcome::Error,
+            )?);
+            Ok(())
+        })
+    }
+
     /// Recorded delivery attempts of a campaign, oldest first.
     pub fn campaign_deliveries(&self, campaign: Id) -> Result<Vec<Delivery>, StoreError> {
         let mut tx = self.backend.begin()?;
