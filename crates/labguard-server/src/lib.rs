@@ -16,6 +16,8 @@ pub mod routes;
 pub mod signin;
 pub mod state;
 pub mod tls;
+pub mod tracking;
+pub mod training;
 pub mod ui;
 
 use std::net::SocketAddr;
@@ -120,6 +122,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .merge(ui::router())
+        .merge(tracking::router())
         .route("/api/openapi.json", get(openapi))
         .route("/health", get(health))
         .route("/metrics", get(metrics))

@@ -312,6 +312,28 @@ impl Store {
         })
     }
 
+    /// The key completion certificates are signed with: derived from the lab's blind-index
+    /// key, so it never leaves the store's key ring in stored form and is stable per lab.
+    pub fn certificate_key(&self) -> Result<zeroize::Zeroizing<[u8; 32]>, StoreError> {
+        Ok(zeroize::Zeroizing::new(
+            self.ring()?.blind_index("training-certificate", "v1"),
+        ))
+    }
+
+    /// When each member of staff was added (the "on hire" date for assignments).
+    pub fn staff_since(&self) -> Result<Vec<(Id, DateTime<Utc>)>, StoreError> {
+        let mut tx = self.backend.begin()?;
+        tx.query("SELECT id, created_at FROM staff", &[])?
+            .iter()
+            .map(|r| {
+                let [id, at] = r.as_slice() else {
+                    return Err(StoreError::Corrupt("staff row shape".into()));
+                };
+                Ok((parse_id(id)?, parse_time(at)?))
+            })
+            .collect()
+    }
+
     /// Completions, of one person or everyone.
     pub fn completions(&self, staff: Option<Id>) -> Result<Vec<Completion>, StoreError> {
         Ok(self
