@@ -18,6 +18,7 @@ pub mod state;
 pub mod tls;
 pub mod tracking;
 pub mod training;
+pub mod training_api;
 pub mod ui;
 
 use std::net::SocketAddr;

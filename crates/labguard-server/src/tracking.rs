@@ -60,16 +60,12 @@ async fn record(
 ) -> Option<labguard_store::TrackedEvent> {
     // Cheap shape check first so junk never reaches the database.
     TrackingToken::parse(&token).ok()?;
-    match st
-        .run(move |s| {
-            s.record_tracking_event(&token, kind, REMEDIAL_DUE_DAYS)
-                .map_err(Into::into)
-        })
-        .await
-    {
-        Ok(ev) => ev,
-        Err(_) => None,
-    }
+    st.run(move |s| {
+        s.record_tracking_event(&token, kind, REMEDIAL_DUE_DAYS)
+            .map_err(Into::into)
+    })
+    .await
+    .unwrap_or_default()
 }
 
 async fn opened(State(st): State<AppState>, Path(token): Path<String>) -> Response {

@@ -123,6 +123,28 @@ pub struct QuizOutcome {
     pub certificate: Option<certificate::Certificate>,
 }
 
+/// Why a quiz submission failed: storage, or answers that do not fit the quiz.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Quiz(#[from] quiz::QuizError),
+}
+
+impl From<SubmitError> for crate::error::ApiError {
+    fn from(e: SubmitError) -> Self {
+        match e {
+            SubmitError::Store(s) => s.into(),
+            SubmitError::Quiz(q) => crate::error::ApiError::new(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                q.to_string(),
+            ),
+        }
+    }
+}
+
 /// Grades an attempt once; a pass is stored with a certificate signed with `cert_key`.
 pub fn submit_quiz(
     store: &Store,
@@ -131,19 +153,16 @@ pub fn submit_quiz(
     answers: &quiz::Answers,
     cert_key: &[u8],
     now: DateTime<Utc>,
-) -> Result<QuizOutcome, StoreError> {
+) -> Result<QuizOutcome, SubmitError> {
     let a = store.attempt(attempt)?;
     if a.submitted_at.is_some() {
-        return Err(StoreError::Conflict);
+        return Err(StoreError::Conflict.into());
     }
     let c = course(store, &a.course_id)?;
     if c.version != a.course_version {
-        return Err(StoreError::NotFound(
-            "this course changed; start a new attempt".into(),
-        ));
+        return Err(StoreError::NotFound("this course changed; start a new attempt".into()).into());
     }
-    let grade =
-        quiz::grade(&c, a.seed, answers).map_err(|e| StoreError::Io(format!("quiz: {e}")))?;
+    let grade = quiz::grade(&c, a.seed, answers)?;
     let cert = if grade.passed {
         let name = store
             .list_staff()?

@@ -61,6 +61,22 @@ impl Store {
         self.authorize(actor, Permission::TrainingManage, action, resource, id)
     }
 
+    /// For reads outside the store's own tables' rules (reports built from several
+    /// tables): passes if the actor has any of `perms`; a refusal is audited.
+    pub fn require_any(
+        &self,
+        actor: &Actor,
+        perms: &[Permission],
+        action: &str,
+        resource: &str,
+    ) -> Result<(), StoreError> {
+        if perms.iter().any(|p| actor.may(*p)) {
+            return Ok(());
+        }
+        let first = perms.first().copied().unwrap_or(Permission::AuditRead);
+        self.authorize(actor, first, action, resource, "")
+    }
+
     /// Adds a version of a lab-written course (the caller has parsed and validated it).
     pub fn add_course_version(&self, actor: &Actor, c: &StoredCourse) -> Result<(), StoreError> {
         let rid = format!("{}@{}", c.course_id, c.version);

@@ -32,7 +32,7 @@ fn free_port() -> u16 {
 
 fn serve(dd: &str) -> (Server, String) {
     let port = free_port();
-    let mut child = bin()
+    let child = bin()
         .args([
             "serve",
             "--data-dir",
@@ -48,8 +48,9 @@ fn serve(dd: &str) -> (Server, String) {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn labguard serve");
+    let mut server = Server(child);
     // The server prints its address once it is about to accept connections.
-    let out = child.stdout.take().unwrap();
+    let out = server.0.stdout.take().unwrap();
     let mut lines = BufReader::new(out).lines();
     let first = lines.next().unwrap().unwrap();
     assert!(first.contains("serving https://"), "{first}");
@@ -66,7 +67,7 @@ fn serve(dd: &str) -> (Server, String) {
         ])
         .0 == "200"
         {
-            return (Server(child), base);
+            return (server, base);
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
