@@ -20,6 +20,7 @@ pub mod tracking;
 pub mod training;
 pub mod training_api;
 pub mod ui;
+pub mod ui_training;
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -124,6 +125,7 @@ pub fn app(state: AppState) -> Router {
         .merge(api)
         .merge(ui::router())
         .merge(tracking::router())
+        .merge(ui_training::router())
         .route("/api/openapi.json", get(openapi))
         .route("/health", get(health))
         .route("/metrics", get(metrics))

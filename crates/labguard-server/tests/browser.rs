@@ -348,3 +348,125 @@ fn browser_sign_in_search_draw_denied_and_idle_logoff() {
     );
     assert!(shots.join("07-idle-logoff.png").exists());
 }
+
+/// A phlebotomist opens Training, reads a course, takes its quiz in the server-rendered
+/// form (this attempt's random order) and passes; the completion and its certificate are
+/// stored. The answers are the attempt's key, worked out from the stored seed as a test
+/// oracle, and clicked in the page like a learner would.
+#[test]
+fn browser_takes_a_course_and_passes_its_quiz() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = DataDir::sqlite(dir.path().join("data"));
+    let store = Arc::new(data.init(StoreOptions::default()).unwrap());
+    let op = Actor::operator();
+    let (acct, password) = labguard_server::admin::provision_account(
+        &store,
+        &op,
+        "tess",
+        "Tess Tubes",
+        Role::Phlebotomist,
+        "tess@example.invalid",
+        &HashParams::TESTING,
+    )
+    .unwrap();
+    let secret = TotpSecret::from_random_bytes([9u8; 20]);
+    let user = acct.staff.id.to_string();
+    store
+        .start_mfa_enrollment(&op, &user, secret.as_bytes())
+        .unwrap();
+    let codes = recovery::generate(1, &[2u8; 10], Utc::now()).unwrap();
+    store
+        .confirm_mfa(&op, &user, &serde_json::to_string(&codes.stored).unwrap())
+        .unwrap();
+    let settings = Settings {
+        hash_params: HashParams::TESTING,
+        ..Settings::default()
+    };
+    let state = AppState::new(store.clone(), settings).unwrap();
+    let (cert, key) = labguard_server::tls::ensure_self_signed(dir.path()).unwrap();
+    let tls = labguard_server::tls::server_config(&cert, &key).unwrap();
+    let port = free_port();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.spawn(labguard_server::serve(
+        state,
+        ([127, 0, 0, 1], port).into(),
+        tls,
+    ));
+    let base = format!("https://127.0.0.1:{port}");
+    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots");
+    let d = Driver::start(shots.clone());
+
+    d.go(&format!("{base}/sign-in"));
+    d.type_into("#username", "tess");
+    d.type_into("#password", &password);
+    d.click("#sign-in");
+    d.wait_js(
+        "the code form",
+        "return !document.getElementById('mfa-form').hidden",
+    );
+    d.type_into("#code", &pyotp_now(&secret.to_base32()));
+    d.click("#verify");
+    d.wait_js("the app page", "return location.pathname === '/app'");
+
+    d.click("#nav-training");
+    d.wait_js(
+        "the course list",
+        "return !!document.getElementById('course-hipaa-security-basics')",
+    );
+    d.shot("training-11-training");
+    d.click("#course-hipaa-security-basics");
+    d.wait_js(
+        "the lessons",
+        "return !!document.getElementById('lesson-0') && !!document.getElementById('start-quiz')",
+    );
+    d.shot("training-12-course");
+    d.click("#start-quiz");
+    d.wait_js("the quiz form", "return !!document.getElementById('quiz')");
+    d.shot("training-13-quiz");
+    let attempt = d.js("return document.getElementById('quiz').dataset.attempt");
+    let attempt = Id::parse_str(attempt.as_str().unwrap()).unwrap();
+    let a = store.attempt(attempt).unwrap();
+    let course = labguard_server::training::course(&store, "hipaa-security-basics").unwrap();
+    let answers = labguard_training::quiz::answer_key(&course, a.seed);
+    // The page shows the questions in this attempt's order.
+    let shown = d.js(
+        "return Array.from(document.querySelectorAll('fieldset.question')).map(f => f.id.slice(2))",
+    );
+    let want: Vec<String> = labguard_training::quiz::present(&course, a.seed)
+        .questions
+        .into_iter()
+        .map(|q| q.id)
+        .collect();
+    assert_eq!(shown, json!(want));
+    for (q, opts) in &answers {
+        for o in opts {
+            let e = d.find(&format!("[id='opt-{q}-{o}']"));
+            d.cmd("POST", &format!("/element/{e}/click"), Some(json!({})));
+        }
+    }
+    d.shot("training-14-answered");
+    d.click("#submit-quiz");
+    d.wait_js(
+        "the result",
+        "return !!document.getElementById('passed') || !!document.getElementById('failed') || !!document.getElementById('error')",
+    );
+    d.shot("training-15-passed");
+    let text = d.js("return document.body.innerText");
+    assert!(
+        d.js("return !!document.getElementById('passed')") == json!(true),
+        "{text}"
+    );
+    assert!(text.as_str().unwrap().contains("100%"), "{text}");
+    let done = store.completion_records(Some(acct.staff.id)).unwrap();
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0].0.course_id, "hipaa-security-basics");
+    let shown_id = d.js("return document.getElementById('certificate-id').innerText");
+    assert!(done[0].1.contains(shown_id.as_str().unwrap()));
+    // The transcript lists it.
+    d.click("#nav-training");
+    d.wait_js(
+        "the transcript",
+        "return document.getElementById('transcript').innerText.includes('100%')",
+    );
+    d.shot("training-16-transcript");
+}

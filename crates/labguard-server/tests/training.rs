@@ -27,6 +27,42 @@ fn start(env: &Env, s: &Session, course: &str) -> (Id, Value) {
     )
 }
 
+/// An HTML page with the session cookie: (status, body).
+fn page(env: &Env, uri: &str, s: &Session) -> (StatusCode, String) {
+    env.rt.block_on(async {
+        use http_body_util::BodyExt;
+        use tower::ServiceExt;
+        let resp = env
+            .app
+            .clone()
+            .oneshot(get_req(uri, Some(s)))
+            .await
+            .unwrap();
+        let st = resp.status();
+        let b = resp.into_body().collect().await.unwrap().to_bytes();
+        (st, String::from_utf8_lossy(&b).into_owned())
+    })
+}
+
+/// A urlencoded form post with the session cookie (no CSRF header: forms carry a field).
+fn form(env: &Env, uri: &str, s: &Session, body: &str) -> (StatusCode, String) {
+    env.rt.block_on(async {
+        use http_body_util::BodyExt;
+        use tower::ServiceExt;
+        let req = axum::http::Request::builder()
+            .method("POST")
+            .uri(uri)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", &s.cookie)
+            .body(axum::body::Body::from(body.to_string()))
+            .unwrap();
+        let resp = env.app.clone().oneshot(req).await.unwrap();
+        let st = resp.status();
+        let b = resp.into_body().collect().await.unwrap().to_bytes();
+        (st, String::from_utf8_lossy(&b).into_owned())
+    })
+}
+
 fn key_for(env: &Env, attempt: Id) -> quiz::Answers {
     let a = env.store.attempt(attempt).unwrap();
     let c = labguard_server::training::course(&env.store, &a.course_id).unwrap();
@@ -236,6 +272,41 @@ fn remedial_training_from_a_click_and_reports_for_auditors() {
         assert_eq!(v["remedial_assigned"][0]["username"], "ana");
         let (st, _, _) = env.call(get_req(&url, Some(&ana)));
         assert_eq!(st, StatusCode::FORBIDDEN);
+        // The report page draws the charts; the hygiene page lists the panel.
+        let (st, html) = page(&env, &format!("/phishing/{cid}"), &aud);
+        assert_eq!(st, StatusCode::OK);
+        assert!(
+            html.contains("Click rate by role") && html.contains("<svg"),
+            "{html}"
+        );
+        assert!(html.contains("<li>ana (phlebotomist)"), "{html}");
+        let (st, html) = page(&env, &format!("/phishing/{cid}"), &ana);
+        assert_eq!(st, StatusCode::FORBIDDEN);
+        assert!(html.contains("Permission denied"));
+        let (st, html) = page(&env, "/hygiene", &aud);
+        assert_eq!(st, StatusCode::OK);
+        assert!(
+            html.contains("MFA coverage: <strong>100%</strong>"),
+            "{html}"
+        );
+
+        // A quiz form post without the page's CSRF token is refused.
+        let (st, _) = form(
+            &env,
+            "/training/course/passwords-mfa/quiz",
+            &ana,
+            "csrf=wrong",
+        );
+        assert_eq!(st, StatusCode::FORBIDDEN);
+        let (st, html) = form(
+            &env,
+            "/training/course/passwords-mfa/quiz",
+            &ana,
+            &format!("csrf={}", ana.csrf),
+        );
+        assert_eq!(st, StatusCode::OK, "{html}");
+        assert!(html.contains("id=\"quiz\""));
+
         let (st, v, _) = env.call(get_req("/api/v1/security/hygiene", Some(&aud)));
         assert_eq!(st, StatusCode::OK);
         assert_eq!(v["active_accounts"], 3, "{v}");
