@@ -155,6 +155,36 @@ fn paced_only_to_allowed_domains_and_once_each() {
         assert_eq!(tokens.len(), 1, "{}: {text}", s.username);
     }
     assert!(sink.received_for("eve@lab.example.org.evil.net").is_empty());
+    // Tokens: 256 random bits each, all different, and never stored in the clear (the
+    // database holds only their SHA-256).
+    let tokens: Vec<String> = sink
+        .received()
+        .iter()
+        .flat_map(|m| tokens_in_text(&m.decoded(), "https://labguard.lab.example.org:8443"))
+        .map(|t| t.as_str().to_string())
+        .collect();
+    assert_eq!(tokens.len(), 3);
+    let distinct: std::collections::BTreeSet<_> = tokens.iter().collect();
+    assert_eq!(distinct.len(), 3);
+    let db_path = DataDir::sqlite(dir.path().join("data")).db_path();
+    let db = std::fs::read(&db_path).unwrap_or_default();
+    let wal = std::fs::read(format!("{}-wal", db_path.display())).unwrap_or_default();
+    assert!(!db.is_empty());
+    for t in &tokens {
+        for bytes in [&db, &wal] {
+            assert!(
+                !bytes.windows(t.len()).any(|w| w == t.as_bytes()),
+                "token stored in the clear"
+            );
+        }
+        let digest = labguard_training::phishing::TrackingToken::parse(t)
+            .unwrap()
+            .digest();
+        assert!(
+            db.windows(digest.len()).any(|w| w == digest.as_bytes())
+                || wal.windows(digest.len()).any(|w| w == digest.as_bytes())
+        );
+    }
     // Rate: 6 a minute, so attempts are at least 10 s apart on the sender's clock.
     let times: Vec<_> = report.attempts.iter().map(|a| a.at).collect();
     assert_eq!(times.len(), 3);

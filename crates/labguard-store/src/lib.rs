@@ -19,6 +19,7 @@ mod ingest;
 mod instruments;
 mod migrate;
 mod phishing;
+mod phishing_events;
 mod postgres;
 mod records;
 mod rotation;
