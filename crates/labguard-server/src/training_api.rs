@@ -27,7 +27,7 @@ fn me(p: &Principal) -> ApiResult<Id> {
 }
 
 #[utoipa::path(get, path = "/api/v1/training/courses",
-    responses((status = 200, body = Object, description = "course summaries"), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = serde_json::Value, description = "course summaries"), (status = 401, body = ErrorBody)))]
 pub async fn courses(
     State(st): State<AppState>,
     _p: Principal,
@@ -40,7 +40,7 @@ pub async fn courses(
 }
 
 #[utoipa::path(get, path = "/api/v1/training/courses/{course_id}", params(("course_id" = String, Path)),
-    responses((status = 200, body = Object, description = "lessons as sanitized HTML"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = serde_json::Value, description = "lessons as sanitized HTML"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn course(
     State(st): State<AppState>,
     _p: Principal,
@@ -85,7 +85,7 @@ pub struct AnswersIn {
 
 #[utoipa::path(post, path = "/api/v1/training/attempts/{id}", params(("id" = String, Path, format = Uuid)),
     request_body = AnswersIn,
-    responses((status = 200, body = Object, description = "grade, and a certificate on a pass"), (status = 401, body = ErrorBody),
+    responses((status = 200, body = serde_json::Value, description = "grade, and a certificate on a pass"), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn submit_attempt(
     State(st): State<AppState>,
@@ -119,7 +119,7 @@ pub async fn submit_attempt(
 }
 
 #[utoipa::path(get, path = "/api/v1/training/me",
-    responses((status = 200, body = Object, description = "my open assignments and transcript"), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = serde_json::Value, description = "my open assignments and transcript"), (status = 401, body = ErrorBody)))]
 pub async fn my_training(
     State(st): State<AppState>,
     p: Principal,
@@ -140,7 +140,7 @@ pub async fn my_training(
 }
 
 #[utoipa::path(get, path = "/api/v1/training/assignments",
-    responses((status = 200, body = Object, description = "every open assignment"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = serde_json::Value, description = "every open assignment"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn all_assignments(
     State(st): State<AppState>,
     p: Principal,
@@ -169,13 +169,14 @@ pub struct RuleIn {
     pub course_id: String,
     /// `all`, a role code, or `user:USERNAME`.
     pub to: String,
+    #[schema(minimum = 1, maximum = 3650)]
     pub due_days: u32,
     /// `once` or `annual`.
     pub recurrence: String,
 }
 
 #[utoipa::path(post, path = "/api/v1/training/rules", request_body = RuleIn,
-    responses((status = 201, body = Object, description = "the stored rule"), (status = 401, body = ErrorBody),
+    responses((status = 201, body = serde_json::Value, description = "the stored rule"), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn add_rule(
     State(st): State<AppState>,
@@ -184,6 +185,14 @@ pub async fn add_rule(
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
     let actor = p.actor.clone();
     let now = st.now();
+    // Bounded so every due date stays a representable time.
+    if !(1..=3650).contains(&body.due_days) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "due_days must be between 1 and 3650",
+        ));
+    }
     let recurrence = match body.recurrence.as_str() {
         "once" => Recurrence::Once,
         "annual" => Recurrence::Annual,
@@ -239,7 +248,7 @@ pub async fn add_rule(
 }
 
 #[utoipa::path(get, path = "/api/v1/phishing/campaigns",
-    responses((status = 200, body = Object, description = "every campaign"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = serde_json::Value, description = "every campaign"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn campaigns(
     State(st): State<AppState>,
     p: Principal,
@@ -281,7 +290,7 @@ pub struct CampaignIn {
 }
 
 #[utoipa::path(post, path = "/api/v1/phishing/campaigns", request_body = CampaignIn,
-    responses((status = 201, body = Object, description = "the campaign id and who will not be mailed"), (status = 401, body = ErrorBody),
+    responses((status = 201, body = serde_json::Value, description = "the campaign id and who will not be mailed"), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_campaign(
     State(st): State<AppState>,
@@ -291,6 +300,9 @@ pub async fn create_campaign(
     let actor = p.actor.clone();
     let now = st.now();
     let unprocessable = |m: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m);
+    if body.name.trim().is_empty() || body.name.chars().count() > 200 {
+        return Err(unprocessable("name must be 1 to 200 characters".into()));
+    }
     let target = if body.to.iter().any(|t| t == "all") {
         TargetGroup::AllStaff
     } else {
@@ -342,7 +354,7 @@ pub async fn create_campaign(
 }
 
 #[utoipa::path(get, path = "/api/v1/phishing/campaigns/{id}/report", params(("id" = String, Path, format = Uuid)),
-    responses((status = 200, body = Object, description = "sent, opened, clicked, submitted, reported, by role, remedial"),
+    responses((status = 200, body = serde_json::Value, description = "sent, opened, clicked, submitted, reported, by role, remedial"),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn campaign_report(
     State(st): State<AppState>,
@@ -367,7 +379,7 @@ pub async fn campaign_report(
 }
 
 #[utoipa::path(get, path = "/api/v1/security/hygiene",
-    responses((status = 200, body = Object, description = "MFA coverage, blocklist failures, dormant accounts"),
+    responses((status = 200, body = serde_json::Value, description = "MFA coverage, blocklist failures, dormant accounts"),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn hygiene(
     State(st): State<AppState>,

@@ -24,14 +24,14 @@ pub enum TrainingCmd {
         #[arg(long)]
         to: String,
         /// Days to complete it (from today, or from the hire date for later hires).
-        #[arg(long, default_value_t = 30)]
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
         due_days: u32,
         /// `once` or `annual`.
         #[arg(long, default_value = "annual")]
         recurrence: String,
         /// When a new course version comes out, staff must retake it within this many days
         /// (default: older completions keep counting).
-        #[arg(long)]
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=3650))]
         reassign_on_new_version_days: Option<u32>,
     },
     /// Open assignments (overdue first), for everyone or one person.
