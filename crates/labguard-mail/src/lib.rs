@@ -40,3 +40,55 @@ pub enum MailError {
     #[error("random: {0}")]
     Random(String),
 }
+
+/// Undoes quoted-printable soft line breaks and `=XX` escapes over a whole message, so the
+/// tracking links in a received or forwarded mail can be searched for. Text that is not
+/// quoted-printable passes through unchanged apart from literal `=XX` sequences.
+pub fn decode_quoted_printable(text: &str) -> String {
+    let joined = text.replace("=\r\n", "").replace("=\n", "");
+    let b = joined.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'=' && i + 2 < b.len() {
+            let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok();
+            if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Records a `reported` event for every tracking token found in `message` (a campaign mail
+/// forwarded to the lab's reporting address). Returns how many recipients were recorded as
+/// reporters for the first time; tokens of no campaign are ignored.
+pub fn record_forwarded_report(
+    store: &labguard_store::Store,
+    message: &str,
+) -> Result<usize, MailError> {
+    let text = decode_quoted_printable(message);
+    let mut bases: Vec<String> = store
+        .list_campaigns()?
+        .into_iter()
+        .map(|c| c.base_url)
+        .collect();
+    bases.sort();
+    bases.dedup();
+    let mut n = 0;
+    for base in bases {
+        for t in labguard_training::phishing::tokens_in_text(&text, &base) {
+            let ev = store.record_tracking_event(
+                t.as_str(),
+                labguard_training::phishing::EventKind::Reported,
+                14,
+            )?;
+            n += usize::from(ev.is_some_and(|e| e.first));
+        }
+    }
+    Ok(n)
+}

@@ -23,22 +23,7 @@ impl Received {
     /// The message with quoted-printable soft line breaks and `=XX` escapes undone, so
     /// links can be searched for.
     pub fn decoded(&self) -> String {
-        let joined = self.data.replace("=\r\n", "");
-        let b = joined.as_bytes();
-        let mut out = Vec::with_capacity(b.len());
-        let mut i = 0;
-        while i < b.len() {
-            if b[i] == b'=' && i + 2 < b.len() {
-                if let Ok(v) = u8::from_str_radix(&joined[i + 1..i + 3], 16) {
-                    out.push(v);
-                    i += 3;
-                    continue;
-                }
-            }
-            out.push(b[i]);
-            i += 1;
-        }
-        String::from_utf8_lossy(&out).into_owned()
+        crate::decode_quoted_printable(&self.data)
     }
 }
 

@@ -64,6 +64,9 @@ pub enum PhishingCmd {
     },
     /// Every campaign.
     List,
+    /// Record "reported" for a campaign mail forwarded to the reporting address: reads the
+    /// message (a file, or stdin, e.g. from a mail alias `|labguard phishing reported`).
+    Reported { file: Option<std::path::PathBuf> },
     /// Sent, opened, clicked, submitted, reported, time to first report, by role, and who
     /// was assigned remedial training.
     Report { id: Id },
@@ -193,6 +196,21 @@ pub fn run(g: &Global, cmd: PhishingCmd) -> Result<()> {
                 eprintln!("some recipients were not confirmed as sent (see above)");
             }
             Ok(())
+        }
+        PhishingCmd::Reported { file } => {
+            let text = match file {
+                Some(f) => std::fs::read(&f)?,
+                None => {
+                    let mut b = Vec::new();
+                    std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut b)?;
+                    b
+                }
+            };
+            let n =
+                labguard_mail::record_forwarded_report(&store, &String::from_utf8_lossy(&text))?;
+            emit(g, &serde_json::json!({"recorded": n}), || {
+                println!("recorded {n} report(s)")
+            })
         }
         PhishingCmd::List => {
             let cs = store.list_campaigns()?;

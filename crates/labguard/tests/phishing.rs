@@ -283,6 +283,32 @@ fn click_in_a_real_mail_is_recorded_and_assigns_remedial_training() {
     ]);
     assert_eq!(r1["clicked"], 2);
 
+    // Ana forwards the December mail to the reporting address.
+    let fwd = t.path().join("forwarded.eml");
+    let dec = sink.received_for("ana@lab.example.org")[1].data.clone();
+    std::fs::write(&fwd, format!("Subject: Fwd: suspicious\r\n\r\n> {dec}")).unwrap();
+    let v = json(&[
+        "phishing",
+        "reported",
+        "--data-dir",
+        dd,
+        d(&fwd),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(v["recorded"], 1, "{v}");
+    let r2 = json(&[
+        "phishing",
+        "report",
+        "--data-dir",
+        dd,
+        &id2,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(r2["reported"], 1, "{r2}");
+    assert_eq!(r2["by_role"]["phlebotomist"]["reported"], 1, "{r2}");
+
     // Relaunching sends nobody a second copy.
     ok(&["phishing", "launch", "--data-dir", dd, &id]);
     assert_eq!(sink.received().len(), 4);
