@@ -17,11 +17,13 @@
 //! unconfirmed, never re-sent.
 
 mod plan;
+mod remind;
 mod send;
 pub mod sink;
 mod target;
 
 pub use plan::{allowed_domains, create_campaign, CampaignSpec, Created, Refused};
+pub use remind::{send_reminders, ReminderOptions, ReminderOutcome};
 pub use send::{launch, LaunchOptions, LaunchReport, Outcome, Pace, RealPace, RecipientOutcome};
 pub use target::{SmtpTarget, TlsMode};
 

@@ -105,7 +105,7 @@ pub struct LaunchReport {
 }
 
 /// What one SMTP transaction proved.
-enum Delivery {
+pub(crate) enum Delivery {
     Accepted,
     /// The server did not take the message: it could not be reached, or replied with an
     /// error. `retry` for temporary conditions (down, 4xx).
@@ -117,7 +117,7 @@ enum Delivery {
     Unknown(String),
 }
 
-fn deliver(
+pub(crate) fn deliver(
     target: &SmtpTarget,
     hello: &ClientId,
     timeout: std::time::Duration,

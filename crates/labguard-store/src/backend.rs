@@ -122,6 +122,7 @@ pub(crate) const ALL_TABLES: &[&str] = &[
     "training_rules",
     "training_attempts",
     "training_completions",
+    "training_reminders",
     "phishing_campaigns",
     "phishing_recipients",
     "phishing_events",

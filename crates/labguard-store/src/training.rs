@@ -350,6 +350,57 @@ impl Store {
             .collect()
     }
 
+    /// Keys of the reminders already sent.
+    pub fn reminders_sent(&self) -> Result<std::collections::BTreeSet<String>, StoreError> {
+        let mut tx = self.backend.begin()?;
+        tx.query("SELECT key FROM training_reminders", &[])?
+            .iter()
+            .map(|r| {
+                Ok(r.first()
+                    .ok_or_else(|| StoreError::Corrupt("reminder row".into()))?
+                    .as_text()?
+                    .to_string())
+            })
+            .collect()
+    }
+
+    /// Records that reminder `key` went out (after the SMTP server accepted it).
+    pub fn record_reminder_sent(
+        &self,
+        actor: &Actor,
+        key: &str,
+        staff: Id,
+        course_id: &str,
+        step: &str,
+        recipient: &str,
+    ) -> Result<(), StoreError> {
+        self.authorize(
+            actor,
+            Permission::TrainingManage,
+            "training.remind",
+            "training_reminder",
+            key,
+        )?;
+        let now = rfc3339(self.now());
+        self.write(|tx, pending| {
+            let n = tx.execute(
+                "INSERT INTO training_reminders (key, staff_id, course_id, step, recipient, sent_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                &[
+                    key.into(),
+                    staff.to_string().into(),
+                    course_id.into(),
+                    step.into(),
+                    recipient.into(),
+                    now.clone().into(),
+                ],
+            )?;
+            if n == 1 {
+                pending.push(self.entry(actor, "training.remind", "training_reminder", key, None, Outcome::Success)?);
+            }
+            Ok(())
+        })
+    }
+
     /// Completions, of one person or everyone.
     pub fn completions(&self, staff: Option<Id>) -> Result<Vec<Completion>, StoreError> {
         Ok(self

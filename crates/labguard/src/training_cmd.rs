@@ -41,6 +41,21 @@ pub enum TrainingCmd {
     },
     /// One person's training record: open assignments and every completion.
     Transcript { username: String },
+    /// Email the reminders that are due (before the due date to the learner, overdue
+    /// escalations to the manager or security officer); safe to run from cron, each step
+    /// goes out once.
+    Remind {
+        /// smtp://HOST:PORT (STARTTLS when offered) or smtp://HOST:PORT?tls=required.
+        #[arg(long)]
+        smtp: String,
+        #[arg(long)]
+        from: String,
+        /// The labguard web UI as staff reach it (for the course link).
+        #[arg(long)]
+        base_url: String,
+        #[arg(long, default_value = "labguard")]
+        lab_name: String,
+    },
     /// Record a completion done outside labguard (e.g. a classroom session), with a
     /// certificate.
     Complete {
@@ -175,6 +190,42 @@ pub fn run(g: &Global, cmd: TrainingCmd) -> Result<()> {
                     println!("  {:<30} {:?}", e.course_id, e.status);
                 }
             })
+        }
+        TrainingCmd::Remind {
+            smtp,
+            from,
+            base_url,
+            lab_name,
+        } => {
+            let open = svc::open_assignments(&store, None, now)?;
+            let titles = svc::catalog(&store)?
+                .into_iter()
+                .map(|c| (c.id, c.title))
+                .collect();
+            let opts = labguard_mail::ReminderOptions {
+                smtp_url: smtp,
+                from_address: from,
+                lab_name,
+                base_url,
+                schedule: labguard_training::ReminderSchedule::default(),
+                timeout: std::time::Duration::from_secs(30),
+            };
+            let out = labguard_mail::send_reminders(&store, &op, &open, &titles, &opts, now)?;
+            emit(g, &out, || {
+                for o in &out {
+                    match &o.error {
+                        None => println!("sent to {}: {}", o.to, o.subject),
+                        Some(e) => println!("NOT sent to {}: {} ({e})", o.to, o.subject),
+                    }
+                }
+                if out.is_empty() {
+                    println!("no reminders due");
+                }
+            })?;
+            if out.iter().any(|o| !o.sent) {
+                bail!("some reminders were not sent; they will be retried on the next run");
+            }
+            Ok(())
         }
         TrainingCmd::Complete {
             username,

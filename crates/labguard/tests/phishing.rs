@@ -309,9 +309,51 @@ fn click_in_a_real_mail_is_recorded_and_assigns_remedial_training() {
     assert_eq!(r2["reported"], 1, "{r2}");
     assert_eq!(r2["by_role"]["phlebotomist"]["reported"], 1, "{r2}");
 
+    // Training reminders go out by mail once; eve's address is outside the lab's domains.
+    ok(&[
+        "training",
+        "assign",
+        "--data-dir",
+        dd,
+        "--course",
+        "passwords-mfa",
+        "--to",
+        "all",
+        "--due-days",
+        "3",
+    ]);
+    let before = sink.received().len();
+    let remind = [
+        "training",
+        "remind",
+        "--data-dir",
+        dd,
+        "--smtp",
+        &smtp,
+        "--from",
+        "training@lab.example.org",
+        "--base-url",
+        &base,
+    ];
+    let o = run(&remind);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(!o.status.success(), "eve's reminder was refused: {out}");
+    assert!(
+        out.contains("sent to ana@lab.example.org: Training due in 7 days"),
+        "{out}"
+    );
+    assert!(
+        out.contains("NOT sent to eve@elsewhere.example.com"),
+        "{out}"
+    );
+    assert_eq!(sink.received().len(), before + 2);
+    let _ = run(&remind);
+    assert_eq!(sink.received().len(), before + 2, "each reminder once");
+
     // Relaunching sends nobody a second copy.
+    let before = sink.received().len();
     ok(&["phishing", "launch", "--data-dir", dd, &id]);
-    assert_eq!(sink.received().len(), 4);
+    assert_eq!(sink.received().len(), before);
 
     // What Ana typed is nowhere in the data dir, and the audit log still verifies.
     drop(_server);

@@ -116,3 +116,14 @@ CREATE TABLE phishing_deliveries (
     outcome      TEXT NOT NULL,
     detail       TEXT
 );
+
+-- Reminder and escalation mails sent (labguard_training::Reminder::key), so a reminder job
+-- can run as often as it likes without mailing anyone twice for the same step.
+CREATE TABLE training_reminders (
+    key        TEXT PRIMARY KEY,
+    staff_id   TEXT NOT NULL,
+    course_id  TEXT NOT NULL,
+    step       TEXT NOT NULL,
+    recipient  TEXT NOT NULL,
+    sent_at    TEXT NOT NULL
+);
