@@ -87,6 +87,25 @@ pub fn create_campaign(
     actor: &Actor,
     spec: &CampaignSpec,
 ) -> Result<Created, MailError> {
+    // Control characters (NUL above all) have no place in any of these, and PostgreSQL
+    // would refuse a NUL outright.
+    for (what, v) in [
+        ("name", &spec.name),
+        ("smtp URL", &spec.smtp_url),
+        ("from address", &spec.from_address),
+        ("base URL", &spec.base_url),
+    ] {
+        if v.chars().any(char::is_control) {
+            return Err(MailError::Refused(format!(
+                "the {what} contains control characters"
+            )));
+        }
+    }
+    if spec.name.trim().is_empty() || spec.name.chars().count() > 200 {
+        return Err(MailError::Refused(
+            "the name must be 1 to 200 characters".into(),
+        ));
+    }
     builtin_template(&spec.template_id)?;
     SmtpTarget::parse(&spec.smtp_url)?;
     if spec.from_address.parse::<lettre::Address>().is_err() {

@@ -218,6 +218,16 @@ fn remedial_training_from_a_click_and_reports_for_auditors() {
         ));
         assert_eq!(st, StatusCode::CREATED, "{v}");
         assert_eq!(v["recipients"], 1);
+        // A NUL in a field is a clear 422 (PostgreSQL could not store it anyway).
+        let (st, _, _) = env.call(json_req(
+            "POST",
+            "/api/v1/phishing/campaigns",
+            Some(&so),
+            &json!({"name": "a\u{0}b", "template": "vendor-firmware", "to": ["all"],
+                    "smtp": "smtp://127.0.0.1:2525", "from": "service@example.invalid",
+                    "base_url": "https://127.0.0.1:8443"}),
+        ));
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{kind}");
         let cid = Id::parse_str(v["campaign_id"].as_str().unwrap()).unwrap();
         // Deliver by hand (the SMTP path has its own tests) and click.
         let r = env.store.campaign_recipients(cid).unwrap()[0].clone();
