@@ -30,9 +30,10 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn serve(dd: &str) -> (Server, String) {
+fn serve(dd: &str, db: &Db) -> (Server, String) {
     let port = free_port();
     let child = bin()
+        .args(&db.0)
         .args([
             "serve",
             "--data-dir",
@@ -99,24 +100,53 @@ fn http(method: &str, url: &str, data: Option<&str>) -> (u16, String) {
     (code.trim().parse().unwrap(), body.to_string())
 }
 
-fn json(args: &[&str]) -> Value {
-    let out = ok(args);
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
+/// Where the lab's data lives: extra global arguments for every command (none for SQLite,
+/// `--database URL --pg-schema S` for PostgreSQL).
+struct Db(Vec<String>);
+
+impl Db {
+    fn args(&self, a: &[&str]) -> Vec<String> {
+        a.iter()
+            .map(|s| s.to_string())
+            .chain(self.0.iter().cloned())
+            .collect()
+    }
+    fn run(&self, a: &[&str]) -> std::process::Output {
+        let v = self.args(a);
+        run(&v.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+    fn ok(&self, a: &[&str]) -> String {
+        let v = self.args(a);
+        ok(&v.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+    fn json(&self, a: &[&str]) -> Value {
+        let out = self.ok(a);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{a:?}: {e}: {out}"))
+    }
+    fn add_user(&self, dd: &str, name: &str, role: &str, email: &str) {
+        self.ok(&[
+            "users",
+            "add",
+            "--data-dir",
+            dd,
+            "--username",
+            name,
+            "--role",
+            role,
+            "--email",
+            email,
+        ]);
+    }
 }
 
-fn add_user(dd: &str, name: &str, role: &str, email: &str) {
-    ok(&[
-        "users",
-        "add",
-        "--data-dir",
-        dd,
-        "--username",
-        name,
-        "--role",
-        role,
-        "--email",
-        email,
-    ]);
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let [_, url, _, schema] = self.0.as_slice() {
+            if let Ok(pg) = labguard_store::PgBackend::connect(url, Some(schema)) {
+                let _ = pg.drop_schema();
+            }
+        }
+    }
 }
 
 fn token_for(sink: &Sink, to: &str, base: &str) -> String {
@@ -129,16 +159,31 @@ fn token_for(sink: &Sink, to: &str, base: &str) -> String {
 
 #[test]
 fn click_in_a_real_mail_is_recorded_and_assigns_remedial_training() {
+    phishing_loop(Db(vec![]));
+}
+
+#[test]
+fn the_phishing_loop_works_on_postgresql_too() {
+    let schema = format!("phish_{}", std::process::id());
+    phishing_loop(Db(vec![
+        "--database".into(),
+        pg_url(),
+        "--pg-schema".into(),
+        schema,
+    ]));
+}
+
+fn phishing_loop(db: Db) {
     let t = tempfile::tempdir().unwrap();
     let dd = t.path().join("lab");
     let dd = d(&dd);
-    ok(&["init", "--data-dir", dd]);
-    add_user(dd, "ana", "phlebotomist", "ana@lab.example.org");
-    add_user(dd, "bo", "lab-technologist", "bo@lab.example.org");
-    add_user(dd, "eve", "front-desk", "eve@elsewhere.example.com");
-    ok(&["lab", "set-domains", "--data-dir", dd, "lab.example.org"]);
+    db.ok(&["init", "--data-dir", dd]);
+    db.add_user(dd, "ana", "phlebotomist", "ana@lab.example.org");
+    db.add_user(dd, "bo", "lab-technologist", "bo@lab.example.org");
+    db.add_user(dd, "eve", "front-desk", "eve@elsewhere.example.com");
+    db.ok(&["lab", "set-domains", "--data-dir", dd, "lab.example.org"]);
 
-    let courses = json(&["training", "courses", "--data-dir", dd, "--format", "json"]);
+    let courses = db.json(&["training", "courses", "--data-dir", dd, "--format", "json"]);
     assert_eq!(courses.as_array().unwrap().len(), 6);
     assert!(courses
         .as_array()
@@ -147,10 +192,10 @@ fn click_in_a_real_mail_is_recorded_and_assigns_remedial_training() {
         .any(|c| c["id"] == "phishing-social-engineering"));
 
     let sink = Sink::start().unwrap();
-    let (_server, base) = serve(dd);
+    let (_server, base) = serve(dd, &db);
     let smtp = sink.url();
     let create = |name: &str| {
-        let o = run(&[
+        let o = db.run(&[
             "phishing",
             "create",
             "--data-dir",
@@ -177,7 +222,7 @@ fn click_in_a_real_mail_is_recorded_and_assigns_remedial_training() {
     };
     let id = create("November courier");
     assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
-    ok(&["phishing", "launch", "--data-dir", dd, &id]);
+    db.ok(&["phishing", "launch", "--data-dir", dd, &id]);
     assert_eq!(sink.received().len(), 2);
     assert!(sink.received_for("eve@elsewhere.example.com").is_empty());
     let ana = token_for(&sink, "ana@lab.example.org", &base);
@@ -212,7 +257,7 @@ fn click_in_a_real_mail_is_recorded_and_assigns_remedial_training() {
         assert_eq!((st, body.as_str()), (404, "not found"), "{bad}");
     }
 
-    let r = json(&[
+    let r = db.json(&[
         "phishing",
         "report",
         "--data-dir",
@@ -234,7 +279,7 @@ fn click_in_a_real_mail_is_recorded_and_assigns_remedial_training() {
     assert_eq!(remedial[0]["username"], "ana");
     assert_eq!(remedial[0]["course_id"], "phishing-social-engineering");
 
-    let open = json(&[
+    let open = db.json(&[
         "training",
         "assignments",
         "--data-dir",
@@ -254,11 +299,11 @@ fn click_in_a_real_mail_is_recorded_and_assigns_remedial_training() {
 
     // A second campaign: the first campaign's token records nothing for it.
     let id2 = create("December courier");
-    ok(&["phishing", "launch", "--data-dir", dd, &id2]);
+    db.ok(&["phishing", "launch", "--data-dir", dd, &id2]);
     assert_eq!(sink.received_for("ana@lab.example.org").len(), 2);
     let (st, _) = http("GET", &format!("{base}/t/c/{bo}"), None);
     assert_eq!(st, 200);
-    let r2 = json(&[
+    let r2 = db.json(&[
         "phishing",
         "report",
         "--data-dir",
@@ -272,7 +317,7 @@ fn click_in_a_real_mail_is_recorded_and_assigns_remedial_training() {
         (Some(2), Some(0)),
         "{r2}"
     );
-    let r1 = json(&[
+    let r1 = db.json(&[
         "phishing",
         "report",
         "--data-dir",
@@ -287,7 +332,7 @@ fn click_in_a_real_mail_is_recorded_and_assigns_remedial_training() {
     let fwd = t.path().join("forwarded.eml");
     let dec = sink.received_for("ana@lab.example.org")[1].data.clone();
     std::fs::write(&fwd, format!("Subject: Fwd: suspicious\r\n\r\n> {dec}")).unwrap();
-    let v = json(&[
+    let v = db.json(&[
         "phishing",
         "reported",
         "--data-dir",
@@ -297,7 +342,7 @@ fn click_in_a_real_mail_is_recorded_and_assigns_remedial_training() {
         "json",
     ]);
     assert_eq!(v["recorded"], 1, "{v}");
-    let r2 = json(&[
+    let r2 = db.json(&[
         "phishing",
         "report",
         "--data-dir",
@@ -310,7 +355,7 @@ fn click_in_a_real_mail_is_recorded_and_assigns_remedial_training() {
     assert_eq!(r2["by_role"]["phlebotomist"]["reported"], 1, "{r2}");
 
     // Training reminders go out by mail once; eve's address is outside the lab's domains.
-    ok(&[
+    db.ok(&[
         "training",
         "assign",
         "--data-dir",
@@ -335,7 +380,7 @@ fn click_in_a_real_mail_is_recorded_and_assigns_remedial_training() {
         "--base-url",
         &base,
     ];
-    let o = run(&remind);
+    let o = db.run(&remind);
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(!o.status.success(), "eve's reminder was refused: {out}");
     assert!(
@@ -347,16 +392,16 @@ fn click_in_a_real_mail_is_recorded_and_assigns_remedial_training() {
         "{out}"
     );
     assert_eq!(sink.received().len(), before + 2);
-    let _ = run(&remind);
+    let _ = db.run(&remind);
     assert_eq!(sink.received().len(), before + 2, "each reminder once");
 
     // Relaunching sends nobody a second copy.
     let before = sink.received().len();
-    ok(&["phishing", "launch", "--data-dir", dd, &id]);
+    db.ok(&["phishing", "launch", "--data-dir", dd, &id]);
     assert_eq!(sink.received().len(), before);
 
     // What Ana typed is nowhere in the data dir, and the audit log still verifies.
     drop(_server);
     assert!(!contains(&all_bytes(t.path()), "Hunter2-SecretTyped"));
-    ok(&["audit", "verify", "--data-dir", dd]);
+    db.ok(&["audit", "verify", "--data-dir", dd]);
 }
