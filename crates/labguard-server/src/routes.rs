@@ -145,6 +145,11 @@ pub const RULES: &[(&str, &str, Rule)] = &[
         Rule::All(&[P::PhishingManage]),
     ),
     (
+        "POST",
+        "/api/v1/phishing/campaigns/{id}/launch",
+        Rule::All(&[P::PhishingManage]),
+    ),
+    (
         "GET",
         "/api/v1/phishing/campaigns/{id}/report",
         Rule::Any(&[P::PhishingManage, P::ReportsRead]),
@@ -239,6 +244,11 @@ pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)>
             "POST",
             "/api/v1/phishing/campaigns",
             post(tr::create_campaign),
+        ),
+        (
+            "POST",
+            "/api/v1/phishing/campaigns/{id}/launch",
+            post(tr::launch_campaign),
         ),
         (
             "GET",
@@ -363,6 +373,7 @@ impl utoipa::Modify for CommonErrors {
         tr::add_rule,
         tr::campaigns,
         tr::create_campaign,
+        tr::launch_campaign,
         tr::campaign_report,
         tr::hygiene,
     )

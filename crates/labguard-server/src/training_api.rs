@@ -353,6 +353,53 @@ pub async fn create_campaign(
     ))
 }
 
+#[utoipa::path(post, path = "/api/v1/phishing/campaigns/{id}/launch", params(("id" = String, Path, format = Uuid)),
+    responses((status = 202, body = serde_json::Value, description = "sending started in the background; follow it in the report"),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn launch_campaign(
+    State(st): State<AppState>,
+    p: Principal,
+    ApiPath(id): ApiPath<Id>,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    let actor = p.actor.clone();
+    let lab_name = st.settings.lab_name.clone();
+    let a2 = actor.clone();
+    st.run(move |s| {
+        s.require_any(
+            &a2,
+            &[P::PhishingManage],
+            "phishing.campaign.launch",
+            "phishing_campaign",
+        )?;
+        s.campaign(id)?;
+        Ok(())
+    })
+    .await?;
+    let store = st.store.clone();
+    // Sending is paced over the campaign's window, far longer than a request: it runs on
+    // its own thread, and a second launch while one runs sends nothing twice (claims).
+    std::thread::spawn(move || {
+        let opts = labguard_mail::LaunchOptions {
+            lab_name,
+            ..labguard_mail::LaunchOptions::default()
+        };
+        if let Err(e) = labguard_mail::launch(
+            &store,
+            &actor,
+            id,
+            &opts,
+            &labguard_mail::RealPace,
+            &mut |_, _| {},
+        ) {
+            crate::log::error("phishing launch", &e.to_string());
+        }
+    });
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({"campaign_id": id, "status": "sending"})),
+    ))
+}
+
 #[utoipa::path(get, path = "/api/v1/phishing/campaigns/{id}/report", params(("id" = String, Path, format = Uuid)),
     responses((status = 200, body = serde_json::Value, description = "sent, opened, clicked, submitted, reported, by role, remedial"),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]

@@ -8,8 +8,6 @@ mod common;
 use axum::http::StatusCode;
 use common::*;
 use labguard_core::{Id, Role};
-use labguard_store::Actor;
-use labguard_training::phishing::TrackingToken;
 use labguard_training::{certificate, quiz, Certificate, PHISHING_COURSE_ID};
 use serde_json::{json, Value};
 
@@ -208,13 +206,14 @@ fn remedial_training_from_a_click_and_reports_for_auditors() {
         let pw = env.add_user("aud", Role::Auditor);
         let aud = enroll(&env, "aud", &pw);
 
+        let sink = labguard_mail::sink::Sink::start().unwrap();
         let (st, v, _) = env.call(json_req(
             "POST",
             "/api/v1/phishing/campaigns",
             Some(&so),
             &json!({"name": "firmware", "template": "vendor-firmware", "to": ["phlebotomist"],
-                    "smtp": "smtp://127.0.0.1:2525", "from": "service@example.invalid",
-                    "base_url": "https://127.0.0.1:8443"}),
+                    "smtp": sink.url(), "from": "service@example.invalid",
+                    "base_url": "https://127.0.0.1:8443", "window_hours": 720}),
         ));
         assert_eq!(st, StatusCode::CREATED, "{v}");
         assert_eq!(v["recipients"], 1);
@@ -229,12 +228,29 @@ fn remedial_training_from_a_click_and_reports_for_auditors() {
         ));
         assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{kind}");
         let cid = Id::parse_str(v["campaign_id"].as_str().unwrap()).unwrap();
-        // Deliver by hand (the SMTP path has its own tests) and click.
-        let r = env.store.campaign_recipients(cid).unwrap()[0].clone();
-        let token = TrackingToken::from_random([7; 32]);
-        let op = Actor::operator();
-        assert!(env.store.claim_recipient(&op, r.id, &token).unwrap());
-        env.store.mark_sent(&op, r.id).unwrap();
+        // Only the security officer launches; sending runs in the background.
+        let launch = format!("/api/v1/phishing/campaigns/{cid}/launch");
+        let (st, _, _) = env.call(json_req("POST", &launch, Some(&aud), &json!({})));
+        assert_eq!(st, StatusCode::FORBIDDEN);
+        let (st, _, _) = env.call(json_req("POST", &launch, Some(&so), &json!({})));
+        assert_eq!(st, StatusCode::ACCEPTED);
+        let mut mails = vec![];
+        for _ in 0..200 {
+            // Wait for the store, not just the sink: the report below reads "sent".
+            let sent = env.store.campaign_recipients(cid).unwrap()[0].status
+                == labguard_store::DeliveryStatus::Sent;
+            mails = sink.received();
+            if sent {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert_eq!(mails.len(), 1, "{kind}: the campaign mail arrived");
+        let tokens = labguard_training::phishing::tokens_in_text(
+            &mails[0].decoded(),
+            "https://127.0.0.1:8443",
+        );
+        let token = tokens[0].clone();
         let (st, _, _) = env.call(get_req(&format!("/t/c/{}", token.as_str()), None));
         assert_eq!(st, StatusCode::OK);
 
