@@ -17,9 +17,13 @@ pub mod routes;
 pub mod signin;
 pub mod state;
 pub mod tls;
+pub mod tracking;
+pub mod training;
+pub mod training_api;
 pub mod ui;
 pub mod ui_admin;
 pub mod verify_job;
+pub mod ui_training;
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -123,6 +127,8 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .merge(ui::router())
+        .merge(tracking::router())
+        .merge(ui_training::router())
         .route("/api/openapi.json", get(openapi))
         .route("/health", get(health))
         .route("/metrics", get(metrics))

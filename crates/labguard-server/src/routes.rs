@@ -11,7 +11,7 @@ use labguard_core::Permission as P;
 use utoipa::OpenApi;
 
 use crate::state::AppState;
-use crate::{admin, api, held, signin, verify_job};
+use crate::{admin, api, held, signin, training_api as tr, verify_job};
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,6 +124,54 @@ pub const RULES: &[(&str, &str, Rule)] = &[
     ),
     ("POST", "/api/v1/tokens", Rule::SignedIn),
     ("POST", "/api/v1/tokens/revoke", Rule::SignedIn),
+    ("GET", "/api/v1/training/courses", Rule::SignedIn),
+    (
+        "GET",
+        "/api/v1/training/courses/{course_id}",
+        Rule::SignedIn,
+    ),
+    (
+        "POST",
+        "/api/v1/training/courses/{course_id}/attempts",
+        Rule::SignedIn,
+    ),
+    ("POST", "/api/v1/training/attempts/{id}", Rule::SignedIn),
+    ("GET", "/api/v1/training/me", Rule::SignedIn),
+    (
+        "GET",
+        "/api/v1/training/assignments",
+        Rule::Any(&[P::TrainingManage, P::ReportsRead]),
+    ),
+    (
+        "POST",
+        "/api/v1/training/rules",
+        Rule::All(&[P::TrainingManage]),
+    ),
+    (
+        "GET",
+        "/api/v1/phishing/campaigns",
+        Rule::Any(&[P::PhishingManage, P::ReportsRead]),
+    ),
+    (
+        "POST",
+        "/api/v1/phishing/campaigns",
+        Rule::All(&[P::PhishingManage]),
+    ),
+    (
+        "POST",
+        "/api/v1/phishing/campaigns/{id}/launch",
+        Rule::All(&[P::PhishingManage]),
+    ),
+    (
+        "GET",
+        "/api/v1/phishing/campaigns/{id}/report",
+        Rule::Any(&[P::PhishingManage, P::ReportsRead]),
+    ),
+    (
+        "GET",
+        "/api/v1/security/hygiene",
+        Rule::Any(&[P::AccountsManage, P::ReportsRead]),
+    ),
 ];
 
 /// The API routes as registered: (method, path, handler).
@@ -194,6 +242,46 @@ pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)>
         ),
         ("POST", "/api/v1/tokens", post(admin::create_token)),
         ("POST", "/api/v1/tokens/revoke", post(admin::revoke_token)),
+        ("GET", "/api/v1/training/courses", get(tr::courses)),
+        (
+            "GET",
+            "/api/v1/training/courses/{course_id}",
+            get(tr::course),
+        ),
+        (
+            "POST",
+            "/api/v1/training/courses/{course_id}/attempts",
+            post(tr::start_attempt),
+        ),
+        (
+            "POST",
+            "/api/v1/training/attempts/{id}",
+            post(tr::submit_attempt),
+        ),
+        ("GET", "/api/v1/training/me", get(tr::my_training)),
+        (
+            "GET",
+            "/api/v1/training/assignments",
+            get(tr::all_assignments),
+        ),
+        ("POST", "/api/v1/training/rules", post(tr::add_rule)),
+        ("GET", "/api/v1/phishing/campaigns", get(tr::campaigns)),
+        (
+            "POST",
+            "/api/v1/phishing/campaigns",
+            post(tr::create_campaign),
+        ),
+        (
+            "POST",
+            "/api/v1/phishing/campaigns/{id}/launch",
+            post(tr::launch_campaign),
+        ),
+        (
+            "GET",
+            "/api/v1/phishing/campaigns/{id}/report",
+            get(tr::campaign_report),
+        ),
+        ("GET", "/api/v1/security/hygiene", get(tr::hygiene)),
     ]
 }
 
@@ -271,7 +359,7 @@ impl utoipa::Modify for CommonErrors {
     info(
         title = "labguard API",
         version = "1",
-        description = "Lab staff API: sign-in with MFA, patients, draws, results, break-glass, audit and accounts. Authenticate with the session cookie (plus X-CSRF-Token on POST) or `Authorization: Bearer lgt_...`."
+        description = "Lab staff API: sign-in with MFA, patients, draws, results, break-glass, audit and accounts, security training and phishing simulation. Authenticate with the session cookie (plus X-CSRF-Token on POST) or `Authorization: Bearer lgt_...`."
     ),
     paths(
         signin::sign_in,
@@ -307,6 +395,18 @@ impl utoipa::Modify for CommonErrors {
         admin::unlock_account,
         admin::create_token,
         admin::revoke_token,
+        tr::courses,
+        tr::course,
+        tr::start_attempt,
+        tr::submit_attempt,
+        tr::my_training,
+        tr::all_assignments,
+        tr::add_rule,
+        tr::campaigns,
+        tr::create_campaign,
+        tr::launch_campaign,
+        tr::campaign_report,
+        tr::hygiene,
     )
 )]
 pub struct ApiDoc;

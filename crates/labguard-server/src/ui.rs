@@ -130,7 +130,7 @@ async fn change_password_page(State(st): State<AppState>, req: Request) -> Respo
     Html(page("Choose a password", &meta(&st, &p), &body)).into_response()
 }
 
-fn redirect_for(err: &crate::error::ApiError) -> Response {
+pub(crate) fn redirect_for(err: &crate::error::ApiError) -> Response {
     if err.code == "session-expired" {
         Redirect::to("/sign-in?expired=1").into_response()
     } else {
@@ -168,6 +168,13 @@ pub(crate) fn header_bar(p: &AnyStage) -> String {
         nav.push_str("<a href=\"/dashboard\" id=\"nav-dashboard\">Security dashboard</a>");
     }
     nav.push_str(&crate::ui_admin::nav_links(role));
+    nav.push_str("<a href=\"/training\" id=\"nav-training\">Training</a>");
+    if role.allows(P::PhishingManage) || role.allows(P::ReportsRead) {
+        nav.push_str("<a href=\"/phishing\" id=\"nav-phishing\">Phishing</a>");
+    }
+    if role.allows(P::AccountsManage) || role.allows(P::ReportsRead) {
+        nav.push_str("<a href=\"/hygiene\" id=\"nav-hygiene\">Account hygiene</a>");
+    }
     format!(
         "<header><span class=\"brand\">labguard</span><nav>{nav}</nav><span class=\"who\" id=\"who\">{} · {}</span>\
          <button id=\"sign-out\" type=\"button\">Sign out</button></header>",

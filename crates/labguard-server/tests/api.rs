@@ -50,7 +50,8 @@ fn request_for(method: &str, path: &str, s: &Session, seed: &Seed, role: Role) -
         .replace("alerts/{id}", &format!("alerts/{}", Id::new_v4()))
         .replace("{id}", &pid)
         .replace("{patient_id}", &pid)
-        .replace("{username}", "no-such-user");
+        .replace("{username}", "no-such-user")
+        .replace("{course_id}", "hipaa-security-basics");
     let uri = match (method, path) {
         ("GET", "/api/v1/patients") => format!("{uri}?mrn=MRN-1001"),
         ("GET", "/api/v1/results") => format!("{uri}?accession=ACC-1"),
@@ -75,6 +76,15 @@ fn request_for(method: &str, path: &str, s: &Session, seed: &Seed, role: Role) -
         "/api/v1/tokens" => json!({"label": "integration"}),
         "/api/v1/me/password" => {
             json!({"current_password": "not it", "new_password": "correct horse battery staple"})
+        }
+        "/api/v1/training/attempts/{id}" => json!({"answers": {}}),
+        "/api/v1/training/rules" => {
+            json!({"course_id": "hipaa-security-basics", "to": "all", "due_days": 30, "recurrence": "annual"})
+        }
+        "/api/v1/phishing/campaigns" => {
+            json!({"name": format!("drill {tag}"), "template": "courier-delivery", "to": ["all"],
+                   "smtp": "smtp://127.0.0.1:2525", "from": "it@example.invalid",
+                   "base_url": "https://127.0.0.1:8443"})
         }
         "/api/v1/tokens/revoke" => {
             json!({"token": "lgt_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"})

@@ -473,3 +473,79 @@ fn browser_audit_verify_access_review_and_account_admin() {
         .unwrap();
     assert!(lenny.disabled_at.is_some());
 }
+
+/// A phlebotomist opens Training, reads a course, takes its quiz in the server-rendered
+/// form (this attempt's random order) and passes; the completion and its certificate are
+/// stored. The answers are the attempt's key, worked out from the stored seed as a test
+/// oracle, and clicked in the page like a learner would.
+#[test]
+fn browser_takes_a_course_and_passes_its_quiz() {
+    require_chromedriver();
+    let lab = lab(&[("tess", Role::Phlebotomist)], 900);
+    let store = &lab.store;
+    let acct = store.account_by_username("tess").unwrap().unwrap();
+    let d = Driver::start(screenshots());
+    sign_in(&d, &lab, 0, None);
+
+    d.click("#nav-training");
+    d.wait_js(
+        "the course list",
+        "return !!document.getElementById('course-hipaa-security-basics')",
+    );
+    d.shot("training-11-training");
+    d.click("#course-hipaa-security-basics");
+    d.wait_js(
+        "the lessons",
+        "return !!document.getElementById('lesson-0') && !!document.getElementById('start-quiz')",
+    );
+    d.shot("training-12-course");
+    d.click("#start-quiz");
+    d.wait_js("the quiz form", "return !!document.getElementById('quiz')");
+    d.shot("training-13-quiz");
+    let attempt = d.js("return document.getElementById('quiz').dataset.attempt");
+    let attempt = Id::parse_str(attempt.as_str().unwrap()).unwrap();
+    let a = store.attempt(attempt).unwrap();
+    let course = labguard_server::training::course(&store, "hipaa-security-basics").unwrap();
+    let answers = labguard_training::quiz::answer_key(&course, a.seed);
+    // The page shows the questions in this attempt's order.
+    let shown = d.js(
+        "return Array.from(document.querySelectorAll('fieldset.question')).map(f => f.id.slice(2))",
+    );
+    let want: Vec<String> = labguard_training::quiz::present(&course, a.seed)
+        .questions
+        .into_iter()
+        .map(|q| q.id)
+        .collect();
+    assert_eq!(shown, json!(want));
+    for (q, opts) in &answers {
+        for o in opts {
+            let e = d.find(&format!("[id='opt-{q}-{o}']"));
+            d.cmd("POST", &format!("/element/{e}/click"), Some(json!({})));
+        }
+    }
+    d.shot("training-14-answered");
+    d.click("#submit-quiz");
+    d.wait_js(
+        "the result",
+        "return !!document.getElementById('passed') || !!document.getElementById('failed') || !!document.getElementById('error')",
+    );
+    d.shot("training-15-passed");
+    let text = d.js("return document.body.innerText");
+    assert!(
+        d.js("return !!document.getElementById('passed')") == json!(true),
+        "{text}"
+    );
+    assert!(text.as_str().unwrap().contains("100%"), "{text}");
+    let done = store.completion_records(Some(acct.staff.id)).unwrap();
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0].0.course_id, "hipaa-security-basics");
+    let shown_id = d.js("return document.getElementById('certificate-id').innerText");
+    assert!(done[0].1.contains(shown_id.as_str().unwrap()));
+    // The transcript lists it.
+    d.click("#nav-training");
+    d.wait_js(
+        "the transcript",
+        "return document.getElementById('transcript').innerText.includes('100%')",
+    );
+    d.shot("training-16-transcript");
+}

@@ -118,6 +118,15 @@ pub(crate) const ALL_TABLES: &[&str] = &[
     "sign_in_throttle",
     "break_glass",
     "alerts",
+    "training_courses",
+    "training_rules",
+    "training_attempts",
+    "training_completions",
+    "training_reminders",
+    "phishing_campaigns",
+    "phishing_recipients",
+    "phishing_events",
+    "phishing_deliveries",
 ];
 
 /// Copies every table from `src` (inside its snapshot transaction) into a fresh SQLite file.

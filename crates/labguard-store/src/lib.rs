@@ -20,6 +20,8 @@ mod held_review;
 mod ingest;
 mod instruments;
 mod migrate;
+mod phishing;
+mod phishing_events;
 mod postgres;
 mod records;
 mod rotation;
@@ -27,6 +29,7 @@ mod sessions;
 mod sqlite;
 mod store;
 mod table;
+mod training;
 mod verify;
 mod worklists;
 
@@ -40,9 +43,13 @@ pub use error::StoreError;
 pub use held_review::HeldDecision;
 pub use ingest::{Inbound, IngestOutcome, BEFORE_DRAW, UNKNOWN_PATIENT};
 pub use instruments::{Enrollment, HeldResult, InstrumentAlert, Transport};
+pub use phishing::{
+    event_code, Campaign, DeliveryStatus, NewRecipient, RecipientRecord, TrackedEvent,
+};
 pub use postgres::PgBackend;
 pub use rotation::{RotateOptions, RotationReport};
 pub use sessions::{ApiTokenRecord, SessionRecord, SessionStage};
 pub use sqlite::SqliteBackend;
 pub use store::{Clock, Store, StoreOptions};
+pub use training::{Attempt, StoredCourse};
 pub use verify::{VerifyProblem, VerifyReport};

@@ -25,6 +25,12 @@ pub const SQLITE_MIGRATIONS: &[Migration] = &[
         name: "instruments",
         sql: include_str!("../migrations/sqlite/0003_instruments.sql"),
     },
+    // Version 4 (devices) lands from another branch; `apply` handles the gap.
+    Migration {
+        version: 5,
+        name: "training",
+        sql: include_str!("../migrations/sqlite/0005_training.sql"),
+    },
     Migration {
         version: 7,
         name: "password_change",
@@ -47,6 +53,12 @@ pub const POSTGRES_MIGRATIONS: &[Migration] = &[
         version: 3,
         name: "instruments",
         sql: include_str!("../migrations/postgres/0003_instruments.sql"),
+    },
+    // Version 4 (devices) lands from another branch; `apply` handles the gap.
+    Migration {
+        version: 5,
+        name: "training",
+        sql: include_str!("../migrations/postgres/0005_training.sql"),
     },
     Migration {
         version: 7,

@@ -13,9 +13,11 @@ mod keys_cmd;
 mod mllp_cmd;
 mod opts;
 mod patients_cmd;
+mod phishing_cmd;
 mod progress;
 mod serve_cmd;
 mod simulator;
+mod training_cmd;
 mod users_cmd;
 
 use clap::{Parser, Subcommand};
@@ -79,6 +81,15 @@ enum Command {
     Users(users_cmd::UsersCmd),
     /// Access review: roles, last sign-in, dormant accounts, MFA status.
     AccessReview,
+    /// Security training: courses, assignments, transcripts, completions.
+    #[command(subcommand)]
+    Training(training_cmd::TrainingCmd),
+    /// Phishing simulation: create, launch and report campaigns.
+    #[command(subcommand)]
+    Phishing(phishing_cmd::PhishingCmd),
+    /// Lab settings: the lab's own mail domains.
+    #[command(subcommand)]
+    Lab(phishing_cmd::LabCmd),
 }
 
 fn main() {
@@ -99,6 +110,9 @@ fn main() {
         Command::Serve(a) => serve_cmd::run(&cli.global, a),
         Command::Users(c) => users_cmd::run(&cli.global, c),
         Command::AccessReview => users_cmd::access_review(&cli.global),
+        Command::Training(c) => training_cmd::run(&cli.global, c),
+        Command::Phishing(c) => phishing_cmd::run(&cli.global, c),
+        Command::Lab(c) => phishing_cmd::run_lab(&cli.global, c),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -1,0 +1,449 @@
+//! Training records: lab-added course versions, assignment rules, quiz attempts and
+//! completions with their certificates. Course content and grading rules live in
+//! `labguard-training`; open assignments are recomputed from what is stored here.
+
+use chrono::{DateTime, Utc};
+use labguard_audit::Outcome;
+use labguard_core::{Id, Permission};
+use labguard_training::{AssignmentRule, Completion, RuleKind};
+use serde::{Deserialize, Serialize};
+
+use crate::actor::{Actor, ActorKind};
+use crate::backend::Value;
+use crate::phishing::{parse_id, parse_time};
+use crate::store::{rfc3339, Store};
+use crate::StoreError;
+
+/// One stored version of a lab-written course.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredCourse {
+    pub course_id: String,
+    pub version: u32,
+    pub source: String,
+    pub released_at: DateTime<Utc>,
+}
+
+/// A quiz attempt as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    pub id: Id,
+    pub staff_id: Id,
+    pub course_id: String,
+    pub course_version: u32,
+    pub seed: u64,
+    pub started_at: DateTime<Utc>,
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub score_percent: Option<u8>,
+    pub passed: Option<bool>,
+}
+
+fn u32_of(v: &Value) -> Result<u32, StoreError> {
+    u32::try_from(v.as_int()?).map_err(|_| StoreError::Corrupt("number out of range".into()))
+}
+
+/// Staff act on their own training; managing anyone else's needs TrainingManage.
+fn is_self(actor: &Actor, staff: Id) -> bool {
+    matches!(actor.kind, ActorKind::Staff(_)) && actor.id == staff.to_string()
+}
+
+impl Store {
+    fn authorize_self_or_manage(
+        &self,
+        actor: &Actor,
+        staff: Id,
+        action: &str,
+        resource: &str,
+        id: &str,
+    ) -> Result<(), StoreError> {
+        if is_self(actor, staff) {
+            return Ok(());
+        }
+        self.authorize(actor, Permission::TrainingManage, action, resource, id)
+    }
+
+    /// For reads outside the store's own tables' rules (reports built from several
+    /// tables): passes if the actor has any of `perms`; a refusal is audited.
+    pub fn require_any(
+        &self,
+        actor: &Actor,
+        perms: &[Permission],
+        action: &str,
+        resource: &str,
+    ) -> Result<(), StoreError> {
+        if perms.iter().any(|p| actor.may(*p)) {
+            return Ok(());
+        }
+        let first = perms.first().copied().unwrap_or(Permission::AuditRead);
+        self.authorize(actor, first, action, resource, "")
+    }
+
+    /// Adds a version of a lab-written course (the caller has parsed and validated it).
+    pub fn add_course_version(&self, actor: &Actor, c: &StoredCourse) -> Result<(), StoreError> {
+        let rid = format!("{}@{}", c.course_id, c.version);
+        self.authorize(
+            actor,
+            Permission::TrainingManage,
+            "training.course.add",
+            "training_course",
+            &rid,
+        )?;
+        let now = rfc3339(self.now());
+        self.write(|tx, pending| {
+            tx.execute(
+                "INSERT INTO training_courses (course_id, version, source, released_at, added_at) VALUES (?, ?, ?, ?, ?)",
+                &[
+                    c.course_id.clone().into(),
+                    Value::Int(i64::from(c.version)),
+                    c.source.clone().into(),
+                    rfc3339(c.released_at).into(),
+                    now.clone().into(),
+                ],
+            )?;
+            pending.push(self.entry(actor, "training.course.add", "training_course", &rid, None, Outcome::Success)?);
+            Ok(())
+        })
+    }
+
+    /// Every stored version of every lab course, oldest version first.
+    pub fn lab_courses(&self) -> Result<Vec<StoredCourse>, StoreError> {
+        let mut tx = self.backend.begin()?;
+        tx.query(
+            "SELECT course_id, version, source, released_at FROM training_courses ORDER BY course_id, version",
+            &[],
+        )?
+        .iter()
+        .map(|r| {
+            let [id, v, src, rel] = r.as_slice() else {
+                return Err(StoreError::Corrupt("course row shape".into()));
+            };
+            Ok(StoredCourse {
+                course_id: id.as_text()?.into(),
+                version: u32_of(v)?,
+                source: src.as_text()?.into(),
+                released_at: parse_time(rel)?,
+            })
+        })
+        .collect()
+    }
+
+    pub fn add_training_rule(
+        &self,
+        actor: &Actor,
+        rule: &AssignmentRule,
+    ) -> Result<(), StoreError> {
+        let id = rule.id.to_string();
+        self.authorize(
+            actor,
+            Permission::TrainingManage,
+            "training.assign",
+            "training_rule",
+            &id,
+        )?;
+        let body = serde_json::to_string(rule).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let (rc, rs) = match (&rule.kind, &rule.target) {
+            (RuleKind::Remedial { campaign_id }, labguard_training::Target::Person(p)) => {
+                (Some(campaign_id.to_string()), Some(p.to_string()))
+            }
+            _ => (None, None),
+        };
+        let now = rfc3339(self.now());
+        self.write(|tx, pending| {
+            tx.execute(
+                "INSERT INTO training_rules (id, course_id, rule, remedial_campaign, remedial_staff, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                &[
+                    id.clone().into(),
+                    rule.course_id.clone().into(),
+                    body.clone().into(),
+                    rc.clone().into(),
+                    rs.clone().into(),
+                    now.clone().into(),
+                ],
+            )?;
+            pending.push(self.entry(actor, "training.assign", "training_rule", &id, None, Outcome::Success)?);
+            Ok(())
+        })
+    }
+
+    pub fn training_rules(&self) -> Result<Vec<AssignmentRule>, StoreError> {
+        let mut tx = self.backend.begin()?;
+        tx.query(
+            "SELECT rule FROM training_rules ORDER BY created_at, id",
+            &[],
+        )?
+        .iter()
+        .map(|r| {
+            let v = r
+                .first()
+                .ok_or_else(|| StoreError::Corrupt("rule row".into()))?;
+            serde_json::from_str(v.as_text()?)
+                .map_err(|_| StoreError::Corrupt("training rule json".into()))
+        })
+        .collect()
+    }
+
+    /// Starts a quiz attempt with the seed that fixes its question order.
+    pub fn start_attempt(
+        &self,
+        actor: &Actor,
+        staff: Id,
+        course_id: &str,
+        course_version: u32,
+        seed: u64,
+    ) -> Result<Id, StoreError> {
+        let id = Id::new_v4();
+        let ids = id.to_string();
+        self.authorize_self_or_manage(
+            actor,
+            staff,
+            "training.attempt.start",
+            "training_attempt",
+            &ids,
+        )?;
+        let now = rfc3339(self.now());
+        self.write(|tx, pending| {
+            tx.execute(
+                "INSERT INTO training_attempts (id, staff_id, course_id, course_version, seed, started_at) VALUES (?, ?, ?, ?, ?, ?)",
+                &[
+                    ids.clone().into(),
+                    staff.to_string().into(),
+                    course_id.into(),
+                    Value::Int(i64::from(course_version)),
+                    // Stored as the same 64 bits; SQL integers are signed.
+                    Value::Int(i64::from_ne_bytes(seed.to_ne_bytes())),
+                    now.clone().into(),
+                ],
+            )?;
+            pending.push(self.entry(actor, "training.attempt.start", "training_attempt", &ids, None, Outcome::Success)?);
+            Ok(())
+        })?;
+        Ok(id)
+    }
+
+    pub fn attempt(&self, id: Id) -> Result<Attempt, StoreError> {
+        let mut tx = self.backend.begin()?;
+        let rows = tx.query(
+            "SELECT id, staff_id, course_id, course_version, seed, started_at, submitted_at, score_percent, passed FROM training_attempts WHERE id = ?",
+            &[id.to_string().into()],
+        )?;
+        let Some([id, sid, cid, ver, seed, started, sub, score, passed]) =
+            rows.first().map(Vec::as_slice)
+        else {
+            return Err(StoreError::NotFound("quiz attempt".into()));
+        };
+        Ok(Attempt {
+            id: parse_id(id)?,
+            staff_id: parse_id(sid)?,
+            course_id: cid.as_text()?.into(),
+            course_version: u32_of(ver)?,
+            seed: u64::from_ne_bytes(seed.as_int()?.to_ne_bytes()),
+            started_at: parse_time(started)?,
+            submitted_at: match sub {
+                Value::Null => None,
+                v => Some(parse_time(v)?),
+            },
+            score_percent: match score {
+                Value::Null => None,
+                v => Some(
+                    u8::try_from(v.as_int()?).map_err(|_| StoreError::Corrupt("score".into()))?,
+                ),
+            },
+            passed: match passed {
+                Value::Null => None,
+                v => Some(v.as_int()? != 0),
+            },
+        })
+    }
+
+    /// Submitted attempts of one person at one course version (for the retry limit).
+    pub fn attempts_used(
+        &self,
+        staff: Id,
+        course_id: &str,
+        version: u32,
+    ) -> Result<u32, StoreError> {
+        let mut tx = self.backend.begin()?;
+        let n = tx
+            .query(
+                "SELECT COUNT(*) FROM training_attempts WHERE staff_id = ? AND course_id = ? AND course_version = ? AND submitted_at IS NOT NULL",
+                &[staff.to_string().into(), course_id.into(), Value::Int(i64::from(version))],
+            )?
+            .first()
+            .and_then(|r| r.first().cloned())
+            .map(|v| v.as_int())
+            .transpose()?
+            .unwrap_or(0);
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    /// Records a graded attempt; a pass also stores the completion and its certificate
+    /// (JSON of `labguard_training::Certificate`). An attempt is graded once.
+    pub fn finish_attempt(
+        &self,
+        actor: &Actor,
+        attempt: &Attempt,
+        score_percent: u8,
+        passed: bool,
+        certificate_json: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let ids = attempt.id.to_string();
+        self.authorize_self_or_manage(
+            actor,
+            attempt.staff_id,
+            "training.attempt.submit",
+            "training_attempt",
+            &ids,
+        )?;
+        let now = rfc3339(self.now());
+        self.write(|tx, pending| {
+            let n = tx.execute(
+                "UPDATE training_attempts SET submitted_at = ?, score_percent = ?, passed = ? WHERE id = ? AND submitted_at IS NULL",
+                &[
+                    now.clone().into(),
+                    Value::Int(i64::from(score_percent)),
+                    Value::Int(i64::from(passed)),
+                    ids.clone().into(),
+                ],
+            )?;
+            if n != 1 {
+                return Err(StoreError::Conflict);
+            }
+            pending.push(self.entry(actor, "training.attempt.submit", "training_attempt", &ids, None, Outcome::Success)?);
+            if let (true, Some(cert)) = (passed, certificate_json) {
+                let cid = Id::new_v4().to_string();
+                tx.execute(
+                    "INSERT INTO training_completions (id, staff_id, course_id, course_version, completed_at, score_percent, certificate) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    &[
+                        cid.clone().into(),
+                        attempt.staff_id.to_string().into(),
+                        attempt.course_id.clone().into(),
+                        Value::Int(i64::from(attempt.course_version)),
+                        now.clone().into(),
+                        Value::Int(i64::from(score_percent)),
+                        cert.into(),
+                    ],
+                )?;
+                pending.push(self.entry(actor, "training.complete", "training_completion", &cid, None, Outcome::Success)?);
+            }
+            Ok(())
+        })
+    }
+
+    /// The key completion certificates are signed with: derived from the lab's blind-index
+    /// key, so it never leaves the store's key ring in stored form and is stable per lab.
+    pub fn certificate_key(&self) -> Result<zeroize::Zeroizing<[u8; 32]>, StoreError> {
+        Ok(zeroize::Zeroizing::new(
+            self.ring()?.blind_index("training-certificate", "v1"),
+        ))
+    }
+
+    /// When each member of staff was added (the "on hire" date for assignments).
+    pub fn staff_since(&self) -> Result<Vec<(Id, DateTime<Utc>)>, StoreError> {
+        let mut tx = self.backend.begin()?;
+        tx.query("SELECT id, created_at FROM staff", &[])?
+            .iter()
+            .map(|r| {
+                let [id, at] = r.as_slice() else {
+                    return Err(StoreError::Corrupt("staff row shape".into()));
+                };
+                Ok((parse_id(id)?, parse_time(at)?))
+            })
+            .collect()
+    }
+
+    /// Keys of the reminders already sent.
+    pub fn reminders_sent(&self) -> Result<std::collections::BTreeSet<String>, StoreError> {
+        let mut tx = self.backend.begin()?;
+        tx.query("SELECT key FROM training_reminders", &[])?
+            .iter()
+            .map(|r| {
+                Ok(r.first()
+                    .ok_or_else(|| StoreError::Corrupt("reminder row".into()))?
+                    .as_text()?
+                    .to_string())
+            })
+            .collect()
+    }
+
+    /// Records that reminder `key` went out (after the SMTP server accepted it).
+    pub fn record_reminder_sent(
+        &self,
+        actor: &Actor,
+        key: &str,
+        staff: Id,
+        course_id: &str,
+        step: &str,
+        recipient: &str,
+    ) -> Result<(), StoreError> {
+        self.authorize(
+            actor,
+            Permission::TrainingManage,
+            "training.remind",
+            "training_reminder",
+            key,
+        )?;
+        let now = rfc3339(self.now());
+        self.write(|tx, pending| {
+            let n = tx.execute(
+                "INSERT INTO training_reminders (key, staff_id, course_id, step, recipient, sent_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                &[
+                    key.into(),
+                    staff.to_string().into(),
+                    course_id.into(),
+                    step.into(),
+                    recipient.into(),
+                    now.clone().into(),
+                ],
+            )?;
+            if n == 1 {
+                pending.push(self.entry(actor, "training.remind", "training_reminder", key, None, Outcome::Success)?);
+            }
+            Ok(())
+        })
+    }
+
+    /// Completions, of one person or everyone.
+    pub fn completions(&self, staff: Option<Id>) -> Result<Vec<Completion>, StoreError> {
+        Ok(self
+            .completion_records(staff)?
+            .into_iter()
+            .map(|(c, _)| c)
+            .collect())
+    }
+
+    /// Completions with their certificate JSON.
+    pub fn completion_records(
+        &self,
+        staff: Option<Id>,
+    ) -> Result<Vec<(Completion, String)>, StoreError> {
+        let mut tx = self.backend.begin()?;
+        let (sql, params): (&str, Vec<Value>) = match staff {
+            Some(s) => (
+                "SELECT staff_id, course_id, course_version, completed_at, score_percent, certificate FROM training_completions WHERE staff_id = ? ORDER BY completed_at",
+                vec![s.to_string().into()],
+            ),
+            None => (
+                "SELECT staff_id, course_id, course_version, completed_at, score_percent, certificate FROM training_completions ORDER BY completed_at",
+                vec![],
+            ),
+        };
+        tx.query(sql, &params)?
+            .iter()
+            .map(|r| {
+                let [sid, cid, ver, at, score, cert] = r.as_slice() else {
+                    return Err(StoreError::Corrupt("completion row shape".into()));
+                };
+                Ok((
+                    Completion {
+                        staff_id: parse_id(sid)?,
+                        course_id: cid.as_text()?.into(),
+                        course_version: u32_of(ver)?,
+                        completed_at: parse_time(at)?,
+                        score_percent: u8::try_from(score.as_int()?)
+                            .map_err(|_| StoreError::Corrupt("score".into()))?,
+                    },
+                    cert.as_text()?.to_string(),
+                ))
+            })
+            .collect()
+    }
+}
