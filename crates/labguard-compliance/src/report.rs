@@ -1,0 +1,221 @@
+//! The report model: each specification's status from the evidence behind it, scores per
+//! safeguard, the score trend, open risks and incidents.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{catalog, Requirement, Safeguard, SpecKind};
+use crate::evidence::{Evidence, Status};
+use crate::incident::{Deadline, Incident};
+use crate::risk::Risk;
+
+/// One specification's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct SpecResult {
+    pub citation: String,
+    pub title: String,
+    pub kind: SpecKind,
+    pub requirement: Requirement,
+    pub safeguard: Safeguard,
+    pub meaning: String,
+    pub key_activities: Vec<String>,
+    pub status: Status,
+    /// Collector names of the evidence behind the status.
+    pub evidence: Vec<String>,
+}
+
+/// One of the 2025 proposal's items and how the lab stands.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProposedResult {
+    pub id: String,
+    pub title: String,
+    pub status: Status,
+    pub evidence: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SafeguardScore {
+    pub safeguard: Safeguard,
+    /// 0–100: met counts 1, partly met ½, over every specification of the safeguard.
+    pub score: f64,
+    pub met: u32,
+    pub partly: u32,
+    pub not_met: u32,
+    pub needs_person: u32,
+}
+
+/// A point of the trend (from the score history the store keeps).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TrendPoint {
+    pub at: DateTime<Utc>,
+    pub score: f64,
+}
+
+/// An incident line for the report (no PHI: counts and dates only).
+#[derive(Debug, Clone, Serialize)]
+pub struct IncidentLine {
+    pub id: String,
+    pub title: String,
+    pub discovered_on: NaiveDate,
+    pub status: String,
+    pub determination: String,
+    pub deadlines: Vec<Deadline>,
+    pub overdue: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub lab: String,
+    pub generated_at: DateTime<Utc>,
+    pub overall: f64,
+    pub safeguards: Vec<SafeguardScore>,
+    pub specs: Vec<SpecResult>,
+    pub proposed: Vec<ProposedResult>,
+    pub evidence: Vec<Evidence>,
+    pub trend: Vec<TrendPoint>,
+    pub risks: Vec<Risk>,
+    pub incidents: Vec<IncidentLine>,
+}
+
+/// Builds the report from the latest evidence of each collector.
+pub fn build(
+    lab: &str,
+    evidence: Vec<Evidence>,
+    trend: Vec<TrendPoint>,
+    risks: Vec<Risk>,
+    incidents: &[Incident],
+    now: DateTime<Utc>,
+) -> Report {
+    // Keep only the newest record per collector.
+    let mut latest: BTreeMap<String, Evidence> = BTreeMap::new();
+    for e in evidence {
+        match latest.get(&e.collector) {
+            Some(old) if old.collected_at >= e.collected_at => {}
+            _ => {
+                latest.insert(e.collector.clone(), e);
+            }
+        }
+    }
+    let evidence: Vec<Evidence> = latest.into_values().collect();
+    let behind = |id: &str| -> (Status, Vec<String>) {
+        let ev: Vec<&Evidence> = evidence
+            .iter()
+            .filter(|e| e.specs.iter().any(|s| s == id))
+            .collect();
+        (
+            Status::combine(ev.iter().map(|e| e.status)),
+            ev.iter().map(|e| e.collector.clone()).collect(),
+        )
+    };
+    let cat = catalog();
+    let specs: Vec<SpecResult> = cat
+        .specs
+        .iter()
+        .map(|s| {
+            let (status, ev) = behind(s.citation);
+            SpecResult {
+                citation: s.citation.into(),
+                title: s.title.into(),
+                kind: s.kind,
+                requirement: s.requirement,
+                safeguard: s.safeguard,
+                meaning: s.meaning.into(),
+                key_activities: s.key_activities.clone(),
+                status,
+                evidence: ev,
+            }
+        })
+        .collect();
+    let proposed = cat
+        .proposed
+        .iter()
+        .map(|p| {
+            let (status, ev) = behind(p.id);
+            ProposedResult {
+                id: p.id.into(),
+                title: p.title.into(),
+                status,
+                evidence: ev,
+            }
+        })
+        .collect();
+    let safeguards: Vec<SafeguardScore> = Safeguard::ALL
+        .into_iter()
+        .map(|g| {
+            score_of(
+                g,
+                specs.iter().filter(|s| s.safeguard == g).map(|s| s.status),
+            )
+        })
+        .collect();
+    let overall = overall_score(&specs);
+    let today = now.date_naive();
+    let incidents = incidents
+        .iter()
+        .map(|i| IncidentLine {
+            id: i.id.clone(),
+            title: i.title.clone(),
+            discovered_on: i.discovered_on,
+            status: i.status.code().into(),
+            determination: i
+                .assessment
+                .as_ref()
+                .map(|a| format!("{:?}", a.determination()).to_lowercase())
+                .unwrap_or_else(|| "not assessed (presumed breach)".into()),
+            deadlines: i.deadlines(),
+            overdue: i.overdue(today).len(),
+        })
+        .collect();
+    Report {
+        lab: lab.into(),
+        generated_at: now,
+        overall,
+        safeguards,
+        specs,
+        proposed,
+        evidence,
+        trend,
+        risks,
+        incidents,
+    }
+}
+
+fn score_of(g: Safeguard, st: impl Iterator<Item = Status>) -> SafeguardScore {
+    let mut s = SafeguardScore {
+        safeguard: g,
+        score: 0.0,
+        met: 0,
+        partly: 0,
+        not_met: 0,
+        needs_person: 0,
+    };
+    let mut pts = 0.0;
+    let mut n = 0u32;
+    for x in st {
+        n += 1;
+        pts += x.points();
+        match x {
+            Status::Met => s.met += 1,
+            Status::PartlyMet => s.partly += 1,
+            Status::NotMet => s.not_met += 1,
+            Status::NeedsPerson => s.needs_person += 1,
+        }
+    }
+    s.score = if n == 0 {
+        0.0
+    } else {
+        (1000.0 * pts / f64::from(n)).round() / 10.0
+    };
+    s
+}
+
+/// The overall score over every specification (0–100, one decimal).
+pub fn overall_score(specs: &[SpecResult]) -> f64 {
+    if specs.is_empty() {
+        return 0.0;
+    }
+    let pts: f64 = specs.iter().map(|s| s.status.points()).sum();
+    (1000.0 * pts / specs.len() as f64).round() / 10.0
+}
