@@ -118,6 +118,16 @@ pub(crate) const ALL_TABLES: &[&str] = &[
     "sign_in_throttle",
     "break_glass",
     "alerts",
+    "compliance_runs",
+    "compliance_evidence",
+    "compliance_scores",
+    "policy_documents",
+    "baas",
+    "attestations",
+    "risks",
+    "risk_history",
+    "incidents",
+    "staff_departures",
 ];
 
 /// Copies every table from `src` (inside its snapshot transaction) into a fresh SQLite file.

@@ -25,6 +25,13 @@ pub const SQLITE_MIGRATIONS: &[Migration] = &[
         name: "instruments",
         sql: include_str!("../migrations/sqlite/0003_instruments.sql"),
     },
+    // Versions 4 and 5 are device security and training (other branches); the order is
+    // by version, gaps allowed.
+    Migration {
+        version: 6,
+        name: "compliance",
+        sql: include_str!("../migrations/sqlite/0006_compliance.sql"),
+    },
 ];
 
 pub const POSTGRES_MIGRATIONS: &[Migration] = &[
@@ -42,6 +49,13 @@ pub const POSTGRES_MIGRATIONS: &[Migration] = &[
         version: 3,
         name: "instruments",
         sql: include_str!("../migrations/postgres/0003_instruments.sql"),
+    },
+    // Versions 4 and 5 are device security and training (other branches); the order is
+    // by version, gaps allowed.
+    Migration {
+        version: 6,
+        name: "compliance",
+        sql: include_str!("../migrations/postgres/0006_compliance.sql"),
     },
 ];
 
