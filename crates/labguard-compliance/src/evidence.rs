@@ -55,8 +55,9 @@ impl Status {
         }
     }
 
-    /// Combines several findings for one specification: all met is met; anything not met
-    /// with nothing met is not met; a person's judgment is needed only if nothing else spoke.
+    /// Combines several findings for one specification: met only when every finding is
+    /// met (evidence still missing makes it partly met); not met when nothing is met; a
+    /// person's judgment is needed only if nothing else spoke.
     pub fn combine(items: impl IntoIterator<Item = Status>) -> Status {
         let all: Vec<Status> = items.into_iter().collect();
         let machine: Vec<Status> = all
@@ -67,7 +68,7 @@ impl Status {
         if machine.is_empty() {
             return Status::NeedsPerson;
         }
-        if machine.iter().all(|s| *s == Status::Met) {
+        if all.iter().all(|s| *s == Status::Met) {
             Status::Met
         } else if machine.iter().all(|s| *s == Status::NotMet) {
             Status::NotMet
@@ -220,6 +221,7 @@ mod tests {
         assert_eq!(Status::combine([Met, Met]), Met);
         assert_eq!(Status::combine([Met, NotMet]), PartlyMet);
         assert_eq!(Status::combine([NotMet, NeedsPerson]), NotMet);
+        assert_eq!(Status::combine([Met, NeedsPerson]), PartlyMet);
         assert_eq!(Status::combine([NeedsPerson]), NeedsPerson);
         assert_eq!(Status::combine([]), NeedsPerson);
     }

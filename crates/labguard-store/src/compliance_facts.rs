@@ -135,9 +135,11 @@ fn account_facts(tx: &mut dyn Tx) -> Result<AccountFacts, StoreError> {
         if GENERIC_NAMES.contains(&name.as_str()) {
             f.generic_names.push(a.staff.username.clone());
         }
-        *emails
-            .entry(a.staff.email.trim().to_ascii_lowercase())
-            .or_default() += 1;
+        // No address at all is not a shared one.
+        let email = a.staff.email.trim().to_ascii_lowercase();
+        if !email.is_empty() {
+            *emails.entry(email).or_default() += 1;
+        }
     }
     f.shared_email_accounts = emails.values().filter(|n| **n > 1).sum();
     Ok(f)

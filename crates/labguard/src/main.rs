@@ -4,15 +4,19 @@
 mod audit_cmd;
 mod backup_cmd;
 mod bench;
+mod compliance_cmd;
 mod demo;
 mod devices_cmd;
 mod fhir_cmd;
+mod incidents_cmd;
 mod ingest_bench;
 mod keys_cmd;
 mod mllp_cmd;
 mod opts;
 mod patients_cmd;
 mod progress;
+mod reauth;
+mod risk_cmd;
 mod serve_cmd;
 mod simulator;
 mod users_cmd;
@@ -75,6 +79,13 @@ enum Command {
     Users(users_cmd::UsersCmd),
     /// Access review: roles, last sign-in, dormant accounts, MFA status.
     AccessReview,
+    /// HIPAA Security Rule: evidence, status, audit report (HTML, PDF, OSCAL), attestations,
+    /// policies, BAAs, risk register.
+    #[command(subcommand)]
+    Compliance(compliance_cmd::ComplianceCmd),
+    /// Security incidents: register, breach risk assessment, notification clocks.
+    #[command(subcommand)]
+    Incidents(incidents_cmd::IncidentsCmd),
 }
 
 fn main() {
@@ -94,6 +105,8 @@ fn main() {
         Command::Serve(a) => serve_cmd::run(&cli.global, a),
         Command::Users(c) => users_cmd::run(&cli.global, c),
         Command::AccessReview => users_cmd::access_review(&cli.global),
+        Command::Compliance(c) => compliance_cmd::run(&cli.global, c),
+        Command::Incidents(c) => incidents_cmd::run(&cli.global, c),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");
