@@ -11,7 +11,7 @@ use labguard_core::Permission as P;
 use utoipa::OpenApi;
 
 use crate::state::AppState;
-use crate::{admin, api, signin};
+use crate::{admin, api, compliance, signin};
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +111,16 @@ pub const RULES: &[(&str, &str, Rule)] = &[
     ),
     ("POST", "/api/v1/tokens", Rule::SignedIn),
     ("POST", "/api/v1/tokens/revoke", Rule::SignedIn),
+    (
+        "GET",
+        "/api/v1/compliance/status",
+        Rule::All(&[P::ReportsRead]),
+    ),
+    (
+        "GET",
+        "/api/v1/compliance/report",
+        Rule::All(&[P::ReportsRead]),
+    ),
 ];
 
 /// The API routes as registered: (method, path, handler).
@@ -168,6 +178,8 @@ pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)>
         ),
         ("POST", "/api/v1/tokens", post(admin::create_token)),
         ("POST", "/api/v1/tokens/revoke", post(admin::revoke_token)),
+        ("GET", "/api/v1/compliance/status", get(compliance::status)),
+        ("GET", "/api/v1/compliance/report", get(compliance::report)),
     ]
 }
 
@@ -245,7 +257,7 @@ impl utoipa::Modify for CommonErrors {
     info(
         title = "labguard API",
         version = "1",
-        description = "Lab staff API: sign-in with MFA, patients, draws, results, break-glass, audit and accounts. Authenticate with the session cookie (plus X-CSRF-Token on POST) or `Authorization: Bearer lgt_...`."
+        description = "Lab staff API: sign-in with MFA, patients, draws, results, break-glass, audit, accounts and HIPAA compliance status and reports. Authenticate with the session cookie (plus X-CSRF-Token on POST) or `Authorization: Bearer lgt_...`."
     ),
     paths(
         signin::sign_in,
@@ -276,6 +288,8 @@ impl utoipa::Modify for CommonErrors {
         admin::unlock_account,
         admin::create_token,
         admin::revoke_token,
+        compliance::status,
+        compliance::report,
     )
 )]
 pub struct ApiDoc;

@@ -441,6 +441,32 @@ impl Store {
         })
     }
 
+    /// The audit report from the latest evidence, the score history, the risk register and
+    /// the incident register, as of the store's clock.
+    pub fn compliance_report(
+        &self,
+        actor: &Actor,
+        lab: Option<String>,
+    ) -> Result<labguard_compliance::report::Report, StoreError> {
+        let lab = match lab {
+            Some(l) => l,
+            None => format!("labguard lab {}", self.meta("lab_id")?.unwrap_or_default()),
+        };
+        let trend: Vec<TrendPoint> = self
+            .score_history(actor)?
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect();
+        Ok(labguard_compliance::report::build(
+            &lab,
+            self.latest_evidence(actor)?,
+            trend,
+            self.list_risks(actor)?,
+            &self.list_incidents(actor)?,
+            self.now(),
+        ))
+    }
+
     /// Reads JSON records for people with `reports-read` (security officer, auditor).
     fn read_records<T: DeserializeOwned>(
         &self,

@@ -14,7 +14,7 @@ use labguard_compliance::attest::{
 use labguard_compliance::collect::{collect_all, NoExternalFacts};
 use labguard_compliance::evidence::sha256_hex;
 use labguard_compliance::render::{html, oscal, pdf};
-use labguard_compliance::report::{self, Report, TrendPoint};
+use labguard_compliance::report::Report;
 use labguard_compliance::Status;
 use labguard_store::{Actor, Store};
 
@@ -375,23 +375,7 @@ fn risk_evidence(
 
 /// Builds the report from stored evidence, score history, risks and incidents.
 pub fn build(store: &Store, actor: &Actor, lab: Option<String>) -> Result<Report> {
-    let lab = match lab {
-        Some(l) => l,
-        None => format!("labguard lab {}", store.meta("lab_id")?.unwrap_or_default()),
-    };
-    let trend: Vec<TrendPoint> = store
-        .score_history(actor)?
-        .into_iter()
-        .map(|(p, _)| p)
-        .collect();
-    Ok(report::build(
-        &lab,
-        store.latest_evidence(actor)?,
-        trend,
-        store.list_risks(actor)?,
-        &store.list_incidents(actor)?,
-        Utc::now(),
-    ))
+    Ok(store.compliance_report(actor, lab)?)
 }
 
 fn print_status(r: &Report) {
