@@ -182,6 +182,48 @@ pub struct Attestation {
     pub document_sha256: Option<String>,
 }
 
+/// Evidence that written policies exist, are in effect and reviewed on time
+/// (164.316(a), (b)(1), (b)(2)(iii)); superseded versions stay on file (retention).
+pub fn policy_evidence(docs: &[PolicyDocument], now: DateTime<Utc>) -> Evidence {
+    let today = now.date_naive();
+    let current: Vec<&PolicyDocument> = docs.iter().filter(|d| d.in_effect(today)).collect();
+    let overdue = current.iter().filter(|d| d.review_due < today).count();
+    let superseded = docs.iter().filter(|d| d.superseded_on.is_some()).count();
+    let (status, summary) = if current.is_empty() {
+        (
+            Status::NotMet,
+            "no policy or procedure is on file".to_string(),
+        )
+    } else if overdue > 0 {
+        (
+            Status::PartlyMet,
+            format!(
+                "{} documents in effect; {overdue} past their review date",
+                current.len()
+            ),
+        )
+    } else {
+        (
+            Status::Met,
+            format!("{} documents in effect, all reviewed on time; {superseded} superseded versions kept", current.len()),
+        )
+    };
+    Evidence::new(
+        "policies-current",
+        "Policies and procedures in effect and reviewed",
+        &[
+            "164.316(a)",
+            "164.316(b)(1)",
+            "164.316(b)(2)(i)",
+            "164.316(b)(2)(iii)",
+        ],
+        status,
+        summary,
+        json!({"in_effect": current.len(), "review_overdue": overdue, "superseded_kept": superseded}),
+        now,
+    )
+}
+
 /// Evidence from attestations: a subject attested within the last 12 months counts as the
 /// officer judged it; older ones are partly met; none needs a person.
 pub fn attestation_evidence(

@@ -114,7 +114,24 @@ pub fn build(
         .specs
         .iter()
         .map(|s| {
-            let (status, ev) = behind(s.citation);
+            let (mut status, mut ev) = behind(s.citation);
+            // A standard stands as its own evidence and its implementation specifications do.
+            if s.kind == SpecKind::Standard {
+                let kids: Vec<(Status, Vec<String>)> = cat
+                    .specs
+                    .iter()
+                    .filter(|k| k.standard == s.citation && k.citation != s.citation)
+                    .map(|k| behind(k.citation))
+                    .collect();
+                if !kids.is_empty() {
+                    status = Status::combine(
+                        std::iter::once(status).chain(kids.iter().map(|(st, _)| *st)),
+                    );
+                    ev.extend(kids.into_iter().flat_map(|(_, e)| e));
+                    ev.sort();
+                    ev.dedup();
+                }
+            }
             SpecResult {
                 citation: s.citation.into(),
                 title: s.title.into(),
@@ -218,4 +235,47 @@ pub fn overall_score(specs: &[SpecResult]) -> f64 {
     }
     let pts: f64 = specs.iter().map(|s| s.status.points()).sum();
     (1000.0 * pts / specs.len() as f64).round() / 10.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attest::{policy_evidence, PolicyDocument, Subject};
+    use crate::risk::{register_evidence, starter_register};
+    use chrono::{Duration, TimeZone};
+
+    #[test]
+    fn standards_roll_up_and_newest_evidence_wins() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap();
+        let today = now.date_naive();
+        let doc = PolicyDocument {
+            id: "p".into(),
+            subject: Subject::SecurityPolicies,
+            title: "Security".into(),
+            version: 1,
+            owner: "so".into(),
+            sha256: "00".into(),
+            effective_from: today - Duration::days(10),
+            superseded_on: None,
+            review_due: today - Duration::days(1),
+        };
+        let old = register_evidence(&[], now - Duration::days(1));
+        let ev = vec![
+            old,
+            register_evidence(&starter_register("so", None), now),
+            policy_evidence(&[doc], now),
+        ];
+        let r = build("Lab", ev, vec![], vec![], &[], now);
+        assert_eq!(r.evidence.len(), 2, "only the newest record per collector");
+        let st = |c: &str| r.specs.iter().find(|s| s.citation == c).unwrap().status;
+        assert_eq!(st("164.308(a)(1)(ii)(A)"), Status::Met);
+        // The standard: its analysis and management are met, its other two specs unknown.
+        assert_eq!(st("164.308(a)(1)(i)"), Status::PartlyMet);
+        assert_eq!(st("164.316(a)"), Status::PartlyMet, "review overdue");
+        assert_eq!(st("164.310(b)"), Status::NeedsPerson);
+        assert!(r.overall > 0.0 && r.overall < 20.0);
+        let admin = &r.safeguards[0];
+        assert_eq!(admin.safeguard, Safeguard::Administrative);
+        assert!(admin.met >= 2);
+    }
 }

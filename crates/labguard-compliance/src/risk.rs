@@ -5,6 +5,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::evidence::{Evidence, Status};
 use crate::ComplianceError;
 
 /// Threat sources a lab faces.
@@ -289,6 +290,41 @@ impl RiskSnapshot {
             treatment: r.treatment,
         }
     }
+}
+
+/// Evidence that the risk analysis exists and is worked (164.308(a)(1)(ii)(A)-(B)).
+pub fn register_evidence(risks: &[Risk], now: DateTime<Utc>) -> Evidence {
+    let today = now.date_naive();
+    let overdue = risks.iter().filter(|r| r.overdue(today)).count();
+    let unowned = risks
+        .iter()
+        .filter(|r| r.treatment.is_open() && r.owner.trim().is_empty())
+        .count();
+    let (status, summary) = if risks.is_empty() {
+        (Status::NotMet, "no risk analysis recorded".to_string())
+    } else if overdue == 0 && unowned == 0 {
+        (
+            Status::Met,
+            format!("{} risks analysed, each owned, none past due", risks.len()),
+        )
+    } else {
+        (
+            Status::PartlyMet,
+            format!(
+                "{} risks; {overdue} past due, {unowned} without an owner",
+                risks.len()
+            ),
+        )
+    };
+    Evidence::new(
+        "risk-register",
+        "Risk analysis and risk management",
+        &["164.308(a)(1)(ii)(A)", "164.308(a)(1)(ii)(B)"],
+        status,
+        summary,
+        serde_json::json!({"risks": risks.len(), "overdue": overdue, "unowned": unowned}),
+        now,
+    )
 }
 
 #[cfg(test)]

@@ -441,6 +441,36 @@ impl Store {
         })
     }
 
+    /// Runs every collector: the store's own facts, training and device facts from `ext`,
+    /// attestations, policies and the risk register. Saves each record (audited, with its
+    /// hash) and the score, and returns the report as of now.
+    pub fn collect_compliance(
+        &self,
+        actor: &Actor,
+        ext: &dyn labguard_compliance::collect::ExternalFacts,
+    ) -> Result<labguard_compliance::report::Report, StoreError> {
+        let now = self.now();
+        let facts = self.compliance_facts(actor)?;
+        let mut ev = labguard_compliance::collect::collect_all(&facts, ext, now);
+        ev.extend(labguard_compliance::attest::attestation_evidence(
+            &self.list_attestations(actor)?,
+            &self.list_baas(actor)?,
+            now,
+        ));
+        ev.push(labguard_compliance::attest::policy_evidence(
+            &self.list_policies(actor)?,
+            now,
+        ));
+        ev.push(labguard_compliance::risk::register_evidence(
+            &self.list_risks(actor)?,
+            now,
+        ));
+        self.save_evidence(actor, &ev)?;
+        let r = self.compliance_report(actor, None)?;
+        self.record_score(actor, r.overall, &r.safeguards)?;
+        self.compliance_report(actor, None)
+    }
+
     /// The audit report from the latest evidence, the score history, the risk register and
     /// the incident register, as of the store's clock.
     pub fn compliance_report(

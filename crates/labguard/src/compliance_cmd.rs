@@ -8,10 +8,8 @@ use std::path::PathBuf;
 use anyhow::{anyhow, bail, Context, Result};
 use chrono::{NaiveDate, Utc};
 use clap::Subcommand;
-use labguard_compliance::attest::{
-    attestation_evidence, Attestation, Baa, PolicyDocument, Subject,
-};
-use labguard_compliance::collect::{collect_all, NoExternalFacts};
+use labguard_compliance::attest::{Attestation, Baa, PolicyDocument, Subject};
+use labguard_compliance::collect::NoExternalFacts;
 use labguard_compliance::evidence::sha256_hex;
 use labguard_compliance::render::{html, oscal, pdf};
 use labguard_compliance::report::Report;
@@ -317,60 +315,8 @@ pub fn run(g: &Global, cmd: ComplianceCmd) -> Result<()> {
 
 /// Runs the collectors, saves the evidence and the score, and returns the report.
 pub fn collect(store: &Store, actor: &Actor) -> Result<Report> {
-    let now = Utc::now();
-    let facts = store.compliance_facts(actor)?;
     // Training and device facts arrive through `ExternalFacts` once those stores are merged.
-    let mut ev = collect_all(&facts, &NoExternalFacts, now);
-    ev.extend(attestation_evidence(
-        &store.list_attestations(actor)?,
-        &store.list_baas(actor)?,
-        now,
-    ));
-    ev.extend(risk_evidence(store, actor, now)?);
-    store.save_evidence(actor, &ev)?;
-    let r = build(store, actor, None)?;
-    store.record_score(actor, r.overall, &r.safeguards)?;
-    build(store, actor, None)
-}
-
-/// Evidence that the risk analysis exists and is worked (164.308(a)(1)(ii)(A)-(B)).
-fn risk_evidence(
-    store: &Store,
-    actor: &Actor,
-    now: chrono::DateTime<Utc>,
-) -> Result<Vec<labguard_compliance::Evidence>> {
-    let risks = store.list_risks(actor)?;
-    let today = now.date_naive();
-    let overdue = risks.iter().filter(|r| r.overdue(today)).count();
-    let unowned = risks
-        .iter()
-        .filter(|r| r.treatment.is_open() && r.owner.trim().is_empty())
-        .count();
-    let (status, summary) = if risks.is_empty() {
-        (Status::NotMet, "no risk analysis recorded".to_string())
-    } else if overdue == 0 && unowned == 0 {
-        (
-            Status::Met,
-            format!("{} risks analysed, each owned, none past due", risks.len()),
-        )
-    } else {
-        (
-            Status::PartlyMet,
-            format!(
-                "{} risks; {overdue} past due, {unowned} without an owner",
-                risks.len()
-            ),
-        )
-    };
-    Ok(vec![labguard_compliance::Evidence::new(
-        "risk-register",
-        "Risk analysis and risk management",
-        &["164.308(a)(1)(ii)(A)", "164.308(a)(1)(ii)(B)"],
-        status,
-        summary,
-        serde_json::json!({"risks": risks.len(), "overdue": overdue, "unowned": unowned}),
-        now,
-    )])
+    Ok(store.collect_compliance(actor, &NoExternalFacts)?)
 }
 
 /// Builds the report from stored evidence, score history, risks and incidents.

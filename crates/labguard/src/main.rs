@@ -6,6 +6,7 @@ mod backup_cmd;
 mod bench;
 mod compliance_cmd;
 mod demo;
+mod demo_compliance;
 mod devices_cmd;
 mod fhir_cmd;
 mod incidents_cmd;

@@ -148,7 +148,7 @@ impl Pages {
 pub fn render(r: &Report) -> Vec<u8> {
     let mut p = Pages::new();
     p.text(MARGIN, 18.0, "HIPAA Security Rule compliance report");
-    p.text(
+    p.para(
         MARGIN,
         10.0,
         &format!(
