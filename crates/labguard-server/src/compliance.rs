@@ -2,7 +2,7 @@
 //! audit report in HTML, PDF or OSCAL, plus the compliance dashboard page. Reading needs
 //! `reports-read` (security officer, auditor); the store checks it.
 
-use axum::extract::{Query, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
@@ -15,6 +15,7 @@ use utoipa::ToSchema;
 
 use crate::auth::Principal;
 use crate::error::{ApiResult, ErrorBody};
+use crate::extract::ApiQuery;
 use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
@@ -132,14 +133,14 @@ pub enum ReportFormat {
     responses(
         (status = 200, description = "the audit report", content(
             (String = "text/html"),
-            (Vec<u8> = "application/pdf"),
+            (String = "application/pdf"),
             (Object = "application/json"),
         )),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn report(
     State(st): State<AppState>,
     p: Principal,
-    Query(q): Query<ReportQuery>,
+    ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> ApiResult<Response> {
     let actor = p.actor.clone();
     let r = st
