@@ -14,6 +14,7 @@ pub mod attest;
 pub mod catalog;
 pub mod collect;
 pub mod evidence;
+pub mod facts;
 pub mod incident;
 pub mod render;
 pub mod report;
