@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::attest::{Attestation, Baa, PolicyDocument};
 use crate::catalog::{catalog, Requirement, Safeguard, SpecKind};
 use crate::evidence::{Evidence, Status};
 use crate::incident::{Deadline, Incident};
@@ -77,6 +78,84 @@ pub struct Report {
     pub trend: Vec<TrendPoint>,
     pub risks: Vec<Risk>,
     pub incidents: Vec<IncidentLine>,
+    /// What a person attested, the documents on file and the BAA register (set with
+    /// [`Report::with_documents`]).
+    pub attestations: Vec<Attestation>,
+    pub policies: Vec<PolicyDocument>,
+    pub baas: Vec<Baa>,
+    /// Deadlines near or passed: notifications, risk due dates, policy reviews.
+    pub reminders: Vec<ReminderLine>,
+}
+
+/// One thing coming due.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ReminderLine {
+    /// incident, risk or policy
+    pub kind: String,
+    pub subject: String,
+    pub due: NaiveDate,
+    /// Negative when overdue.
+    pub days_left: i64,
+}
+
+impl Report {
+    /// Adds the documents on file and their reminders (policy reviews within 30 days).
+    pub fn with_documents(
+        mut self,
+        attestations: Vec<Attestation>,
+        policies: Vec<PolicyDocument>,
+        baas: Vec<Baa>,
+    ) -> Report {
+        let today = self.generated_at.date_naive();
+        for p in &policies {
+            if let Some(left) = p.review_reminder(today) {
+                self.reminders.push(ReminderLine {
+                    kind: "policy".into(),
+                    subject: format!("review {} v{}", p.title, p.version),
+                    due: p.review_due,
+                    days_left: left,
+                });
+            }
+        }
+        self.reminders.sort_by_key(|r| r.days_left);
+        self.attestations = attestations;
+        self.policies = policies;
+        self.baas = baas;
+        self
+    }
+}
+
+/// Incident notices not yet given and open risks, due within 30 days or overdue.
+fn reminders_of(incidents: &[Incident], risks: &[Risk], today: NaiveDate) -> Vec<ReminderLine> {
+    let mut out = vec![];
+    for i in incidents {
+        for d in i.deadlines() {
+            let left = (d.due - today).num_days();
+            if !i.notified.contains(&d.recipient) && left <= 30 {
+                out.push(ReminderLine {
+                    kind: "incident".into(),
+                    subject: format!("{}: notify {}", i.id, d.recipient.label()),
+                    due: d.due,
+                    days_left: left,
+                });
+            }
+        }
+    }
+    for r in risks.iter().filter(|r| r.treatment.is_open()) {
+        if let Some(due) = r.due {
+            let left = (due - today).num_days();
+            if left <= 30 {
+                out.push(ReminderLine {
+                    kind: "risk".into(),
+                    subject: format!("{} (owner {})", r.id, r.owner),
+                    due,
+                    days_left: left,
+                });
+            }
+        }
+    }
+    out.sort_by_key(|r| r.days_left);
+    out
 }
 
 /// Builds the report from the latest evidence of each collector.
@@ -169,6 +248,7 @@ pub fn build(
         .collect();
     let overall = overall_score(&specs);
     let today = now.date_naive();
+    let reminders = reminders_of(incidents, &risks, today);
     let incidents = incidents
         .iter()
         .map(|i| IncidentLine {
@@ -196,6 +276,10 @@ pub fn build(
         trend,
         risks,
         incidents,
+        attestations: vec![],
+        policies: vec![],
+        baas: vec![],
+        reminders,
     }
 }
 

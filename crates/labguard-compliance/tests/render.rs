@@ -61,7 +61,7 @@ fn sample() -> report::Report {
         id: "inc-1".into(),
         title: "Laptop left on a bus".into(),
         kind: "lost-laptop".into(),
-        discovered_on: NaiveDate::from_ymd_opt(2026, 10, 30).unwrap(),
+        discovered_on: NaiveDate::from_ymd_opt(2026, 10, 20).unwrap(),
         status: IncidentStatus::Open,
         affected: 12,
         by_state: BTreeMap::new(),
@@ -87,6 +87,12 @@ fn html_is_self_contained_with_charts() {
     assert!(!h.contains("src=\"http"));
     assert!(h.contains("164.312(a)(2)(iv)"));
     assert!(h.contains("Laptop left on a bus"));
+    // Discovered 2026-10-20: individuals are due 2026-12-19, 24 days after the report.
+    assert!(h.contains("id=\"reminders\""));
+    assert!(
+        h.contains("due 2026-12-19 (24 days left)"),
+        "reminder missing"
+    );
 }
 
 #[test]

@@ -197,13 +197,27 @@ pub async fn dashboard_page(State(st): State<AppState>, req: Request) -> Respons
             crate::ui::esc(&s.evidence.join(", "))
         ));
     }
+    let mut due = String::new();
+    for m in &r.reminders {
+        due.push_str(&format!(
+            "<li>{} {}: due {} ({})</li>",
+            crate::ui::esc(&m.kind),
+            crate::ui::esc(&m.subject),
+            m.due,
+            if m.days_left < 0 {
+                format!("overdue by {} days", -m.days_left)
+            } else {
+                format!("{} days left", m.days_left)
+            }
+        ));
+    }
     let body = format!(
         "{}<main data-page=\"compliance\"><h1>HIPAA compliance</h1><p>Overall score <strong id=\"compliance-score\">{:.1}%</strong>{}</p>\
          <p><a href=\"/api/v1/compliance/report?format=html\">Report (HTML)</a> · <a href=\"/api/v1/compliance/report?format=pdf\">PDF</a> · <a href=\"/api/v1/compliance/report?format=oscal\">OSCAL</a></p>\
          <div class=\"charts\"><figure id=\"safeguard-chart\"><figcaption>Compliance by safeguard</figcaption>{}</figure>\
          <figure id=\"trend-chart\"><figcaption>Score over time</figcaption>{}</figure>\
          <figure id=\"risk-chart\"><figcaption>Open risks (inherent to residual)</figcaption>{}</figure></div>\
-         <h2>To act on</h2><table id=\"gaps\"><thead><tr><th>Citation</th><th>Specification</th><th>Status</th><th>Evidence</th></tr></thead><tbody>{gaps}</tbody></table></main>",
+         <h2>Coming due</h2><ul id=\"reminders\">{due}</ul><h2>To act on</h2><table id=\"gaps\"><thead><tr><th>Citation</th><th>Specification</th><th>Status</th><th>Evidence</th></tr></thead><tbody>{gaps}</tbody></table></main>",
         crate::ui::header_bar(&p),
         r.overall,
         if r.evidence.is_empty() { " (no evidence collected yet: run <code>labguard compliance collect</code>)" } else { "" },

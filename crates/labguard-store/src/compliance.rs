@@ -494,6 +494,11 @@ impl Store {
             self.list_risks(actor)?,
             &self.list_incidents(actor)?,
             self.now(),
+        )
+        .with_documents(
+            self.list_attestations(actor)?,
+            self.list_policies(actor)?,
+            self.list_baas(actor)?,
         ))
     }
 

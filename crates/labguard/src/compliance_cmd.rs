@@ -128,6 +128,7 @@ pub fn run(g: &Global, cmd: ComplianceCmd) -> Result<()> {
                     "citation": s.citation, "status": s.status, "evidence": s.evidence,
                 })).collect::<Vec<_>>(),
                 "collected": !r.evidence.is_empty(),
+                "reminders": r.reminders,
             });
             emit(g, &json, || print_status(&r))?;
         }
@@ -349,6 +350,17 @@ fn print_status(r: &Report) {
     println!();
     for p in &r.proposed {
         println!("{:<26} {:<14} {}", p.id, p.status.label(), p.title);
+    }
+    if !r.reminders.is_empty() {
+        println!("\ncoming due:");
+        for m in &r.reminders {
+            let when = if m.days_left < 0 {
+                format!("OVERDUE by {} days", -m.days_left)
+            } else {
+                format!("{} days left", m.days_left)
+            };
+            println!("  {:<9} {:<60} {} {when}", m.kind, m.subject, m.due);
+        }
     }
     if let Some(last) = r.trend.last() {
         println!(

@@ -298,6 +298,86 @@ fn collect_status_report_attest_and_incidents() {
     ])
     .contains("owes no notice"));
 
+    // Policies (versioned), BAAs, and what comes due.
+    let policy = t.path().join("access.md");
+    std::fs::write(&policy, "Access control policy (fictional)").unwrap();
+    let today = chrono::Utc::now().date_naive();
+    let past = (today - chrono::Duration::days(3)).to_string();
+    let soon = (today - chrono::Duration::days(40)).to_string();
+    for _ in 0..2 {
+        ok(&[
+            "compliance",
+            "policy",
+            "add",
+            "--data-dir",
+            dd,
+            "--subject",
+            "security-policies",
+            "--title",
+            "Access policy",
+            "--file",
+            d(&policy),
+            "--owner",
+            "sam",
+            "--effective",
+            "2025-01-01",
+            "--review-due",
+            &past,
+        ]);
+    }
+    let pl = ok(&["compliance", "policy", "list", "--data-dir", dd]);
+    assert!(
+        pl.contains("v1") && pl.contains("keep until 2031-01-01"),
+        "{pl}"
+    );
+    assert!(pl.contains("review OVERDUE by 3 days"), "{pl}");
+    ok(&[
+        "compliance",
+        "baa",
+        "add",
+        "--data-dir",
+        dd,
+        "--vendor",
+        "Courier Co (fictional)",
+        "--services",
+        "transport",
+        "--signed",
+        "2025-01-01",
+        "--expires",
+        "2025-12-31",
+    ]);
+    assert!(ok(&["compliance", "baa", "list", "--data-dir", dd]).contains("LAPSED"));
+    ok(&[
+        "incidents",
+        "add",
+        "--data-dir",
+        dd,
+        "--title",
+        "Misdirected fax",
+        "--kind",
+        "misdirected",
+        "--discovered",
+        &soon,
+        "--affected",
+        "1",
+    ]);
+    let v = status_json(dd);
+    let kinds: Vec<&str> = v["reminders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"policy") && kinds.contains(&"incident"),
+        "{kinds:?}"
+    );
+    let text = ok(&["compliance", "status", "--data-dir", dd]);
+    assert!(
+        text.contains("coming due:") && text.contains("20 days left"),
+        "{text}"
+    );
+
     // The three report formats.
     let html_path = t.path().join("r.html");
     ok(&[
@@ -312,6 +392,7 @@ fn collect_status_report_attest_and_incidents() {
     ]);
     let html = std::fs::read_to_string(&html_path).unwrap();
     assert!(html.contains("<svg") && html.contains("164.316(b)(2)(i)"));
+    assert!(html.contains("Courier Co (fictional)") && html.contains("Screens face away"));
     let pdf_path = t.path().join("r.pdf");
     ok(&[
         "compliance",

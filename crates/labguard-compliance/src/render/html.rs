@@ -152,6 +152,24 @@ pub fn render(r: &Report) -> String {
         at = r.generated_at.format("%Y-%m-%d %H:%M UTC"),
         score = r.overall
     );
+    if !r.reminders.is_empty() {
+        h.push_str("<h2>Coming due</h2><ul id=\"reminders\">");
+        for m in &r.reminders {
+            let _ = write!(
+                h,
+                "<li>{} {}: due {} ({})</li>",
+                esc(&m.kind),
+                esc(&m.subject),
+                m.due,
+                if m.days_left < 0 {
+                    format!("<b>overdue by {} days</b>", -m.days_left)
+                } else {
+                    format!("{} days left", m.days_left)
+                }
+            );
+        }
+        h.push_str("</ul>");
+    }
     h.push_str("<h2>Compliance by safeguard</h2>");
     h.push_str(&safeguard_chart(&r.safeguards));
     h.push_str("<h2>Score over time</h2>");
@@ -238,6 +256,49 @@ pub fn render(r: &Report) -> String {
             } else {
                 ""
             }
+        );
+    }
+    h.push_str("</table><h2>Policies and procedures</h2><table><tr><th>Subject</th><th>Title</th><th>Version</th><th>Owner</th><th>In effect from</th><th>Review due</th><th>Superseded / keep until</th><th>SHA-256</th></tr>");
+    for p in &r.policies {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+            p.subject.code(),
+            esc(&p.title),
+            p.version,
+            esc(&p.owner),
+            p.effective_from,
+            p.review_due,
+            match (p.superseded_on, p.retain_until()) {
+                (Some(s), Some(k)) => format!("{s} / {k}"),
+                _ => "in effect".into(),
+            },
+            esc(&p.sha256)
+        );
+    }
+    h.push_str("</table><h2>Business associate agreements</h2><table><tr><th>Vendor</th><th>Services</th><th>Signed</th><th>Expires</th><th>Current</th></tr>");
+    let today = r.generated_at.date_naive();
+    for b in &r.baas {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&b.vendor),
+            esc(&b.services),
+            b.signed_on,
+            b.expires_on.map(|d| d.to_string()).unwrap_or_default(),
+            if b.current(today) { "yes" } else { "<b>no</b>" }
+        );
+    }
+    h.push_str("</table><h2>Attestations</h2><table><tr><th>Subject</th><th>Statement</th><th>Status</th><th>Signed by</th><th>Signed</th></tr>");
+    for a in &r.attestations {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            a.subject.code(),
+            esc(&a.statement),
+            a.status.label(),
+            esc(&a.signed_by),
+            a.signed_at.format("%Y-%m-%d %H:%M UTC")
         );
     }
     h.push_str("</table></body></html>\n");

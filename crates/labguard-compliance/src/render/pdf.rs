@@ -248,6 +248,72 @@ pub fn render(r: &Report) -> Vec<u8> {
         );
     }
     p.gap(6.0);
+    p.text(MARGIN, 13.0, "Coming due");
+    if r.reminders.is_empty() {
+        p.text(MARGIN, 9.0, "nothing due within 30 days");
+    }
+    for m in &r.reminders {
+        p.para(
+            MARGIN,
+            8.5,
+            &format!(
+                "{} {}: due {} ({} days left)",
+                m.kind, m.subject, m.due, m.days_left
+            ),
+        );
+    }
+    p.gap(6.0);
+    p.text(MARGIN, 13.0, "Policies, BAAs and attestations");
+    for d in &r.policies {
+        p.para(
+            MARGIN,
+            8.5,
+            &format!(
+                "policy {} v{} ({}), in effect from {}, review due {}{}",
+                d.title,
+                d.version,
+                d.owner,
+                d.effective_from,
+                d.review_due,
+                d.retain_until()
+                    .map(|k| format!(", superseded, keep until {k}"))
+                    .unwrap_or_default()
+            ),
+        );
+    }
+    let today = r.generated_at.date_naive();
+    for b in &r.baas {
+        p.para(
+            MARGIN,
+            8.5,
+            &format!(
+                "BAA {} ({}), signed {}{}",
+                b.vendor,
+                b.services,
+                b.signed_on,
+                if b.current(today) {
+                    ""
+                } else {
+                    " - NOT CURRENT"
+                }
+            ),
+        );
+    }
+    for a in &r.attestations {
+        p.para(
+            MARGIN,
+            8.5,
+            &format!(
+                "attested {}: {} - {} by {} on {}",
+                a.subject.code(),
+                a.statement,
+                a.status.label(),
+                a.signed_by,
+                a.signed_at.format("%Y-%m-%d")
+            ),
+        );
+    }
+    p.gap(6.0);
     p.text(MARGIN, 13.0, "Incidents");
     if r.incidents.is_empty() {
         p.text(MARGIN, 9.0, "none recorded");
