@@ -98,6 +98,9 @@ fn html_is_self_contained_with_charts() {
 #[test]
 fn oscal_validates_with_trestle() {
     let doc = oscal::render(&sample());
+    let result = &doc["assessment-results"]["results"][0];
+    assert_eq!(result["risks"].as_array().unwrap().len(), 8);
+    assert!(result["risks"][0]["related-observations"].is_array());
     // The files to import must live outside the trestle workspace.
     let dir = tempfile::tempdir().unwrap();
     let ws = &dir.path().join("ws");

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use crate::evidence::{sha256_hex, Status};
 use crate::report::Report;
+use crate::risk::Treatment;
 
 /// Version of the OSCAL model the output claims.
 pub const OSCAL_VERSION: &str = "1.1.2";
@@ -93,6 +94,50 @@ pub fn render(r: &Report) -> Value {
     }
     if !findings.is_empty() {
         result["findings"] = Value::Array(findings);
+    }
+    let risks: Vec<Value> = r
+        .risks
+        .iter()
+        .map(|k| {
+            let mut v = json!({
+                "uuid": uuid_for(&[&seed, "risk", &k.id]),
+                "title": k.threat.title(),
+                "description": format!(
+                    "Threat {} through: {}. Inherent {}x{}={}, residual {}x{}={} ({:?}). Owner {}{}.",
+                    k.threat.code(),
+                    k.vulnerability,
+                    k.likelihood,
+                    k.impact,
+                    k.inherent_score(),
+                    k.residual_likelihood,
+                    k.residual_impact,
+                    k.residual_score(),
+                    k.level(),
+                    k.owner,
+                    k.due.map(|d| format!(", due {d}")).unwrap_or_default()
+                ),
+                "statement": format!("Affects {}.", k.specs.join(", ")),
+                "status": match k.treatment {
+                    Treatment::Open => "open",
+                    Treatment::Mitigating => "remediating",
+                    Treatment::Accepted => "deviation-approved",
+                    Treatment::Closed => "closed",
+                },
+            });
+            let related: Vec<Value> = k
+                .links
+                .iter()
+                .filter(|c| r.evidence.iter().any(|e| &e.collector == *c))
+                .map(|c| json!({"observation-uuid": obs_uuid(c)}))
+                .collect();
+            if !related.is_empty() {
+                v["related-observations"] = Value::Array(related);
+            }
+            v
+        })
+        .collect();
+    if !risks.is_empty() {
+        result["risks"] = Value::Array(risks);
     }
     json!({
         "assessment-results": {
