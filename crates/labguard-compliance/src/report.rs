@@ -344,13 +344,10 @@ mod tests {
             review_due: today - Duration::days(1),
         };
         let old = register_evidence(&[], now - Duration::days(1));
-        let ev = vec![
-            old,
-            register_evidence(&starter_register("so", None), now),
-            policy_evidence(&[doc], now),
-        ];
+        let mut ev = vec![old, register_evidence(&starter_register("so", None), now)];
+        ev.extend(policy_evidence(&[doc], now));
         let r = build("Lab", ev, vec![], vec![], &[], now);
-        assert_eq!(r.evidence.len(), 2, "only the newest record per collector");
+        assert_eq!(r.evidence.len(), 3, "only the newest record per collector");
         let st = |c: &str| r.specs.iter().find(|s| s.citation == c).unwrap().status;
         assert_eq!(st("164.308(a)(1)(ii)(A)"), Status::Met);
         // The standard: its analysis and management are met, its other two specs unknown.

@@ -457,7 +457,7 @@ impl Store {
             &self.list_baas(actor)?,
             now,
         ));
-        ev.push(labguard_compliance::attest::policy_evidence(
+        ev.extend(labguard_compliance::attest::policy_evidence(
             &self.list_policies(actor)?,
             now,
         ));
