@@ -330,6 +330,11 @@ fn browser_sign_in_search_draw_denied_and_idle_logoff() {
         "return document.body.innerText.includes('Permission denied')",
     );
     d.shot("06-dashboard-denied");
+    d.go(&format!("{base}/compliance"));
+    d.wait_js(
+        "the denied page for the compliance dashboard",
+        "return document.body.innerText.includes('Permission denied')",
+    );
 
     // Idle logoff: no activity for the timeout signs the browser out.
     d.go(&format!("{base}/app"));
