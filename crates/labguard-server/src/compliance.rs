@@ -211,6 +211,9 @@ pub async fn dashboard_page(State(st): State<AppState>, req: Request) -> Respons
             }
         ));
     }
+    if due.is_empty() {
+        due.push_str("<li>nothing due within 30 days</li>");
+    }
     let body = format!(
         "{}<main data-page=\"compliance\"><h1>HIPAA compliance</h1><p>Overall score <strong id=\"compliance-score\">{:.1}%</strong>{}</p>\
          <p><a href=\"/api/v1/compliance/report?format=html\">Report (HTML)</a> · <a href=\"/api/v1/compliance/report?format=pdf\">PDF</a> · <a href=\"/api/v1/compliance/report?format=oscal\">OSCAL</a></p>\

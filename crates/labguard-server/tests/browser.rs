@@ -352,4 +352,48 @@ fn browser_sign_in_search_draw_denied_and_idle_logoff() {
         "return location.pathname === '/sign-in'",
     );
     assert!(shots.join("07-idle-logoff.png").exists());
+
+    // An auditor sees the compliance dashboard: score, three charts, what to act on.
+    let facts = store.compliance_facts(&op).unwrap();
+    let ev = labguard_compliance::collect::collect_all(
+        &facts,
+        &labguard_compliance::collect::NoExternalFacts,
+        Utc::now(),
+    );
+    store.save_evidence(&op, &ev).unwrap();
+    let (aud, aud_pw) = labguard_server::admin::provision_account(
+        &store,
+        &op,
+        "ada",
+        "Ada Auditor",
+        Role::Auditor,
+        "ada@example.invalid",
+        &HashParams::TESTING,
+    )
+    .unwrap();
+    let aud_secret = TotpSecret::from_random_bytes([9u8; 20]);
+    let aud_id = aud.staff.id.to_string();
+    store
+        .start_mfa_enrollment(&op, &aud_id, aud_secret.as_bytes())
+        .unwrap();
+    store
+        .confirm_mfa(&op, &aud_id, &serde_json::to_string(&codes.stored).unwrap())
+        .unwrap();
+    d.type_into("#username", "ada");
+    d.type_into("#password", &aud_pw);
+    d.click("#sign-in");
+    d.wait_js(
+        "the code form",
+        "return !document.getElementById('mfa-form').hidden",
+    );
+    d.type_into("#code", &pyotp_now(&aud_secret.to_base32()));
+    d.click("#verify");
+    d.wait_js("the app page", "return location.pathname === '/app'");
+    d.click("#nav-compliance");
+    d.wait_js(
+        "the compliance dashboard",
+        "return location.pathname === '/compliance' && document.querySelectorAll('main svg').length === 3 \
+         && !!document.getElementById('compliance-score')",
+    );
+    d.shot("08-compliance-dashboard");
 }
