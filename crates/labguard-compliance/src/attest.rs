@@ -176,7 +176,11 @@ pub struct Attestation {
     pub statement: String,
     /// Met or partly met, as the officer judges; never "needs a person".
     pub status: Status,
+    /// The security officer's staff id (what the store checks against the signer).
     pub signed_by: String,
+    /// Their username, for people reading the report.
+    #[serde(default)]
+    pub signer_name: String,
     pub signed_at: DateTime<Utc>,
     /// Document version attested, if any.
     pub document_sha256: Option<String>,
@@ -282,12 +286,12 @@ pub fn attestation_evidence(
                     format!(
                         "last attested {} by {}: over 12 months ago",
                         a.signed_at.date_naive(),
-                        a.signed_by
+                        a.signer_name
                     ),
                 ),
                 Some(a) => (
                     a.status,
-                    format!("attested {} by {}", a.signed_at.date_naive(), a.signed_by),
+                    format!("attested {} by {}", a.signed_at.date_naive(), a.signer_name),
                 ),
             };
             if s == Subject::BaaRegister && status == Status::Met {
@@ -357,6 +361,7 @@ mod tests {
             statement: "x".into(),
             status: Status::Met,
             signed_by: "so".into(),
+            signer_name: "so".into(),
             signed_at: t,
             document_sha256: None,
         };

@@ -350,6 +350,7 @@ fn registers_permissions_and_history() {
             statement: "Doors badge-controlled; visitor log kept".into(),
             status: Status::Met,
             signed_by: so_id.clone(),
+            signer_name: "sam.officer".into(),
             signed_at: start(),
             document_sha256: None,
         };

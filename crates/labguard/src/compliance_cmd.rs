@@ -204,6 +204,7 @@ pub fn run(g: &Global, cmd: ComplianceCmd) -> Result<()> {
                 statement,
                 status,
                 signed_by: actor.id.clone(),
+                signer_name: officer.clone(),
                 signed_at: Utc::now(),
                 document_sha256,
             };

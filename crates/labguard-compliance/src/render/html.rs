@@ -297,7 +297,7 @@ pub fn render(r: &Report) -> String {
             a.subject.code(),
             esc(&a.statement),
             a.status.label(),
-            esc(&a.signed_by),
+            esc(&a.signer_name),
             a.signed_at.format("%Y-%m-%d %H:%M UTC")
         );
     }

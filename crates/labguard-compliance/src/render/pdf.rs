@@ -308,7 +308,7 @@ pub fn render(r: &Report) -> Vec<u8> {
                 a.subject.code(),
                 a.statement,
                 a.status.label(),
-                a.signed_by,
+                a.signer_name,
                 a.signed_at.format("%Y-%m-%d")
             ),
         );
