@@ -20,6 +20,8 @@ command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
 command -v wrk >/dev/null || need_apt+=(wrk)
 command -v hey >/dev/null || need_apt+=(hey)
 command -v curl >/dev/null || need_apt+=(curl)
+# The compliance report test rasterises a PDF page.
+command -v pdftoppm >/dev/null || need_apt+=(poppler-utils)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "==> installing Debian packages: ${need_apt[*]}"
   $SUDO apt-get update -qq
@@ -27,8 +29,8 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 echo "==> Python packages the tests drive (third-party clients)"
-python3 -m pip install --quiet --disable-pip-version-check pyotp hl7 schemathesis fhir.resources 2>/dev/null \
-  || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages pyotp hl7 schemathesis fhir.resources
+python3 -m pip install --quiet --disable-pip-version-check pyotp hl7 schemathesis fhir.resources compliance-trestle 2>/dev/null \
+  || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages pyotp hl7 schemathesis fhir.resources compliance-trestle
 
 PGURL="${LABGUARD_TEST_PG:-postgres://postgres@127.0.0.1:5432/test}"
 if ! pg_isready -q -h 127.0.0.1 -p 5432; then

@@ -40,6 +40,9 @@ pub enum Permission {
     DevicesManage,
     TrainingManage,
     PhishingManage,
+    /// Run evidence collection, keep the risk register, incidents, policies and BAAs, and
+    /// sign attestations (HIPAA compliance program).
+    ComplianceManage,
 }
 
 use Permission as P;
@@ -86,6 +89,7 @@ impl Role {
                 P::DevicesManage,
                 P::TrainingManage,
                 P::PhishingManage,
+                P::ComplianceManage,
             ],
             Role::Auditor => &[P::AuditRead, P::ReportsRead],
             Role::Administrator => &[

@@ -11,7 +11,7 @@ use labguard_core::Permission as P;
 use utoipa::OpenApi;
 
 use crate::state::AppState;
-use crate::{admin, api, held, signin, training_api as tr, verify_job};
+use crate::{admin, api, compliance, held, signin, training_api as tr, verify_job};
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,6 +172,16 @@ pub const RULES: &[(&str, &str, Rule)] = &[
         "/api/v1/security/hygiene",
         Rule::Any(&[P::AccountsManage, P::ReportsRead]),
     ),
+    (
+        "GET",
+        "/api/v1/compliance/status",
+        Rule::All(&[P::ReportsRead]),
+    ),
+    (
+        "GET",
+        "/api/v1/compliance/report",
+        Rule::All(&[P::ReportsRead]),
+    ),
 ];
 
 /// The API routes as registered: (method, path, handler).
@@ -282,6 +292,8 @@ pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)>
             get(tr::campaign_report),
         ),
         ("GET", "/api/v1/security/hygiene", get(tr::hygiene)),
+        ("GET", "/api/v1/compliance/status", get(compliance::status)),
+        ("GET", "/api/v1/compliance/report", get(compliance::report)),
     ]
 }
 
@@ -359,7 +371,7 @@ impl utoipa::Modify for CommonErrors {
     info(
         title = "labguard API",
         version = "1",
-        description = "Lab staff API: sign-in with MFA, patients, draws, results, break-glass, audit and accounts, security training and phishing simulation. Authenticate with the session cookie (plus X-CSRF-Token on POST) or `Authorization: Bearer lgt_...`."
+        description = "Lab staff API: sign-in with MFA, patients, draws, results, break-glass, audit and accounts, security training and phishing simulation, HIPAA compliance status and reports. Authenticate with the session cookie (plus X-CSRF-Token on POST) or `Authorization: Bearer lgt_...`."
     ),
     paths(
         signin::sign_in,
@@ -407,6 +419,8 @@ impl utoipa::Modify for CommonErrors {
         tr::launch_campaign,
         tr::campaign_report,
         tr::hygiene,
+        compliance::status,
+        compliance::report,
     )
 )]
 pub struct ApiDoc;

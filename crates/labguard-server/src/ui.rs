@@ -22,6 +22,7 @@ pub fn router() -> Router<AppState> {
         .route("/sign-in", get(sign_in_page))
         .route("/app", get(app_page))
         .route("/dashboard", get(dashboard_page))
+        .route("/compliance", get(crate::compliance::dashboard_page))
         .route("/denied", get(|| async { denied_page() }))
         .route("/change-password", get(change_password_page))
         .merge(crate::ui_admin::router())
@@ -174,6 +175,9 @@ pub(crate) fn header_bar(p: &AnyStage) -> String {
     }
     if role.allows(P::AccountsManage) || role.allows(P::ReportsRead) {
         nav.push_str("<a href=\"/hygiene\" id=\"nav-hygiene\">Account hygiene</a>");
+    }
+    if role.allows(P::ReportsRead) {
+        nav.push_str("<a href=\"/compliance\" id=\"nav-compliance\">Compliance</a>");
     }
     format!(
         "<header><span class=\"brand\">labguard</span><nav>{nav}</nav><span class=\"who\" id=\"who\">{} · {}</span>\

@@ -372,6 +372,11 @@ fn browser_sign_in_search_draw_denied_and_idle_logoff() {
         "return document.body.innerText.includes('Permission denied')",
     );
     d.shot("06-dashboard-denied");
+    d.go(&format!("{base}/compliance"));
+    d.wait_js(
+        "the denied page for the compliance dashboard",
+        "return document.body.innerText.includes('Permission denied')",
+    );
 
     // Idle logoff: no activity for the timeout signs the browser out.
     d.go(&format!("{base}/app"));
@@ -389,6 +394,30 @@ fn browser_sign_in_search_draw_denied_and_idle_logoff() {
         "return location.pathname === '/sign-in'",
     );
     assert!(shots.join("07-idle-logoff.png").exists());
+}
+
+/// An auditor sees the compliance dashboard: score, three charts, what to act on.
+#[test]
+fn browser_auditor_sees_the_compliance_dashboard() {
+    require_chromedriver();
+    let lab = lab(&[("aud", Role::Auditor)], 900);
+    let op = Actor::operator();
+    let facts = lab.store.compliance_facts(&op).unwrap();
+    let ev = labguard_compliance::collect::collect_all(
+        &facts,
+        &labguard_compliance::collect::NoExternalFacts,
+        Utc::now(),
+    );
+    lab.store.save_evidence(&op, &ev).unwrap();
+    let d = Driver::start(screenshots());
+    sign_in(&d, &lab, 0, None);
+    d.click("#nav-compliance");
+    d.wait_js(
+        "the compliance dashboard",
+        "return location.pathname === '/compliance' && document.querySelectorAll('main svg').length === 3 \
+         && !!document.getElementById('compliance-score')",
+    );
+    d.shot("08-compliance-dashboard");
 }
 
 #[test]

@@ -127,6 +127,16 @@ pub(crate) const ALL_TABLES: &[&str] = &[
     "phishing_recipients",
     "phishing_events",
     "phishing_deliveries",
+    "compliance_runs",
+    "compliance_evidence",
+    "compliance_scores",
+    "policy_documents",
+    "baas",
+    "attestations",
+    "risks",
+    "risk_history",
+    "incidents",
+    "staff_departures",
 ];
 
 /// Copies every table from `src` (inside its snapshot transaction) into a fresh SQLite file.

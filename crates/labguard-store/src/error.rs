@@ -30,6 +30,8 @@ pub enum StoreError {
     Backend(String),
     #[error("{0}")]
     Io(String),
+    #[error("{0}")]
+    Compliance(#[from] labguard_compliance::ComplianceError),
 }
 
 impl From<std::io::Error> for StoreError {

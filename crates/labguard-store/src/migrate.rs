@@ -25,11 +25,15 @@ pub const SQLITE_MIGRATIONS: &[Migration] = &[
         name: "instruments",
         sql: include_str!("../migrations/sqlite/0003_instruments.sql"),
     },
-    // Version 4 (devices) lands from another branch; `apply` handles the gap.
     Migration {
         version: 5,
         name: "training",
         sql: include_str!("../migrations/sqlite/0005_training.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "compliance",
+        sql: include_str!("../migrations/sqlite/0006_compliance.sql"),
     },
     Migration {
         version: 7,
@@ -54,11 +58,15 @@ pub const POSTGRES_MIGRATIONS: &[Migration] = &[
         name: "instruments",
         sql: include_str!("../migrations/postgres/0003_instruments.sql"),
     },
-    // Version 4 (devices) lands from another branch; `apply` handles the gap.
     Migration {
         version: 5,
         name: "training",
         sql: include_str!("../migrations/postgres/0005_training.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "compliance",
+        sql: include_str!("../migrations/postgres/0006_compliance.sql"),
     },
     Migration {
         version: 7,

@@ -3,6 +3,8 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Subcommand;
 
+use labguard_store::{run_kind, Actor};
+
 use crate::opts::{emit, Global};
 
 #[derive(Subcommand)]
@@ -46,8 +48,24 @@ pub fn run(g: &Global, cmd: AuditCmd) -> Result<()> {
     match cmd {
         AuditCmd::Verify => {
             let pb = crate::progress::bar("verifying");
+            let started = std::time::Instant::now();
             let res = store.verify(&mut crate::progress::callback(&pb));
             pb.finish_and_clear();
+            // Each run, passed or failed, is evidence for 164.312(b): record it (audited).
+            let ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+            let detail = match &res {
+                Ok(r) => serde_json::json!({"entries": r.entries, "rows_checked": r.rows_checked}),
+                Err(e) => serde_json::json!({"problem": e.to_string()}),
+            };
+            store
+                .record_run(
+                    &Actor::operator(),
+                    run_kind::AUDIT_VERIFY,
+                    res.is_ok(),
+                    Some(ms),
+                    &detail,
+                )
+                .context("recording the verify run")?;
             let report = res.map_err(|e| anyhow::anyhow!("audit verify FAILED: {e}"))?;
             let json = serde_json::json!({
                 "ok": true,

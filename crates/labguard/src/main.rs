@@ -4,10 +4,13 @@
 mod audit_cmd;
 mod backup_cmd;
 mod bench;
+mod compliance_cmd;
 mod demo;
+mod demo_compliance;
 mod devices_cmd;
 mod fhir_cmd;
 mod hl7_cmd;
+mod incidents_cmd;
 mod ingest_bench;
 mod keys_cmd;
 mod mllp_cmd;
@@ -15,6 +18,8 @@ mod opts;
 mod patients_cmd;
 mod phishing_cmd;
 mod progress;
+mod reauth;
+mod risk_cmd;
 mod serve_cmd;
 mod simulator;
 mod training_cmd;
@@ -90,6 +95,13 @@ enum Command {
     /// Lab settings: the lab's own mail domains.
     #[command(subcommand)]
     Lab(phishing_cmd::LabCmd),
+    /// HIPAA Security Rule: evidence, status, audit report (HTML, PDF, OSCAL), attestations,
+    /// policies, BAAs, risk register.
+    #[command(subcommand)]
+    Compliance(compliance_cmd::ComplianceCmd),
+    /// Security incidents: register, breach risk assessment, notification clocks.
+    #[command(subcommand)]
+    Incidents(incidents_cmd::IncidentsCmd),
 }
 
 fn main() {
@@ -113,6 +125,8 @@ fn main() {
         Command::Training(c) => training_cmd::run(&cli.global, c),
         Command::Phishing(c) => phishing_cmd::run(&cli.global, c),
         Command::Lab(c) => phishing_cmd::run_lab(&cli.global, c),
+        Command::Compliance(c) => compliance_cmd::run(&cli.global, c),
+        Command::Incidents(c) => incidents_cmd::run(&cli.global, c),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -30,6 +30,12 @@ pub struct Global {
 pub enum Format {
     Text,
     Json,
+    /// `compliance report` only.
+    Html,
+    /// `compliance report` only.
+    Pdf,
+    /// `compliance report` only: OSCAL 1.1 assessment-results JSON.
+    Oscal,
 }
 
 impl Global {
@@ -104,7 +110,7 @@ pub fn init(g: &Global, args: &InitArgs) -> Result<()> {
 pub fn emit<T: serde::Serialize>(g: &Global, value: &T, text: impl FnOnce()) -> Result<()> {
     match g.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(value)?),
-        Format::Text => text(),
+        Format::Text | Format::Html | Format::Pdf | Format::Oscal => text(),
     }
     Ok(())
 }

@@ -81,6 +81,28 @@ pub fn serve(g: &Global, store: Arc<Store>, args: &ServeArgs, ready: Option<Read
     };
     settings.session.idle_timeout = args.idle_timeout;
     settings.session.absolute_lifetime = args.session_lifetime;
+    // The settings the web edge runs with are evidence (automatic logoff, TLS): record them.
+    store.record_run(
+        &labguard_store::Actor::system(),
+        labguard_store::run_kind::SERVER_START,
+        true,
+        None,
+        &serde_json::json!({
+            "idle_timeout_secs": settings.session.idle_timeout.num_seconds(),
+            "tls": true,
+            "min_tls": "1.2",
+        }),
+    )?;
+    // Collect compliance evidence at start and daily, so the score has a history without
+    // anyone remembering to run `labguard compliance collect`.
+    let collector = Arc::clone(&store);
+    std::thread::spawn(move || loop {
+        if let Err(e) = crate::compliance_cmd::collect(&collector, &labguard_store::Actor::system())
+        {
+            eprintln!("compliance collection failed: {e:#}");
+        }
+        std::thread::sleep(std::time::Duration::from_secs(24 * 3600));
+    });
     let store_for_mllp = Arc::clone(&store);
     let state = AppState::new(store, settings).map_err(|e| anyhow::anyhow!(e.message))?;
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -1,0 +1,237 @@
+//! Compliance routes: the status (score per safeguard, each specification, the trend) and the
+//! audit report in HTML, PDF or OSCAL, plus the compliance dashboard page. Reading needs
+//! `reports-read` (security officer, auditor); the store checks it.
+
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::Json;
+use labguard_compliance::render::{html, oscal, pdf};
+use labguard_compliance::report::{ProposedResult, SafeguardScore, TrendPoint};
+use labguard_compliance::Status;
+use labguard_core::Permission as P;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::Principal;
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::ApiQuery;
+use crate::state::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct SpecStatus {
+    pub citation: String,
+    pub title: String,
+    /// met, partly-met, not-met or needs-person
+    pub status: String,
+    /// Evidence collectors behind the status.
+    pub evidence: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SafeguardOut {
+    pub safeguard: String,
+    pub title: String,
+    pub score: f64,
+    pub met: u32,
+    pub partly: u32,
+    pub not_met: u32,
+    pub needs_person: u32,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ScorePoint {
+    pub at: String,
+    pub score: f64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ComplianceStatus {
+    /// 0-100 over every specification (met 1, partly met 1/2).
+    pub overall: f64,
+    /// Whether any evidence has been collected yet.
+    pub collected: bool,
+    pub safeguards: Vec<SafeguardOut>,
+    pub specs: Vec<SpecStatus>,
+    /// The January 2025 proposal's items.
+    pub proposed: Vec<SpecStatus>,
+    pub trend: Vec<ScorePoint>,
+}
+
+fn safeguard_out(g: &SafeguardScore) -> SafeguardOut {
+    SafeguardOut {
+        safeguard: g.safeguard.section().into(),
+        title: g.safeguard.title().into(),
+        score: g.score,
+        met: g.met,
+        partly: g.partly,
+        not_met: g.not_met,
+        needs_person: g.needs_person,
+    }
+}
+
+fn proposed_out(p: &ProposedResult) -> SpecStatus {
+    SpecStatus {
+        citation: p.id.clone(),
+        title: p.title.clone(),
+        status: p.status.code().into(),
+        evidence: p.evidence.clone(),
+    }
+}
+
+fn point(t: &TrendPoint) -> ScorePoint {
+    ScorePoint {
+        at: t.at.to_rfc3339(),
+        score: t.score,
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/compliance/status",
+    responses((status = 200, body = ComplianceStatus), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn status(State(st): State<AppState>, p: Principal) -> ApiResult<Json<ComplianceStatus>> {
+    let actor = p.actor.clone();
+    let r = st
+        .run(move |s| Ok(s.compliance_report(&actor, None)?))
+        .await?;
+    Ok(Json(ComplianceStatus {
+        overall: r.overall,
+        collected: !r.evidence.is_empty(),
+        safeguards: r.safeguards.iter().map(safeguard_out).collect(),
+        specs: r
+            .specs
+            .iter()
+            .map(|s| SpecStatus {
+                citation: s.citation.clone(),
+                title: s.title.clone(),
+                status: s.status.code().into(),
+                evidence: s.evidence.clone(),
+            })
+            .collect(),
+        proposed: r.proposed.iter().map(proposed_out).collect(),
+        trend: r.trend.iter().map(point).collect(),
+    }))
+}
+
+#[derive(Deserialize, Clone, Copy, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReportQuery {
+    /// html (default), pdf, or oscal (OSCAL 1.1 assessment-results JSON)
+    #[param(inline)]
+    format: Option<ReportFormat>,
+}
+
+#[derive(Deserialize, Clone, Copy, Default, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportFormat {
+    #[default]
+    Html,
+    Pdf,
+    Oscal,
+}
+
+#[utoipa::path(get, path = "/api/v1/compliance/report", params(ReportQuery),
+    responses(
+        (status = 200, description = "the audit report", content(
+            (String = "text/html"),
+            (String = "application/pdf"),
+            (Object = "application/json"),
+        )),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn report(
+    State(st): State<AppState>,
+    p: Principal,
+    ApiQuery(q): ApiQuery<ReportQuery>,
+) -> ApiResult<Response> {
+    let actor = p.actor.clone();
+    let r = st
+        .run(move |s| Ok(s.compliance_report(&actor, None)?))
+        .await?;
+    let format = q.format.unwrap_or_default();
+    Ok(match format {
+        ReportFormat::Html => Html(html::render(&r)).into_response(),
+        ReportFormat::Pdf => (
+            [
+                (header::CONTENT_TYPE, "application/pdf"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"hipaa-report.pdf\"",
+                ),
+            ],
+            pdf::render(&r),
+        )
+            .into_response(),
+        ReportFormat::Oscal => Json(oscal::render(&r)).into_response(),
+    })
+}
+
+/// The compliance dashboard: score by safeguard, score over time, open risks, and the
+/// specifications that are not met.
+pub async fn dashboard_page(State(st): State<AppState>, req: Request) -> Response {
+    let p = match crate::ui::who(&st, req).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    if !p.account.staff.role.allows(P::ReportsRead) {
+        return crate::ui::denied_page();
+    }
+    let actor = p.actor.clone();
+    let r = match st
+        .run(move |s| Ok(s.compliance_report(&actor, None)?))
+        .await
+    {
+        Ok(r) => r,
+        Err(e) if e.status == StatusCode::FORBIDDEN => return crate::ui::denied_page(),
+        Err(e) => return e.into_response(),
+    };
+    let mut gaps = String::new();
+    for s in r
+        .specs
+        .iter()
+        .filter(|s| matches!(s.status, Status::NotMet | Status::PartlyMet))
+    {
+        gaps.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            crate::ui::esc(&s.citation),
+            crate::ui::esc(&s.title),
+            s.status.label(),
+            crate::ui::esc(&s.evidence.join(", "))
+        ));
+    }
+    let mut due = String::new();
+    for m in &r.reminders {
+        due.push_str(&format!(
+            "<li>{} {}: due {} ({})</li>",
+            crate::ui::esc(&m.kind),
+            crate::ui::esc(&m.subject),
+            m.due,
+            if m.days_left < 0 {
+                format!("overdue by {} days", -m.days_left)
+            } else {
+                format!("{} days left", m.days_left)
+            }
+        ));
+    }
+    if due.is_empty() {
+        due.push_str("<li>nothing due within 30 days</li>");
+    }
+    let body = format!(
+        "{}<main data-page=\"compliance\"><h1>HIPAA compliance</h1><p>Overall score <strong id=\"compliance-score\">{:.1}%</strong>{}</p>\
+         <p><a href=\"/api/v1/compliance/report?format=html\">Report (HTML)</a> · <a href=\"/api/v1/compliance/report?format=pdf\">PDF</a> · <a href=\"/api/v1/compliance/report?format=oscal\">OSCAL</a></p>\
+         <div class=\"charts\"><figure id=\"safeguard-chart\"><figcaption>Compliance by safeguard</figcaption>{}</figure>\
+         <figure id=\"trend-chart\"><figcaption>Score over time</figcaption>{}</figure>\
+         <figure id=\"risk-chart\"><figcaption>Open risks (inherent to residual)</figcaption>{}</figure></div>\
+         <h2>Coming due</h2><ul id=\"reminders\">{due}</ul><h2>To act on</h2><table id=\"gaps\"><thead><tr><th>Citation</th><th>Specification</th><th>Status</th><th>Evidence</th></tr></thead><tbody>{gaps}</tbody></table></main>",
+        crate::ui::header_bar(&p),
+        r.overall,
+        if r.evidence.is_empty() { " (no evidence collected yet: run <code>labguard compliance collect</code>)" } else { "" },
+        html::safeguard_chart(&r.safeguards),
+        html::trend_chart(&r.trend),
+        html::risk_chart(&r.risks),
+    );
+    Html(crate::ui::page(
+        "Compliance",
+        &crate::ui::meta(&st, &p),
+        &body,
+    ))
+    .into_response()
+}
