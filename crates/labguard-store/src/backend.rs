@@ -118,6 +118,17 @@ pub(crate) const ALL_TABLES: &[&str] = &[
     "sign_in_throttle",
     "break_glass",
     "alerts",
+    "device_changes",
+    "device_sboms",
+    "sbom_components",
+    "advisories",
+    "kev_entries",
+    "vex_documents",
+    "device_findings",
+    "compensating_controls",
+    "device_assessments",
+    "network_links",
+    "exposure_scans",
 ];
 
 /// Copies every table from `src` (inside its snapshot transaction) into a fresh SQLite file.

@@ -9,6 +9,8 @@
 
 mod accounts;
 mod actor;
+mod assessments;
+mod assets;
 mod audit_log;
 mod backend;
 mod breakglass;
@@ -26,10 +28,15 @@ mod sqlite;
 mod store;
 mod table;
 mod verify;
+mod vulns;
 mod worklists;
 
 pub use accounts::{Account, SignInEvent};
 pub use actor::{Actor, ActorKind};
+pub use assessments::{
+    Assessment, CheckResult, ChecklistItem, NewAssessment, ScheduleEntry, DEFAULT_CHECKLIST,
+};
+pub use assets::{DeviceChange, InstrumentLink, InventoryDevice, NetworkLink};
 pub use backend::{Backend, BackendKind, Row, Tx, Value};
 pub use breakglass::{Alert, NewGrant};
 pub use datadir::{DataDir, Location};
@@ -43,3 +50,4 @@ pub use sessions::{ApiTokenRecord, SessionRecord, SessionStage};
 pub use sqlite::SqliteBackend;
 pub use store::{Clock, Store, StoreOptions};
 pub use verify::{VerifyProblem, VerifyReport};
+pub use vulns::{SbomImport, Sighting};

@@ -25,6 +25,11 @@ pub const SQLITE_MIGRATIONS: &[Migration] = &[
         name: "instruments",
         sql: include_str!("../migrations/sqlite/0003_instruments.sql"),
     },
+    Migration {
+        version: 4,
+        name: "devices",
+        sql: include_str!("../migrations/sqlite/0004_devices.sql"),
+    },
 ];
 
 pub const POSTGRES_MIGRATIONS: &[Migration] = &[
@@ -42,6 +47,11 @@ pub const POSTGRES_MIGRATIONS: &[Migration] = &[
         version: 3,
         name: "instruments",
         sql: include_str!("../migrations/postgres/0003_instruments.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "devices",
+        sql: include_str!("../migrations/postgres/0004_devices.sql"),
     },
 ];
 
