@@ -6,6 +6,11 @@ mod backup_cmd;
 mod bench;
 mod demo;
 mod devices_cmd;
+mod devices_import;
+mod devices_inventory;
+mod devices_report;
+mod devices_scan;
+mod devices_vex;
 mod fhir_cmd;
 mod ingest_bench;
 mod keys_cmd;
@@ -59,7 +64,8 @@ enum Command {
     /// Measure throughput against this machine's own limits.
     #[command(subcommand)]
     Bench(bench::BenchCmd),
-    /// Instruments allowed to deliver results over MLLP: enroll, revoke, list.
+    /// Devices: MLLP instruments (enroll, revoke, list) and device security (inventory,
+    /// SBOMs, advisories, report, exposure scan, assessments).
     #[command(subcommand)]
     Devices(devices_cmd::DevicesCmd),
     /// HL7 v2 over MLLP: serve the instrument listeners, benchmark ingest.
