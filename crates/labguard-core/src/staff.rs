@@ -73,7 +73,6 @@ impl Role {
                 P::CollectionListRead,
                 P::ResultRead,
                 P::ResultEnter,
-                P::DevicesRead,
             ],
             Role::Pathologist => &[P::DemographicsRead, P::ResultRead, P::ResultVerify],
             Role::SecurityOfficer => &[
@@ -87,7 +86,7 @@ impl Role {
                 P::TrainingManage,
                 P::PhishingManage,
             ],
-            Role::Auditor => &[P::AuditRead, P::ReportsRead],
+            Role::Auditor => &[P::AuditRead, P::ReportsRead, P::DevicesRead],
             Role::Administrator => &[
                 P::AccountsManage,
                 P::BackupManage,

@@ -9,6 +9,7 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod devices;
 pub mod error;
 pub mod extract;
 pub mod log;

@@ -11,7 +11,7 @@ use labguard_core::Permission as P;
 use utoipa::OpenApi;
 
 use crate::state::AppState;
-use crate::{admin, api, signin};
+use crate::{admin, api, devices, signin};
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +111,18 @@ pub const RULES: &[(&str, &str, Rule)] = &[
     ),
     ("POST", "/api/v1/tokens", Rule::SignedIn),
     ("POST", "/api/v1/tokens/revoke", Rule::SignedIn),
+    ("GET", "/api/v1/devices", Rule::All(&[P::DevicesRead])),
+    (
+        "GET",
+        "/api/v1/devices/report",
+        Rule::All(&[P::DevicesRead]),
+    ),
+    ("GET", "/api/v1/devices/{id}", Rule::All(&[P::DevicesRead])),
+    (
+        "GET",
+        "/api/v1/devices/{id}/findings",
+        Rule::All(&[P::DevicesRead]),
+    ),
 ];
 
 /// The API routes as registered: (method, path, handler).
@@ -168,6 +180,14 @@ pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)>
         ),
         ("POST", "/api/v1/tokens", post(admin::create_token)),
         ("POST", "/api/v1/tokens/revoke", post(admin::revoke_token)),
+        ("GET", "/api/v1/devices", get(devices::list_devices)),
+        ("GET", "/api/v1/devices/report", get(devices::fleet)),
+        ("GET", "/api/v1/devices/{id}", get(devices::get_device)),
+        (
+            "GET",
+            "/api/v1/devices/{id}/findings",
+            get(devices::device_findings),
+        ),
     ]
 }
 
@@ -245,7 +265,7 @@ impl utoipa::Modify for CommonErrors {
     info(
         title = "labguard API",
         version = "1",
-        description = "Lab staff API: sign-in with MFA, patients, draws, results, break-glass, audit and accounts. Authenticate with the session cookie (plus X-CSRF-Token on POST) or `Authorization: Bearer lgt_...`."
+        description = "Lab staff API: sign-in with MFA, patients, draws, results, break-glass, audit, accounts and device security (inventory, findings, remediation report). Authenticate with the session cookie (plus X-CSRF-Token on POST) or `Authorization: Bearer lgt_...`."
     ),
     paths(
         signin::sign_in,
@@ -276,6 +296,10 @@ impl utoipa::Modify for CommonErrors {
         admin::unlock_account,
         admin::create_token,
         admin::revoke_token,
+        devices::list_devices,
+        devices::fleet,
+        devices::get_device,
+        devices::device_findings,
     )
 )]
 pub struct ApiDoc;

@@ -5,6 +5,7 @@ mod audit_cmd;
 mod backup_cmd;
 mod bench;
 mod demo;
+mod devices_bench;
 mod devices_cmd;
 mod devices_import;
 mod devices_inventory;
