@@ -18,6 +18,7 @@ pub mod signin;
 pub mod state;
 pub mod tls;
 pub mod ui;
+pub mod ui_devices;
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;

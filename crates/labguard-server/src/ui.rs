@@ -22,6 +22,8 @@ pub fn router() -> Router<AppState> {
         .route("/sign-in", get(sign_in_page))
         .route("/app", get(app_page))
         .route("/dashboard", get(dashboard_page))
+        .route("/devices", get(crate::ui_devices::fleet_page))
+        .route("/devices/{name}", get(crate::ui_devices::device_page))
         .route("/denied", get(|| async { denied_page() }))
         .route(
             "/static/app.js",
@@ -60,7 +62,7 @@ pub fn esc(s: &str) -> String {
     o
 }
 
-fn page(title: &str, meta: &str, body: &str) -> String {
+pub(crate) fn page(title: &str, meta: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{} · labguard</title>{meta}<link rel=\"stylesheet\" href=\"/static/style.css\"><script src=\"/static/app.js\" defer></script></head>\
@@ -109,7 +111,7 @@ fn redirect_for(err: &crate::error::ApiError) -> Response {
     }
 }
 
-async fn who(state: &AppState, req: Request) -> Result<AnyStage, Response> {
+pub(crate) async fn who(state: &AppState, req: Request) -> Result<AnyStage, Response> {
     let (parts, _) = req.into_parts();
     match resolve(state, &parts).await {
         Ok(p) if p.stage == labguard_store::SessionStage::Full => Ok(p),
@@ -118,7 +120,7 @@ async fn who(state: &AppState, req: Request) -> Result<AnyStage, Response> {
     }
 }
 
-fn meta(state: &AppState, p: &AnyStage) -> String {
+pub(crate) fn meta(state: &AppState, p: &AnyStage) -> String {
     format!(
         "<meta name=\"csrf\" content=\"{}\"><meta name=\"idle-seconds\" content=\"{}\">",
         esc(&p.csrf_token(state).unwrap_or_default()),
@@ -126,11 +128,14 @@ fn meta(state: &AppState, p: &AnyStage) -> String {
     )
 }
 
-fn header_bar(p: &AnyStage) -> String {
+pub(crate) fn header_bar(p: &AnyStage) -> String {
     let role = p.account.staff.role;
     let mut nav = String::from("<a href=\"/app\">Patients</a>");
     if role.allows(P::ReportsRead) && role.allows(P::AuditRead) {
         nav.push_str("<a href=\"/dashboard\" id=\"nav-dashboard\">Security dashboard</a>");
+    }
+    if role.allows(P::DevicesRead) {
+        nav.push_str("<a href=\"/devices\" id=\"nav-devices\">Devices</a>");
     }
     format!(
         "<header><span class=\"brand\">labguard</span><nav>{nav}</nav><span class=\"who\" id=\"who\">{} · {}</span>\
@@ -183,7 +188,7 @@ async fn app_page(State(st): State<AppState>, req: Request) -> Response {
     .into_response()
 }
 
-fn denied_page() -> Response {
+pub(crate) fn denied_page() -> Response {
     (
         StatusCode::FORBIDDEN,
         Html(page(

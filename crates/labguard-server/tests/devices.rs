@@ -67,10 +67,31 @@ fn devices_api_lists_findings_and_report() {
             assert_eq!(v["policy"]["kev_days"], 15);
             let (st, _, _) = env.call(get_req("/api/v1/devices/nope", Some(&s)));
             assert_eq!(st, StatusCode::NOT_FOUND);
+            // The fleet dashboard and the device page, charts inline.
+            let (st, html) = env.call_text(get_req("/devices", Some(&s)));
+            assert_eq!(st, StatusCode::OK);
+            for want in [
+                "id=\"severity-chart\"",
+                "id=\"overdue-chart\"",
+                "href=\"/devices/an-1\"",
+                "CVE-2021-23337",
+                "<title>critical: 1</title>",
+            ] {
+                assert!(html.contains(want), "{want} missing");
+            }
+            let (st, html) = env.call_text(get_req("/devices/an-1", Some(&s)));
+            assert_eq!(st, StatusCode::OK);
+            assert!(
+                html.contains("GHSA-35jh-r3h4-6jhm")
+                    && html.contains("id=\"device-severity-chart\"")
+            );
         }
         let pw = env.add_user("tess", Role::LabTechnologist);
         let s = enroll(&env, "tess", &pw);
         let (st, v, _) = env.call(get_req("/api/v1/devices", Some(&s)));
         assert_eq!(st, StatusCode::FORBIDDEN, "{v}");
+        let (st, html) = env.call_text(get_req("/devices", Some(&s)));
+        assert_eq!(st, StatusCode::FORBIDDEN);
+        assert!(!html.contains("CVE-2021-23337"));
     }
 }
