@@ -234,6 +234,17 @@ pub struct ReportOut {
     pub overdue_findings: u64,
     pub overdue_assessments: Vec<String>,
     pub alerts: Vec<String>,
+    /// The network map: which device talks to which, and where patient data flows.
+    pub network: Vec<LinkOut>,
+}
+
+/// One network-map edge.
+#[derive(Serialize, ToSchema)]
+pub struct LinkOut {
+    pub from: String,
+    pub to: String,
+    pub protocol: String,
+    pub carries_phi: bool,
 }
 
 pub fn severity(p: labguard_devices::risk::Priority) -> String {
@@ -390,6 +401,17 @@ pub fn fleet_report(
         remediation,
         overdue_assessments,
         alerts,
+        network: store
+            .network_links(actor)?
+            .into_iter()
+            .filter(|l| only.is_none_or(|n| l.from == n || l.to == n))
+            .map(|l| LinkOut {
+                from: l.from,
+                to: l.to,
+                protocol: l.protocol,
+                carries_phi: l.carries_phi,
+            })
+            .collect(),
     };
     Ok(out)
 }

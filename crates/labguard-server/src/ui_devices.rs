@@ -152,6 +152,19 @@ pub async fn fleet_page(State(st): State<AppState>, req: Request) -> Response {
             esc(&i.action),
         ));
     }
+    let links: String = r
+        .network
+        .iter()
+        .map(|l| {
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&l.from),
+                esc(&l.to),
+                esc(&l.protocol),
+                if l.carries_phi { "patient data" } else { "" }
+            )
+        })
+        .collect();
     let alerts: String = r
         .alerts
         .iter()
@@ -163,7 +176,8 @@ pub async fn fleet_page(State(st): State<AppState>, req: Request) -> Response {
          <div class=\"charts\">{}{overdue_chart}</div>\
          <ul id=\"device-alerts\" class=\"error\">{alerts}</ul>\
          <section><h2>Fleet</h2><table id=\"fleet\"><thead><tr><th>Device</th><th>Kind</th><th>Model</th><th>Firmware</th><th>Findings</th><th>Worst</th><th></th></tr></thead><tbody>{rows}</tbody></table></section>\
-         <section><h2>Remediation, most urgent first</h2><table id=\"remediation\"><thead><tr><th>Score</th><th>Severity</th><th>Vulnerability</th><th>Device</th><th>Component</th><th>Due</th><th>Action</th></tr></thead><tbody>{plan}</tbody></table></section></main>",
+         <section><h2>Remediation, most urgent first</h2><table id=\"remediation\"><thead><tr><th>Score</th><th>Severity</th><th>Vulnerability</th><th>Device</th><th>Component</th><th>Due</th><th>Action</th></tr></thead><tbody>{plan}</tbody></table></section>\
+         <section><h2>Network map</h2><table id=\"network\"><thead><tr><th>From</th><th>To</th><th>Protocol</th><th>Carries</th></tr></thead><tbody>{links}</tbody></table></section></main>",
         r.overdue_findings,
         severity_chart(&r.devices, "severity-chart"),
     );

@@ -36,6 +36,19 @@ fn devices_api_lists_findings_and_report() {
         a.connectivity = Connectivity::Hl7MllpTls;
         a.stores_phi = true;
         env.store.add_asset(&op, &a, None).unwrap();
+        let lis = Asset::new("lis-1", DeviceKind::Server, "Example", "LIS");
+        env.store.add_asset(&op, &lis, None).unwrap();
+        env.store
+            .add_network_link(
+                &op,
+                &labguard_store::NetworkLink {
+                    from: "an-1".into(),
+                    to: "lis-1".into(),
+                    protocol: "HL7/MLLP".into(),
+                    carries_phi: true,
+                },
+            )
+            .unwrap();
         let sbom = parse_sbom(&testdata("lab/analyzer-firmware.cdx-1.6.json")).unwrap();
         env.store
             .import_sbom(&op, "an-1", None, &sbom, "00")
@@ -52,6 +65,7 @@ fn devices_api_lists_findings_and_report() {
             let (st, v, _) = env.call(get_req("/api/v1/devices", Some(&s)));
             assert_eq!(st, StatusCode::OK, "{kind} {role}: {v}");
             assert_eq!(v[0]["name"], "an-1");
+            assert_eq!(v[1]["name"], "lis-1");
             assert_eq!(v[0]["findings"][0]["id"], "CVE-2021-23337");
             assert_eq!(v[0]["findings"][0]["aliases"][0], "GHSA-35jh-r3h4-6jhm");
             let (st, v, _) = env.call(get_req("/api/v1/devices/an-1", Some(&s)));
@@ -65,6 +79,8 @@ fn devices_api_lists_findings_and_report() {
             assert_eq!(st, StatusCode::OK);
             assert_eq!(v["remediation"][0]["vulnerability"], "CVE-2021-23337");
             assert_eq!(v["policy"]["kev_days"], 15);
+            assert_eq!(v["network"][0]["to"], "lis-1");
+            assert_eq!(v["network"][0]["carries_phi"], true);
             let (st, _, _) = env.call(get_req("/api/v1/devices/nope", Some(&s)));
             assert_eq!(st, StatusCode::NOT_FOUND);
             // The fleet dashboard and the device page, charts inline.
