@@ -178,7 +178,7 @@ pub fn import_advisories(
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default(),
         );
-        match import_file(store, actor, f, &mut sum) {
+        match import_file(store, actor, f, &mut sum, &pb) {
             Ok(()) => sum.files += 1,
             Err(e) => {
                 pb.suspend(|| eprintln!("error: {e:#}"));
@@ -204,14 +204,26 @@ pub fn import_advisories(
     Ok(())
 }
 
-fn import_file(store: &Store, actor: &Actor, path: &Path, sum: &mut Summary) -> Result<()> {
+fn import_file(
+    store: &Store,
+    actor: &Actor,
+    path: &Path,
+    sum: &mut Summary,
+    pb: &indicatif::ProgressBar,
+) -> Result<()> {
     let name = path.display().to_string();
     let mut head = [0u8; 4];
     let n = std::fs::File::open(path)
         .and_then(|mut f| f.read(&mut head))
         .with_context(|| format!("{name}: cannot open"))?;
     if n == 4 && (head == *b"PK\x03\x04" || head == *b"PK\x05\x06") {
-        let advisories = read_osv_zip(path)?;
+        let base = pb.message();
+        let advisories = read_osv_zip(path, &mut |i, n| {
+            if i % 1000 == 0 || i == n {
+                pb.set_message(format!("{base} {i}/{n} entries"));
+            }
+        })?;
+        pb.set_message(format!("{base}: storing"));
         let s = store
             .import_advisories(actor, &name, "osv", &advisories)
             .with_context(|| format!("{name}: storing"))?;
@@ -267,7 +279,7 @@ fn import_file(store: &Store, actor: &Actor, path: &Path, sum: &mut Summary) -> 
 
 /// Reads every `*.json` entry of an OSV archive, within the limits; any entry over a
 /// limit or not a valid OSV record fails the whole archive, naming the entry.
-pub fn read_osv_zip(path: &Path) -> Result<Vec<Advisory>> {
+pub fn read_osv_zip(path: &Path, progress: &mut dyn FnMut(usize, usize)) -> Result<Vec<Advisory>> {
     let name = path.display().to_string();
     let f = std::fs::File::open(path).with_context(|| format!("{name}: cannot open"))?;
     let mut zip =
@@ -281,7 +293,9 @@ pub fn read_osv_zip(path: &Path) -> Result<Vec<Advisory>> {
     let mut out = Vec::new();
     let mut total = 0u64;
     let mut buf = Vec::new();
-    for i in 0..zip.len() {
+    let n = zip.len();
+    for i in 0..n {
+        progress(i, n);
         let mut entry = zip
             .by_index(i)
             .map_err(|e| anyhow!("{name}: entry {i}: {e}; nothing imported"))?;
@@ -321,5 +335,6 @@ pub fn read_osv_zip(path: &Path) -> Result<Vec<Advisory>> {
         let rec = parse_osv_json(&buf).map_err(|e| bad(e.to_string()))?;
         out.extend(rec.advisories);
     }
+    progress(n, n);
     Ok(out)
 }

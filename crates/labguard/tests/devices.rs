@@ -405,7 +405,28 @@ fn hostile_inputs_are_refused_whole_with_file_and_entry_named() {
         find(&report, "an-1")["findings"].as_array().unwrap().len(),
         0
     );
-    // The same record on its own imports fine.
+    // A sound archive imports (every entry), and the same record on its own is then unchanged.
+    let other = std::fs::read(testdata("osv/GHSA-p6mc-m468-83gw.json")).unwrap();
+    zip_file(
+        &p("good.zip"),
+        &[
+            ("a/GHSA-35jh-r3h4-6jhm.json", &good),
+            ("a/GHSA-p6mc-m468-83gw.json", &other),
+            ("README.md", b"not json"),
+        ],
+    );
+    let s = json(&[
+        "devices",
+        "import-advisories",
+        "--data-dir",
+        &d,
+        p("good.zip").to_str().unwrap(),
+    ]);
+    assert_eq!(
+        (s["new"].as_u64(), s["files"].as_u64()),
+        (Some(2), Some(1)),
+        "{s}"
+    );
     let s = json(&[
         "devices",
         "import-advisories",
@@ -413,7 +434,16 @@ fn hostile_inputs_are_refused_whole_with_file_and_entry_named() {
         &d,
         &testdata("osv/GHSA-35jh-r3h4-6jhm.json"),
     ]);
-    assert_eq!(s["new"], 1);
+    assert_eq!(
+        (s["new"].as_u64(), s["unchanged"].as_u64()),
+        (Some(0), Some(1)),
+        "{s}"
+    );
+    let report = json(&["devices", "report", "--data-dir", &d]);
+    assert_eq!(
+        find(&report, "an-1")["findings"].as_array().unwrap().len(),
+        2
+    );
 }
 
 #[test]
