@@ -393,6 +393,21 @@ pub fn fleet_report(
             ));
         }
     }
+    // Overdue work also goes to the security officer's alert queue (once while open).
+    let mut raise: Vec<(String, String)> = a
+        .plan
+        .items
+        .iter()
+        .filter(|i| i.overdue)
+        .map(|i| ("device-remediation-overdue".to_string(), i.key.clone()))
+        .collect();
+    raise.extend(
+        devices
+            .iter()
+            .filter(|d| d.assessment.as_ref().is_some_and(|s| s.overdue))
+            .map(|d| ("device-assessment-overdue".to_string(), d.name.clone())),
+    );
+    store.raise_device_alerts(actor, &raise)?;
     let out = ReportOut {
         generated_at: now,
         policy: PolicyOut::from(policy),

@@ -498,4 +498,43 @@ impl Store {
             Ok(first)
         })
     }
+
+    /// Raises a security alert (the security officer's review queue) for each overdue
+    /// remediation or assessment given as (kind, subject), unless one for the same kind
+    /// and subject is still open. Returns how many were raised.
+    pub fn raise_device_alerts(
+        &self,
+        actor: &Actor,
+        overdue: &[(String, String)],
+    ) -> Result<usize, StoreError> {
+        self.authorize(actor, Permission::DevicesRead, "alert.raise", "alert", "")?;
+        if overdue.is_empty() {
+            return Ok(0);
+        }
+        let now = rfc3339(self.now());
+        self.write(|tx, pending| {
+            let mut raised = 0;
+            for (kind, subject) in overdue {
+                if query_one(
+                    tx,
+                    "SELECT 1 FROM alerts WHERE kind = ? AND subject_id = ? AND reviewed_at IS NULL",
+                    &[kind.clone().into(), subject.clone().into()],
+                )?
+                .is_some()
+                {
+                    continue;
+                }
+                let id = Id::new_v4().to_string();
+                tx.execute(
+                    "INSERT INTO alerts (id, kind, user_id, subject_id, created_at) VALUES (?, ?, NULL, ?, ?)",
+                    &[id.clone().into(), kind.clone().into(), subject.clone().into(), now.clone().into()],
+                )?;
+                let mut e = self.entry(actor, "alert.raise", "alert", &id, None, Outcome::Success)?;
+                e.reason = Some(kind.clone());
+                pending.push(e);
+                raised += 1;
+            }
+            Ok(raised)
+        })
+    }
 }

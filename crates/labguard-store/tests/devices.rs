@@ -265,6 +265,20 @@ fn sboms_advisories_kev_vex_and_findings() {
                 .unwrap(),
             1
         );
+
+        // Overdue items raise one open security alert each, not one per report.
+        let overdue = vec![
+            ("device-remediation-overdue".to_string(), seen[0].0.clone()),
+            ("device-assessment-overdue".to_string(), "an-1".to_string()),
+        ];
+        assert_eq!(store.raise_device_alerts(&op(), &overdue).unwrap(), 2);
+        assert_eq!(store.raise_device_alerts(&op(), &overdue).unwrap(), 0);
+        let so = Actor::staff("sam", Role::SecurityOfficer);
+        let alerts = store.list_alerts(&so, 10).unwrap();
+        let kinds: Vec<&str> = alerts.iter().map(|a| a.kind.as_str()).collect();
+        assert!(kinds.contains(&"device-remediation-overdue"), "{kinds:?}");
+        store.review_alert(&so, &alerts[0].id).unwrap();
+        assert_eq!(store.raise_device_alerts(&op(), &overdue).unwrap(), 1);
         store.verify(&mut |_, _| {}).unwrap();
     }
 }

@@ -225,6 +225,27 @@ fn inventory_imports_report_and_vex_export() {
         assert!(hist.contains(want), "{want} missing from\n{hist}");
     }
 
+    // With a zero-day policy the same findings are overdue on the next report: flagged,
+    // alerted, and first in the fleet list.
+    let report = json(&[
+        "devices",
+        "report",
+        "--data-dir",
+        &d,
+        "--critical-days",
+        "0",
+        "--high-days",
+        "0",
+    ]);
+    let first = &report["remediation"][0];
+    assert_eq!(first["overdue"], true, "{first}");
+    assert!(report["overdue_findings"].as_u64().unwrap() >= 2);
+    assert!(
+        report["alerts"][0].as_str().unwrap().contains("overdue"),
+        "{}",
+        report["alerts"]
+    );
+
     // VEX export: a CycloneDX document labguard-devices reads back.
     let out = dir.path().join("heme-1.vex.json");
     ok(&[
