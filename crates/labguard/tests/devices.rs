@@ -121,6 +121,59 @@ fn inventory_imports_report_and_vex_export() {
     // Enrolled instruments still work as before.
     assert!(ok(&["devices", "list", "--data-dir", &d]).contains("legacy plain TCP"));
 
+    // CycloneDX XML and SPDX 2.3 JSON import too.
+    ok(&[
+        "devices",
+        "add",
+        "--data-dir",
+        &d,
+        "--name",
+        "cent-1",
+        "--kind",
+        "centrifuge",
+        "--manufacturer",
+        "Spinwell",
+        "--model",
+        "SW-24",
+        "--firmware",
+        "1.1.5",
+    ]);
+    ok(&[
+        "devices",
+        "add",
+        "--data-dir",
+        &d,
+        "--name",
+        "gluc-dock",
+        "--kind",
+        "glucose-meter",
+        "--manufacturer",
+        "Pointcare",
+        "--model",
+        "Dock",
+        "--firmware",
+        "3.0.2",
+    ]);
+    let x = json(&[
+        "devices",
+        "import-sbom",
+        "--data-dir",
+        &d,
+        "--device",
+        "cent-1",
+        &testdata("lab/centrifuge.cdx-1.4.xml"),
+    ]);
+    assert!(x["components"].as_u64().unwrap() > 0, "{x}");
+    let x = json(&[
+        "devices",
+        "import-sbom",
+        "--data-dir",
+        &d,
+        "--device",
+        "gluc-dock",
+        &testdata("spdx/glucose-dock-2.3.spdx.json"),
+    ]);
+    assert!(x["components"].as_u64().unwrap() > 0, "{x}");
     let sbom = testdata("lab/analyzer-firmware.cdx-1.6.json");
     for dev in ["an-1", "heme-1"] {
         ok(&[
@@ -312,7 +365,7 @@ fn inventory_imports_report_and_vex_export() {
     ])
     .contains("unknown checklist item"));
     let sched = json(&["devices", "schedule", "--data-dir", &d]);
-    assert_eq!(sched.as_array().unwrap().len(), 3);
+    assert_eq!(sched.as_array().unwrap().len(), 5);
     ok(&["audit", "verify", "--data-dir", &d]);
 }
 
