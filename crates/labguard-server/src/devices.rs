@@ -205,6 +205,9 @@ pub struct DeviceOut {
     pub compensating_controls: Vec<String>,
     pub sbom_components: u64,
     pub assessment: Option<AssessmentOut>,
+    /// The newest exposure check (`devices scan`): open ports, risky services, TLS versions.
+    #[schema(value_type = Option<Object>)]
+    pub exposure: Option<serde_json::Value>,
     pub findings: Vec<FindingOut>,
     pub suppressed: Vec<SuppressedOut>,
     pub warnings: Vec<String>,
@@ -268,6 +271,7 @@ pub fn fleet_report(
         .into_iter()
         .map(|s| (s.device.clone(), AssessmentOut::from(s)))
         .collect();
+    let mut scans = store.latest_exposure_scans(actor)?;
     let mut devices = Vec::new();
     for ((d, sbom, report), plan) in a.devices.iter().zip(&a.plan.devices) {
         let firmware = d.asset.firmware_component();
@@ -342,6 +346,7 @@ pub fn fleet_report(
                 .collect(),
             sbom_components: sbom.as_ref().map_or(0, |s| s.components.len() as u64),
             assessment: schedule.get(&d.asset.id).cloned(),
+            exposure: scans.remove(&d.asset.id),
             findings,
             suppressed,
             warnings: report.warnings.clone(),

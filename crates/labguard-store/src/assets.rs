@@ -525,6 +525,28 @@ impl Store {
         })
     }
 
+    /// The newest exposure-check result of each device that has one, by device name.
+    pub fn latest_exposure_scans(
+        &self,
+        actor: &Actor,
+    ) -> Result<std::collections::HashMap<String, serde_json::Value>, StoreError> {
+        self.authorize(actor, Permission::DevicesRead, "device.read", "device", "")?;
+        let mut tx = self.backend.begin()?;
+        let rows = tx.query(
+            "SELECT d.name, s.result FROM exposure_scans s JOIN devices d ON d.id = s.device_id ORDER BY d.name, s.scanned_at, s.id",
+            &[],
+        )?;
+        let mut out = std::collections::HashMap::new();
+        for r in &rows {
+            let result = text(r, 1)?.unwrap_or_default();
+            let v = serde_json::from_str(&result)
+                .map_err(|_| StoreError::Corrupt("exposure scan JSON".into()))?;
+            // Later rows are newer and replace earlier ones.
+            out.insert(text(r, 0)?.unwrap_or_default(), v);
+        }
+        Ok(out)
+    }
+
     /// Creates the inventory record for an enrolled instrument that has none yet (so an
     /// SBOM or assessment can be attached to it), inside the caller's write.
     pub(crate) fn materialize_instrument(

@@ -636,5 +636,9 @@ fn scan_reports_open_telnet_on_the_configured_address_only() {
         (Some(u64::from(tport)), Some("high"), Some("telnet"))
     );
     assert!(ok(&["devices", "history", "--data-dir", &d, "ws-1"]).contains("device.create"));
+    // The newest scan shows in the device's report entry.
+    let report = json(&["devices", "report", "--data-dir", &d, "--device", "ws-1"]);
+    let exp = &find(&report, "ws-1")["exposure"];
+    assert_eq!(exp["findings"][0]["service"], "telnet", "{exp}");
     drop(telnet);
 }
