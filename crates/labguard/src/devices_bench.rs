@@ -209,6 +209,9 @@ pub fn run(g: &Global, a: &DevicesBenchArgs) -> Result<()> {
         .map(|(asset, s)| (asset.clone(), index.match_device(asset, Some(s), &[])))
         .collect();
     let match_secs = t.elapsed().as_secs_f64();
+    // Planning needs the findings, not the SBOMs or the index.
+    drop(fleet);
+    drop(index);
     let t = Instant::now();
     let plan = plan_fleet(
         &reports,
