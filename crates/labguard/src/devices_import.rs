@@ -88,6 +88,8 @@ enum Kind {
     Kev,
     Nvd,
     Vex,
+    /// A CycloneDX document without vulnerabilities: an SBOM given to the wrong command.
+    Sbom,
 }
 
 fn sniff(bytes: &[u8]) -> Result<Kind, serde_json::Error> {
@@ -108,6 +110,8 @@ fn sniff(bytes: &[u8]) -> Result<Kind, serde_json::Error> {
     let p: Probe = serde_json::from_slice(body)?;
     Ok(if p.catalog.is_some() {
         Kind::Kev
+    } else if p.bom.is_some() && p.vulnerabilities.is_none() {
+        Kind::Sbom
     } else if p.bom.is_some() || p.document.is_some() {
         Kind::Vex
     } else if p.vulnerabilities.is_some() || p.cve.is_some() {
@@ -233,6 +237,9 @@ fn import_file(
     let bytes = read_capped(path, MAX_FILE_BYTES)?;
     let kind = sniff(&bytes).map_err(|e| anyhow!("{name}: invalid JSON: {e}; nothing imported"))?;
     match kind {
+        Kind::Sbom => bail!(
+            "{name}: a CycloneDX document without vulnerabilities (an SBOM? use `devices import-sbom`); nothing imported"
+        ),
         Kind::Kev => {
             let kev =
                 parse_kev_json(&bytes).map_err(|e| anyhow!("{name}: {e}; nothing imported"))?;

@@ -454,6 +454,14 @@ fn hostile_inputs_are_refused_whole_with_file_and_entry_named() {
         p("deep-sbom.json").to_str().unwrap(),
     ]);
     assert!(err.contains("deep-sbom.json"), "{err}");
+    let err = fails(&[
+        "devices",
+        "import-advisories",
+        "--data-dir",
+        &d,
+        &testdata("lab/analyzer-firmware.cdx-1.6.json"),
+    ]);
+    assert!(err.contains("without vulnerabilities"), "{err}");
     std::fs::write(p("junk.zip"), b"PK\x03\x04 not really").unwrap();
     let err = fails(&[
         "devices",
