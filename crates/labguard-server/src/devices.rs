@@ -239,6 +239,18 @@ pub struct ReportOut {
     pub alerts: Vec<String>,
     /// The network map: which device talks to which, and where patient data flows.
     pub network: Vec<LinkOut>,
+    /// Open findings by severity on the last report days (fleet reports only), oldest first.
+    pub trend: Vec<SeverityDay>,
+}
+
+/// Open findings per severity on one day.
+#[derive(Serialize, ToSchema)]
+pub struct SeverityDay {
+    pub day: String,
+    pub critical: u64,
+    pub high: u64,
+    pub medium: u64,
+    pub low: u64,
 }
 
 /// One network-map edge.
@@ -398,6 +410,36 @@ pub fn fleet_report(
             ));
         }
     }
+    // The fleet-wide trend: today's counts, then the last eight report days.
+    let trend = if only.is_none() {
+        let mut counts: Vec<(String, u64)> = ["critical", "high", "medium", "low"]
+            .iter()
+            .map(|s| (s.to_string(), 0))
+            .collect();
+        for i in &a.plan.items {
+            let sev = severity(i.risk.priority);
+            if let Some(c) = counts.iter_mut().find(|(s, _)| *s == sev) {
+                c.1 += 1;
+            }
+        }
+        store.record_severity_counts(actor, now.date_naive(), &counts)?;
+        store
+            .severity_history(actor, 8)?
+            .into_iter()
+            .map(|(day, list)| {
+                let get = |k: &str| list.iter().find(|(s, _)| s == k).map_or(0, |(_, n)| *n);
+                SeverityDay {
+                    critical: get("critical"),
+                    high: get("high"),
+                    medium: get("medium"),
+                    low: get("low"),
+                    day,
+                }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     // Overdue work also goes to the security officer's alert queue (once while open).
     let mut raise: Vec<(String, String)> = a
         .plan
@@ -421,6 +463,7 @@ pub fn fleet_report(
         remediation,
         overdue_assessments,
         alerts,
+        trend,
         network: store
             .network_links(actor)?
             .into_iter()

@@ -44,6 +44,39 @@ fn hbars(title: &str, id: &str, rows: &[(String, usize, &str)]) -> String {
     svg
 }
 
+/// Stacked bars of open findings per severity over the last report days.
+fn trend_chart(r: &ReportOut) -> String {
+    let max = r
+        .trend
+        .iter()
+        .map(|d| d.critical + d.high + d.medium + d.low)
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let mut svg = String::from(
+        "<figure><figcaption>Open findings by severity over time</figcaption><svg id=\"trend-chart\" viewBox=\"0 0 420 150\" role=\"img\" aria-label=\"Open findings by severity over time\">",
+    );
+    for (i, d) in r.trend.iter().enumerate() {
+        let x = 10 + i * 50;
+        let mut y = 120.0;
+        for ((name, colour), n) in SEVERITIES.iter().zip([d.critical, d.high, d.medium, d.low]) {
+            let h = (n as f64 / max as f64 * 100.0).round();
+            y -= h;
+            svg.push_str(&format!(
+                "<rect x=\"{x}\" y=\"{y}\" width=\"36\" height=\"{h}\" fill=\"{colour}\"><title>{}: {name} {n}</title></rect>",
+                esc(&d.day)
+            ));
+        }
+        svg.push_str(&format!(
+            "<text x=\"{}\" y=\"140\" font-size=\"10\" text-anchor=\"middle\">{}</text>",
+            x + 18,
+            esc(d.day.get(5..).unwrap_or(&d.day))
+        ));
+    }
+    svg.push_str("</svg></figure>");
+    svg
+}
+
 fn severity_chart(devices: &[DeviceOut], id: &str) -> String {
     let rows: Vec<(String, usize, &str)> = SEVERITIES
         .iter()
@@ -173,13 +206,14 @@ pub async fn fleet_page(State(st): State<AppState>, req: Request) -> Response {
     let body = format!(
         "{bar}<main data-page=\"devices\"><h1>Device security</h1>\
          <p>Overdue fixes: <strong id=\"overdue-findings\">{}</strong> · assessments overdue: <strong id=\"overdue-assessments\">{assess_overdue}</strong></p>\
-         <div class=\"charts\">{}{overdue_chart}</div>\
+         <div class=\"charts\">{}{}{overdue_chart}</div>\
          <ul id=\"device-alerts\" class=\"error\">{alerts}</ul>\
          <section><h2>Fleet</h2><table id=\"fleet\"><thead><tr><th>Device</th><th>Kind</th><th>Model</th><th>Firmware</th><th>Findings</th><th>Worst</th><th></th></tr></thead><tbody>{rows}</tbody></table></section>\
          <section><h2>Remediation, most urgent first</h2><table id=\"remediation\"><thead><tr><th>Score</th><th>Severity</th><th>Vulnerability</th><th>Device</th><th>Component</th><th>Due</th><th>Action</th></tr></thead><tbody>{plan}</tbody></table></section>\
          <section><h2>Network map</h2><table id=\"network\"><thead><tr><th>From</th><th>To</th><th>Protocol</th><th>Carries</th></tr></thead><tbody>{links}</tbody></table></section></main>",
         r.overdue_findings,
         severity_chart(&r.devices, "severity-chart"),
+        trend_chart(&r),
     );
     Html(page("Device security", &meta, &body)).into_response()
 }

@@ -80,6 +80,7 @@ fn devices_api_lists_findings_and_report() {
             assert_eq!(v["remediation"][0]["vulnerability"], "CVE-2021-23337");
             assert_eq!(v["policy"]["kev_days"], 15);
             assert_eq!(v["network"][0]["to"], "lis-1");
+            assert_eq!(v["trend"][0]["critical"], 1);
             assert_eq!(v["network"][0]["carries_phi"], true);
             let (st, _, _) = env.call(get_req("/api/v1/devices/nope", Some(&s)));
             assert_eq!(st, StatusCode::NOT_FOUND);
@@ -89,6 +90,7 @@ fn devices_api_lists_findings_and_report() {
             for want in [
                 "id=\"severity-chart\"",
                 "id=\"overdue-chart\"",
+                "id=\"trend-chart\"",
                 "href=\"/devices/an-1\"",
                 "CVE-2021-23337",
                 "<title>critical: 1</title>",

@@ -129,6 +129,7 @@ pub(crate) const ALL_TABLES: &[&str] = &[
     "device_assessments",
     "network_links",
     "exposure_scans",
+    "device_finding_counts",
 ];
 
 /// Copies every table from `src` (inside its snapshot transaction) into a fresh SQLite file.

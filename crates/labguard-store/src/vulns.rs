@@ -537,4 +537,79 @@ impl Store {
             Ok(raised)
         })
     }
+
+    /// Records today's open findings per severity for the trend chart (replacing an
+    /// earlier report of the same day); writes and audits only when the counts changed.
+    pub fn record_severity_counts(
+        &self,
+        actor: &Actor,
+        day: chrono::NaiveDate,
+        counts: &[(String, u64)],
+    ) -> Result<(), StoreError> {
+        self.authorize(
+            actor,
+            Permission::DevicesRead,
+            "finding.record",
+            "device",
+            "",
+        )?;
+        let day = day.to_string();
+        self.write(|tx, pending| {
+            let mut stored: Vec<(String, u64)> = tx
+                .query(
+                    "SELECT severity, count FROM device_finding_counts WHERE day = ? ORDER BY severity",
+                    &[day.clone().into()],
+                )?
+                .iter()
+                .map(|r| {
+                    let n = r.get(1).ok_or_else(|| StoreError::Corrupt("count row".into()))?.as_int()?;
+                    Ok((cell(r, 0)?.unwrap_or_default(), u64::try_from(n).unwrap_or(0)))
+                })
+                .collect::<Result<_, StoreError>>()?;
+            let mut new: Vec<(String, u64)> = counts.to_vec();
+            new.sort();
+            stored.sort();
+            if stored == new {
+                return Ok(());
+            }
+            tx.execute("DELETE FROM device_finding_counts WHERE day = ?", &[day.clone().into()])?;
+            for (sev, n) in &new {
+                tx.execute(
+                    "INSERT INTO device_finding_counts (day, severity, count) VALUES (?, ?, ?)",
+                    &[day.clone().into(), sev.clone().into(), Value::Int(i64::try_from(*n).unwrap_or(i64::MAX))],
+                )?;
+            }
+            pending.push(self.entry(actor, "finding.snapshot", "device", &day, None, Outcome::Success)?);
+            Ok(())
+        })
+    }
+
+    /// Open findings per severity on the last `days` report days, oldest first.
+    pub fn severity_history(
+        &self,
+        actor: &Actor,
+        days: u32,
+    ) -> Result<Vec<(String, Vec<(String, u64)>)>, StoreError> {
+        self.authorize(actor, Permission::DevicesRead, "finding.read", "device", "")?;
+        let mut tx = self.backend.begin()?;
+        let rows = tx.query(
+            "SELECT day, severity, count FROM device_finding_counts WHERE day IN (SELECT DISTINCT day FROM device_finding_counts ORDER BY day DESC LIMIT ?) ORDER BY day, severity",
+            &[Value::Int(i64::from(days))],
+        )?;
+        let mut out: Vec<(String, Vec<(String, u64)>)> = Vec::new();
+        for r in &rows {
+            let day = cell(r, 0)?.unwrap_or_default();
+            let sev = cell(r, 1)?.unwrap_or_default();
+            let n = r
+                .get(2)
+                .ok_or_else(|| StoreError::Corrupt("count row".into()))?
+                .as_int()?;
+            let n = u64::try_from(n).unwrap_or(0);
+            match out.last_mut() {
+                Some((d, list)) if *d == day => list.push((sev, n)),
+                _ => out.push((day, vec![(sev, n)])),
+            }
+        }
+        Ok(out)
+    }
 }

@@ -266,6 +266,20 @@ fn sboms_advisories_kev_vex_and_findings() {
             1
         );
 
+        // The severity trend: one row set per day, rewritten only when counts change.
+        let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+        let c = |h: u64| vec![("critical".to_string(), 1u64), ("high".to_string(), h)];
+        store.record_severity_counts(&op(), day(20), &c(3)).unwrap();
+        store.record_severity_counts(&op(), day(21), &c(2)).unwrap();
+        let before = log(&env);
+        store.record_severity_counts(&op(), day(21), &c(2)).unwrap();
+        assert_eq!(log(&env), before);
+        store.record_severity_counts(&op(), day(21), &c(1)).unwrap();
+        let h = store.severity_history(&op(), 8).unwrap();
+        assert_eq!(h.len(), 2);
+        assert_eq!(h[1], ("2026-11-21".to_string(), c(1)));
+        assert_eq!(store.severity_history(&op(), 1).unwrap()[0].0, "2026-11-21");
+
         // Overdue items raise one open security alert each, not one per report.
         let overdue = vec![
             ("device-remediation-overdue".to_string(), seen[0].0.clone()),

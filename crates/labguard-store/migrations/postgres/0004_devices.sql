@@ -130,6 +130,14 @@ CREATE TABLE network_links (
     UNIQUE (from_device, to_device, protocol)
 );
 
+-- Open findings per severity, one row per day a fleet report ran: the trend chart.
+CREATE TABLE device_finding_counts (
+    day      TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    count    BIGINT NOT NULL,
+    PRIMARY KEY (day, severity)
+);
+
 -- Results of the automated exposure check, as JSON.
 CREATE TABLE exposure_scans (
     id         TEXT PRIMARY KEY,
