@@ -50,4 +50,4 @@ pub use sessions::{ApiTokenRecord, SessionRecord, SessionStage};
 pub use sqlite::SqliteBackend;
 pub use store::{Clock, Store, StoreOptions};
 pub use verify::{VerifyProblem, VerifyReport};
-pub use vulns::{SbomImport, Sighting};
+pub use vulns::{SbomImport, SeverityCounts, Sighting};

@@ -29,6 +29,9 @@ pub struct SbomImport {
     pub replaced: bool,
 }
 
+/// Open findings per severity (severity, count) on one day.
+pub type SeverityCounts = Vec<(String, u64)>;
+
 /// A first sighting to record: (finding key, device row id or name, vulnerability id).
 pub type Sighting = (String, String, String);
 
@@ -589,14 +592,14 @@ impl Store {
         &self,
         actor: &Actor,
         days: u32,
-    ) -> Result<Vec<(String, Vec<(String, u64)>)>, StoreError> {
+    ) -> Result<Vec<(String, SeverityCounts)>, StoreError> {
         self.authorize(actor, Permission::DevicesRead, "finding.read", "device", "")?;
         let mut tx = self.backend.begin()?;
         let rows = tx.query(
             "SELECT day, severity, count FROM device_finding_counts WHERE day IN (SELECT DISTINCT day FROM device_finding_counts ORDER BY day DESC LIMIT ?) ORDER BY day, severity",
             &[Value::Int(i64::from(days))],
         )?;
-        let mut out: Vec<(String, Vec<(String, u64)>)> = Vec::new();
+        let mut out: Vec<(String, SeverityCounts)> = Vec::new();
         for r in &rows {
             let day = cell(r, 0)?.unwrap_or_default();
             let sev = cell(r, 1)?.unwrap_or_default();
