@@ -76,7 +76,6 @@ impl Role {
                 P::CollectionListRead,
                 P::ResultRead,
                 P::ResultEnter,
-                P::DevicesRead,
             ],
             Role::Pathologist => &[P::DemographicsRead, P::ResultRead, P::ResultVerify],
             Role::SecurityOfficer => &[
@@ -91,7 +90,7 @@ impl Role {
                 P::PhishingManage,
                 P::ComplianceManage,
             ],
-            Role::Auditor => &[P::AuditRead, P::ReportsRead],
+            Role::Auditor => &[P::AuditRead, P::ReportsRead, P::DevicesRead],
             Role::Administrator => &[
                 P::AccountsManage,
                 P::BackupManage,

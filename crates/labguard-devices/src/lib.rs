@@ -62,6 +62,7 @@ pub mod cpe;
 pub mod device;
 pub mod ecosystem;
 mod error;
+pub mod exposure;
 pub mod matching;
 pub mod purl;
 pub mod risk;

@@ -17,6 +17,7 @@ pub mod ca;
 pub mod client;
 pub mod enroll;
 mod error;
+pub mod exposure;
 pub mod fhir;
 pub mod handler;
 pub mod plausibility;

@@ -10,6 +10,7 @@ pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod compliance;
+pub mod devices;
 pub mod error;
 pub mod extract;
 pub mod held;
@@ -25,6 +26,7 @@ pub mod ui;
 pub mod ui_admin;
 pub mod verify_job;
 pub mod ui_training;
+pub mod ui_devices;
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;

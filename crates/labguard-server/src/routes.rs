@@ -11,7 +11,7 @@ use labguard_core::Permission as P;
 use utoipa::OpenApi;
 
 use crate::state::AppState;
-use crate::{admin, api, compliance, held, signin, training_api as tr, verify_job};
+use crate::{admin, api, compliance, devices, held, signin, training_api as tr, verify_job};
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,6 +182,18 @@ pub const RULES: &[(&str, &str, Rule)] = &[
         "/api/v1/compliance/report",
         Rule::All(&[P::ReportsRead]),
     ),
+    ("GET", "/api/v1/devices", Rule::All(&[P::DevicesRead])),
+    (
+        "GET",
+        "/api/v1/devices/report",
+        Rule::All(&[P::DevicesRead]),
+    ),
+    ("GET", "/api/v1/devices/{id}", Rule::All(&[P::DevicesRead])),
+    (
+        "GET",
+        "/api/v1/devices/{id}/findings",
+        Rule::All(&[P::DevicesRead]),
+    ),
 ];
 
 /// The API routes as registered: (method, path, handler).
@@ -294,6 +306,14 @@ pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)>
         ("GET", "/api/v1/security/hygiene", get(tr::hygiene)),
         ("GET", "/api/v1/compliance/status", get(compliance::status)),
         ("GET", "/api/v1/compliance/report", get(compliance::report)),
+        ("GET", "/api/v1/devices", get(devices::list_devices)),
+        ("GET", "/api/v1/devices/report", get(devices::fleet)),
+        ("GET", "/api/v1/devices/{id}", get(devices::get_device)),
+        (
+            "GET",
+            "/api/v1/devices/{id}/findings",
+            get(devices::device_findings),
+        ),
     ]
 }
 
@@ -371,7 +391,7 @@ impl utoipa::Modify for CommonErrors {
     info(
         title = "labguard API",
         version = "1",
-        description = "Lab staff API: sign-in with MFA, patients, draws, results, break-glass, audit and accounts, security training and phishing simulation, HIPAA compliance status and reports. Authenticate with the session cookie (plus X-CSRF-Token on POST) or `Authorization: Bearer lgt_...`."
+        description = "Lab staff API: sign-in with MFA, patients, draws, results, break-glass, audit and accounts, device security (inventory, findings, remediation report), security training and phishing simulation, HIPAA compliance status and reports. Authenticate with the session cookie (plus X-CSRF-Token on POST) or `Authorization: Bearer lgt_...`."
     ),
     paths(
         signin::sign_in,
@@ -421,6 +441,10 @@ impl utoipa::Modify for CommonErrors {
         tr::hygiene,
         compliance::status,
         compliance::report,
+        devices::list_devices,
+        devices::fleet,
+        devices::get_device,
+        devices::device_findings,
     )
 )]
 pub struct ApiDoc;

@@ -23,6 +23,8 @@ pub fn router() -> Router<AppState> {
         .route("/app", get(app_page))
         .route("/dashboard", get(dashboard_page))
         .route("/compliance", get(crate::compliance::dashboard_page))
+        .route("/devices", get(crate::ui_devices::fleet_page))
+        .route("/devices/{name}", get(crate::ui_devices::device_page))
         .route("/denied", get(|| async { denied_page() }))
         .route("/change-password", get(change_password_page))
         .merge(crate::ui_admin::router())
@@ -178,6 +180,9 @@ pub(crate) fn header_bar(p: &AnyStage) -> String {
     }
     if role.allows(P::ReportsRead) {
         nav.push_str("<a href=\"/compliance\" id=\"nav-compliance\">Compliance</a>");
+    }
+    if role.allows(P::DevicesRead) {
+        nav.push_str("<a href=\"/devices\" id=\"nav-devices\">Devices</a>");
     }
     format!(
         "<header><span class=\"brand\">labguard</span><nav>{nav}</nav><span class=\"who\" id=\"who\">{} · {}</span>\

@@ -137,6 +137,18 @@ pub(crate) const ALL_TABLES: &[&str] = &[
     "risk_history",
     "incidents",
     "staff_departures",
+    "device_changes",
+    "device_sboms",
+    "sbom_components",
+    "advisories",
+    "kev_entries",
+    "vex_documents",
+    "device_findings",
+    "compensating_controls",
+    "device_assessments",
+    "network_links",
+    "exposure_scans",
+    "device_finding_counts",
 ];
 
 /// Copies every table from `src` (inside its snapshot transaction) into a fresh SQLite file.

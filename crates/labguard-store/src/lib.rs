@@ -9,6 +9,8 @@
 
 mod accounts;
 mod actor;
+mod assessments;
+mod assets;
 mod audit_log;
 mod backend;
 mod breakglass;
@@ -33,10 +35,15 @@ mod store;
 mod table;
 mod training;
 mod verify;
+mod vulns;
 mod worklists;
 
 pub use accounts::{Account, SignInEvent};
 pub use actor::{Actor, ActorKind};
+pub use assessments::{
+    Assessment, CheckResult, ChecklistItem, NewAssessment, ScheduleEntry, DEFAULT_CHECKLIST,
+};
+pub use assets::{DeviceChange, InstrumentLink, InventoryDevice, NetworkLink};
 pub use backend::{Backend, BackendKind, Row, Tx, Value};
 pub use breakglass::{Alert, NewGrant};
 pub use compliance::{run_kind, RunRecord};
@@ -56,3 +63,4 @@ pub use sqlite::SqliteBackend;
 pub use store::{Clock, Store, StoreOptions};
 pub use training::{Attempt, StoredCourse};
 pub use verify::{VerifyProblem, VerifyReport};
+pub use vulns::{SbomImport, SeverityCounts, Sighting};

@@ -26,6 +26,11 @@ pub const SQLITE_MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0003_instruments.sql"),
     },
     Migration {
+        version: 4,
+        name: "devices",
+        sql: include_str!("../migrations/sqlite/0004_devices.sql"),
+    },
+    Migration {
         version: 5,
         name: "training",
         sql: include_str!("../migrations/sqlite/0005_training.sql"),
@@ -57,6 +62,11 @@ pub const POSTGRES_MIGRATIONS: &[Migration] = &[
         version: 3,
         name: "instruments",
         sql: include_str!("../migrations/postgres/0003_instruments.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "devices",
+        sql: include_str!("../migrations/postgres/0004_devices.sql"),
     },
     Migration {
         version: 5,

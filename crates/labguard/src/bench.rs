@@ -25,6 +25,8 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 10_000)]
         batch: u64,
     },
+    /// Device vulnerability matching: a generated fleet and OSV feed plus the real KEV.
+    Devices(crate::devices_bench::DevicesBenchArgs),
 }
 
 /// Bytes/s OpenSSL reaches for `args` at `size` (parses the `-mr` machine-readable output).
@@ -64,6 +66,7 @@ pub fn run(g: &Global, cmd: BenchCmd) -> Result<()> {
     match cmd {
         BenchCmd::Crypto => crypto(),
         BenchCmd::Audit { entries, batch } => audit(g, entries, batch.max(1)),
+        BenchCmd::Devices(a) => crate::devices_bench::run(g, &a),
     }
 }
 

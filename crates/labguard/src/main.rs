@@ -7,7 +7,13 @@ mod bench;
 mod compliance_cmd;
 mod demo;
 mod demo_compliance;
+mod devices_bench;
 mod devices_cmd;
+mod devices_import;
+mod devices_inventory;
+mod devices_report;
+mod devices_scan;
+mod devices_vex;
 mod fhir_cmd;
 mod hl7_cmd;
 mod incidents_cmd;
@@ -67,7 +73,8 @@ enum Command {
     /// Measure throughput against this machine's own limits.
     #[command(subcommand)]
     Bench(bench::BenchCmd),
-    /// Instruments allowed to deliver results over MLLP: enroll, revoke, list.
+    /// Devices: MLLP instruments (enroll, revoke, list) and device security (inventory,
+    /// SBOMs, advisories, report, exposure scan, assessments).
     #[command(subcommand)]
     Devices(devices_cmd::DevicesCmd),
     /// HL7 v2 over MLLP: serve the instrument listeners, benchmark ingest.

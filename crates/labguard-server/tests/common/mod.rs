@@ -136,6 +136,16 @@ impl Env {
         (status, v, cookies)
     }
 
+    /// Like `call`, for pages: the status and the body as text.
+    pub fn call_text(&self, req: Request<Body>) -> (StatusCode, String) {
+        self.rt.block_on(async {
+            let resp = self.app.clone().oneshot(req).await.unwrap();
+            let status = resp.status();
+            let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+            (status, String::from_utf8_lossy(&bytes).into_owned())
+        })
+    }
+
     /// Creates an account as the console operator; returns its initial password.
     pub fn add_user(&self, username: &str, role: Role) -> String {
         let (_, pw) = labguard_server::admin::provision_account(

@@ -4,7 +4,11 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 pub fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_labguard"));
+    // LABGUARD_TEST_BIN pins a copy of the binary: builds from other worktrees sharing
+    // the target dir can replace CARGO_BIN_EXE_labguard while tests run.
+    let exe = std::env::var("LABGUARD_TEST_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_labguard").to_string());
+    let mut c = Command::new(exe);
     c.env_remove("LABGUARD_KEK")
         .env_remove("LABGUARD_DATABASE_URL")
         .env_remove("LABGUARD_DATA_DIR");

@@ -1,0 +1,115 @@
+//! Device security API on SQLite and PostgreSQL: the inventory with findings, one device,
+//! its findings and the fleet report, as the security officer and the auditor; lab roles
+//! are refused.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::*;
+use labguard_core::Role;
+use labguard_devices::advisory::parse_osv;
+use labguard_devices::device::{Asset, Connectivity, DeviceKind};
+use labguard_devices::sbom::parse_sbom;
+use labguard_store::Actor;
+
+fn testdata(p: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/../labguard-devices/testdata/{p}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[test]
+fn devices_api_lists_findings_and_report() {
+    for kind in backends() {
+        let env = env(kind, "devices");
+        let op = Actor::operator();
+        let mut a = Asset::new(
+            "an-1",
+            DeviceKind::Analyzer,
+            "Example Diagnostics",
+            "HemaLyzer 5",
+        );
+        a.firmware_version = Some("4.2.0".into());
+        a.network_address = Some("10.20.0.15".into());
+        a.connectivity = Connectivity::Hl7MllpTls;
+        a.stores_phi = true;
+        env.store.add_asset(&op, &a, None).unwrap();
+        let lis = Asset::new("lis-1", DeviceKind::Server, "Example", "LIS");
+        env.store.add_asset(&op, &lis, None).unwrap();
+        env.store
+            .add_network_link(
+                &op,
+                &labguard_store::NetworkLink {
+                    from: "an-1".into(),
+                    to: "lis-1".into(),
+                    protocol: "HL7/MLLP".into(),
+                    carries_phi: true,
+                },
+            )
+            .unwrap();
+        let sbom = parse_sbom(&testdata("lab/analyzer-firmware.cdx-1.6.json")).unwrap();
+        env.store
+            .import_sbom(&op, "an-1", None, &sbom, "00")
+            .unwrap();
+        let osv = parse_osv(&testdata("osv/GHSA-35jh-r3h4-6jhm.json")).unwrap();
+        env.store
+            .import_advisories(&op, "GHSA-35jh-r3h4-6jhm.json", "osv", &osv.advisories)
+            .unwrap();
+
+        for role in [Role::SecurityOfficer, Role::Auditor] {
+            let name = format!("u-{}", role.code());
+            let pw = env.add_user(&name, role);
+            let s = enroll(&env, &name, &pw);
+            let (st, v, _) = env.call(get_req("/api/v1/devices", Some(&s)));
+            assert_eq!(st, StatusCode::OK, "{kind} {role}: {v}");
+            assert_eq!(v[0]["name"], "an-1");
+            assert_eq!(v[1]["name"], "lis-1");
+            assert_eq!(v[0]["findings"][0]["id"], "CVE-2021-23337");
+            assert_eq!(v[0]["findings"][0]["aliases"][0], "GHSA-35jh-r3h4-6jhm");
+            let (st, v, _) = env.call(get_req("/api/v1/devices/an-1", Some(&s)));
+            assert_eq!(st, StatusCode::OK);
+            assert_eq!(v["stores_phi"], true);
+            let (st, v, _) = env.call(get_req("/api/v1/devices/an-1/findings", Some(&s)));
+            assert_eq!(st, StatusCode::OK);
+            assert_eq!(v[0]["component"], "lodash");
+            assert_eq!(v[0]["severity"], "critical");
+            let (st, v, _) = env.call(get_req("/api/v1/devices/report", Some(&s)));
+            assert_eq!(st, StatusCode::OK);
+            assert_eq!(v["remediation"][0]["vulnerability"], "CVE-2021-23337");
+            assert_eq!(v["policy"]["kev_days"], 15);
+            assert_eq!(v["network"][0]["to"], "lis-1");
+            assert_eq!(v["trend"][0]["critical"], 1);
+            assert_eq!(v["network"][0]["carries_phi"], true);
+            let (st, _, _) = env.call(get_req("/api/v1/devices/nope", Some(&s)));
+            assert_eq!(st, StatusCode::NOT_FOUND);
+            // The fleet dashboard and the device page, charts inline.
+            let (st, html) = env.call_text(get_req("/devices", Some(&s)));
+            assert_eq!(st, StatusCode::OK);
+            for want in [
+                "id=\"severity-chart\"",
+                "id=\"overdue-chart\"",
+                "id=\"trend-chart\"",
+                "href=\"/devices/an-1\"",
+                "CVE-2021-23337",
+                "<title>critical: 1</title>",
+            ] {
+                assert!(html.contains(want), "{want} missing");
+            }
+            let (st, html) = env.call_text(get_req("/devices/an-1", Some(&s)));
+            assert_eq!(st, StatusCode::OK);
+            assert!(
+                html.contains("GHSA-35jh-r3h4-6jhm")
+                    && html.contains("id=\"device-severity-chart\"")
+            );
+        }
+        let pw = env.add_user("tess", Role::LabTechnologist);
+        let s = enroll(&env, "tess", &pw);
+        let (st, v, _) = env.call(get_req("/api/v1/devices", Some(&s)));
+        assert_eq!(st, StatusCode::FORBIDDEN, "{v}");
+        let (st, html) = env.call_text(get_req("/devices", Some(&s)));
+        assert_eq!(st, StatusCode::FORBIDDEN);
+        assert!(!html.contains("CVE-2021-23337"));
+    }
+}
