@@ -526,6 +526,18 @@ impl Store {
     }
 
     /// The newest exposure-check result of each device that has one, by device name.
+    /// When the newest exposure check of any device ran (compliance evidence).
+    pub fn last_exposure_scan(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let mut tx = self.backend.begin()?;
+        let rows = tx.query("SELECT MAX(scanned_at) FROM exposure_scans", &[])?;
+        match rows.first().and_then(|r| r.first()) {
+            Some(Value::Text(t)) => DateTime::parse_from_rfc3339(t)
+                .map(|t| Some(t.to_utc()))
+                .map_err(|_| StoreError::Corrupt("exposure scan time".into())),
+            _ => Ok(None),
+        }
+    }
+
     pub fn latest_exposure_scans(
         &self,
         actor: &Actor,

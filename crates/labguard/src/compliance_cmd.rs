@@ -9,7 +9,6 @@ use anyhow::{anyhow, bail, Context, Result};
 use chrono::{NaiveDate, Utc};
 use clap::Subcommand;
 use labguard_compliance::attest::{Attestation, Baa, PolicyDocument, Subject};
-use labguard_compliance::collect::NoExternalFacts;
 use labguard_compliance::evidence::sha256_hex;
 use labguard_compliance::render::{html, oscal, pdf};
 use labguard_compliance::report::Report;
@@ -317,8 +316,8 @@ pub fn run(g: &Global, cmd: ComplianceCmd) -> Result<()> {
 
 /// Runs the collectors, saves the evidence and the score, and returns the report.
 pub fn collect(store: &Store, actor: &Actor) -> Result<Report> {
-    // Training and device facts arrive through `ExternalFacts` once those stores are merged.
-    Ok(store.collect_compliance(actor, &NoExternalFacts)?)
+    let facts = labguard_server::compliance_facts::LiveFacts::gather(store, actor, Utc::now());
+    Ok(store.collect_compliance(actor, &facts)?)
 }
 
 /// Builds the report from stored evidence, score history, risks and incidents.

@@ -56,7 +56,9 @@ impl Global {
 /// `labguard init`: the data dir, its keys, and the first administrator.
 #[derive(Args, Debug, Clone)]
 pub struct InitArgs {
-    /// Username of the first administrator ("none" to create no account).
+    /// Username of the first administrator, best a person's own name ("none" to create no
+    /// account). A generic name such as `admin` works but fails unique user identification
+    /// (164.312(a)(2)(i)) in the compliance evidence until it is replaced.
     #[arg(long, default_value = "admin")]
     pub admin: String,
     /// The first administrator's email address.

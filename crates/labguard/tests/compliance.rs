@@ -67,7 +67,7 @@ fn collect_status_report_attest_and_incidents() {
     let t = tempfile::tempdir().unwrap();
     let lab = t.path().join("lab");
     let dd = d(&lab);
-    ok(&["init", "--data-dir", dd]);
+    ok(&["init", "--data-dir", dd, "--admin", "olga.okafor"]);
     let so: serde_json::Value = serde_json::from_str(&ok(&[
         "users",
         "add",
