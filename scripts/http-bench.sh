@@ -20,7 +20,7 @@ trap 'kill "$SERVER" 2>/dev/null || true; rm -rf "$DIR"' EXIT
 "$BIN" --data-dir "$DIR" init >/dev/null
 "$BIN" --data-dir "$DIR" demo --seed-only --patients 240 >/dev/null
 "$BIN" --data-dir "$DIR" --format json users add --username bench-path --role pathologist >"$DIR/u.json"
-"$BIN" --data-dir "$DIR" serve --listen "127.0.0.1:$PORT" --mllp-tls-listen off >/dev/null 2>&1 &
+"$BIN" --data-dir "$DIR" serve --listen "127.0.0.1:$PORT" --mllp-tls-listen off --mllp-tcp-listen off >/dev/null 2>&1 &
 SERVER=$!
 for _ in $(seq 1 50); do curl -skf "https://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.2; done
 get() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$DIR/u.json" "$1"; }

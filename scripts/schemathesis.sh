@@ -13,7 +13,7 @@ trap 'kill "$SERVER" 2>/dev/null || true; rm -rf "$DIR"' EXIT
 "$BIN" --data-dir "$DIR" demo --seed-only --patients 20 >/dev/null
 "$BIN" --data-dir "$DIR" --format json users add --username st-tech --role lab-technologist >"$DIR/tech.json"
 "$BIN" --data-dir "$DIR" --format json users add --username st-admin --role administrator >"$DIR/admin.json"
-"$BIN" --data-dir "$DIR" serve --listen "127.0.0.1:$PORT" --mllp-tls-listen off >"$DIR/server.log" 2>&1 &
+"$BIN" --data-dir "$DIR" serve --listen "127.0.0.1:$PORT" --mllp-tls-listen off --mllp-tcp-listen off >"$DIR/server.log" 2>&1 &
 SERVER=$!
 for _ in $(seq 1 50); do curl -skf "https://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.2; done
 for who in tech admin; do

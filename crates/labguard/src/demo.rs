@@ -351,6 +351,7 @@ pub fn run(g: &Global, args: DemoArgs) -> Result<()> {
             "staff of every role and {} instruments; all names are fictional",
             devices().len()
         );
+        crate::demo_devices::seed(&store)?;
         crate::demo_compliance::seed(&store)?;
     }
     if args.seed_only {

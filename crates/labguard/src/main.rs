@@ -7,6 +7,7 @@ mod bench;
 mod compliance_cmd;
 mod demo;
 mod demo_compliance;
+mod demo_devices;
 mod devices_bench;
 mod devices_cmd;
 mod devices_import;

@@ -42,6 +42,8 @@ fn serve(dd: &str, db: &Db) -> (Server, String) {
             &format!("127.0.0.1:{port}"),
             "--mllp-tls-listen",
             "off",
+            "--mllp-tcp-listen",
+            "off",
             "--lab-name",
             "Northside Lab",
         ])
