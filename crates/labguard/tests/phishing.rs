@@ -179,7 +179,7 @@ fn phishing_loop(db: Db) {
     let t = tempfile::tempdir().unwrap();
     let dd = t.path().join("lab");
     let dd = d(&dd);
-    db.ok(&["init", "--data-dir", dd]);
+    db.ok(&["init", "--data-dir", dd, "--admin", "none"]);
     db.add_user(dd, "ana", "phlebotomist", "ana@lab.example.org");
     db.add_user(dd, "bo", "lab-technologist", "bo@lab.example.org");
     db.add_user(dd, "eve", "front-desk", "eve@elsewhere.example.com");

@@ -25,7 +25,7 @@ fn lab_course_versions_reassign_where_the_lab_says_so() {
     let t = tempfile::tempdir().unwrap();
     let dd = t.path().join("lab");
     let dd = d(&dd);
-    ok(&["init", "--data-dir", dd]);
+    ok(&["init", "--data-dir", dd, "--admin", "none"]);
     ok(&[
         "users",
         "add",

@@ -10,7 +10,7 @@ fn users_add_list_disable_and_access_review() {
     let t = tempfile::tempdir().unwrap();
     let dd = t.path().join("lab");
     let dd = d(&dd);
-    ok(&["init", "--data-dir", dd]);
+    ok(&["init", "--data-dir", dd, "--admin", "none"]);
     let json = ok(&[
         "users",
         "add",
