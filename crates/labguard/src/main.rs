@@ -113,12 +113,6 @@ enum Command {
 }
 
 fn main() {
-    // Rust ignores SIGPIPE, so printing into a closed pipe (`labguard … | head`) would
-    // panic; a command-line tool should just stop, as `cat` does.
-    // SAFETY: called first thing, before any other thread exists; SIG_DFL is always valid.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Init(a) => opts::init(&cli.global, &a),
