@@ -33,11 +33,27 @@ for C in ${CONNECTIONS:-64}; do
   echo "==> wrk: 2 threads, $C connections, ${SECS}s (backend: $BACKEND)"
   wrk -t2 -c"$C" -d"${SECS}s" --latency -H "Authorization: Bearer $TOKEN" "$URL"
 done
+# The machine's limit for an audited read: one durable commit. Measure a synchronous 4 KiB
+# write here, in the same run, to compare the latencies against.
+SYNC_US=$(python3 - "$DIR/sync.test" <<'PY'
+import os, sys, time
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_DSYNC, 0o600)
+buf, n = b"\0" * 4096, 200
+t = time.perf_counter()
+for _ in range(n):
+    os.write(fd, buf)
+print(int((time.perf_counter() - t) / n * 1e6))
+PY
+)
+echo "==> disk: one synchronous 4 KiB write takes ${SYNC_US} us (the floor for a durable audit entry)"
 RATE="${RATE:-1000}"
 if [ "$RATE" -gt 0 ]; then
-  echo "==> hey: fixed offered rate ${RATE} req/s (50 workers x $((RATE / 50))/s), ${SECS}s (backend: $BACKEND)"
+  W="${WORKERS:-10}"
+  # hey ticks every worker on its own timer, all started together: arrivals come in bursts
+  # of W requests, so fewer workers give a smoother offered load.
+  echo "==> hey: fixed offered rate ${RATE} req/s ($W workers x $((RATE / W))/s), ${SECS}s (backend: $BACKEND)"
   # hey puts its Host header (with the port) into SNI, which TLS forbids; a host name fixes it.
-  hey -z "${SECS}s" -c 50 -q "$((RATE / 50))" -host localhost -H "Authorization: Bearer $TOKEN" "$URL" \
+  hey -z "${SECS}s" -c "$W" -q "$((RATE / W))" -host localhost -H "Authorization: Bearer $TOKEN" "$URL" \
     | sed -n '/Summary/,/Requests\/sec/p;/Latency distribution/,/99%/p;/Status code/,/^$/p'
 fi
 if [ "$BACKEND" = postgres ] && [ -n "${LABGUARD_PG_SCHEMA:-}" ]; then
