@@ -27,7 +27,7 @@ pub struct DevicesBenchArgs {
     /// The CISA KEV catalog JSON; its CVE ids are given to the first generated advisories.
     #[arg(
         long,
-        default_value = "../shared/corpora/kev/known_exploited_vulnerabilities.json"
+        default_value = "crates/labguard-devices/testdata/kev/known_exploited_vulnerabilities.json"
     )]
     pub kev: std::path::PathBuf,
     /// Also time importing the advisories into a fresh store (SQLite, or --database).

@@ -531,7 +531,7 @@ fn hostile_inputs_are_refused_whole_with_file_and_entry_named() {
 #[test]
 fn every_cyclonedx_corpus_file_imports() {
     let corpus =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/cyclonedx");
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../labguard-devices/testdata/cyclonedx");
     let dir = tempfile::tempdir().unwrap();
     let d = lab(dir.path());
     let mut files = Vec::new();

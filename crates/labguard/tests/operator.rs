@@ -5,7 +5,8 @@ mod common;
 
 use common::*;
 
-const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpora/hl7");
+// The corpus files copied into the HL7 crate's test data (license in its README).
+const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../labguard-hl7/testdata/hl7");
 
 #[test]
 fn init_creates_the_first_administrator_with_a_one_time_enrollment() {
