@@ -112,7 +112,29 @@ enum Command {
     Incidents(incidents_cmd::IncidentsCmd),
 }
 
+/// `labguard … | head`: when the reader goes away, `println!` panics with a broken pipe.
+/// A command-line tool should just stop, as `cat` does (exit 141 = 128 + SIGPIPE), so
+/// that one panic is turned into a quiet exit; every other panic keeps the default report.
+/// (Restoring the default SIGPIPE action instead would also kill `serve` whenever a client
+/// closes its socket.)
+fn quiet_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.starts_with("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
+}
+
 fn main() {
+    quiet_broken_pipe();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Init(a) => opts::init(&cli.global, &a),
@@ -137,6 +159,16 @@ fn main() {
         Command::Incidents(c) => incidents_cmd::run(&cli.global, c),
     };
     if let Err(e) = result {
+        let pipe = Some(std::io::ErrorKind::BrokenPipe);
+        let broken_pipe = e.chain().any(|c| {
+            c.downcast_ref::<std::io::Error>().map(std::io::Error::kind) == pipe
+                || c.downcast_ref::<serde_json::Error>()
+                    .and_then(serde_json::Error::io_error_kind)
+                    == pipe
+        });
+        if broken_pipe {
+            std::process::exit(141);
+        }
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }

@@ -141,3 +141,34 @@ fn demo_analyzer_delivers_results_over_mutual_tls() {
     assert!(!devices.contains("chem-1-2"), "{devices}");
     ok(&["audit", "verify", "--data-dir", d(&dd)]);
 }
+
+#[test]
+fn a_closed_output_pipe_ends_the_command_quietly() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let files: Vec<String> = std::fs::read_dir(CORPUS)
+        .unwrap()
+        .map(|e| e.unwrap().path().to_str().unwrap().to_string())
+        .collect();
+    // Far more output than a pipe buffers, so the writer meets the closed pipe.
+    let mut args = vec!["hl7".to_string(), "parse".to_string()];
+    for _ in 0..40 {
+        args.extend(files.iter().cloned());
+    }
+    let mut child = bin()
+        .args(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // The reader is gone now (`| head -c 16`).
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(141), "{out:?}");
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
