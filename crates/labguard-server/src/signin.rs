@@ -180,6 +180,11 @@ pub async fn sign_in(
         .run(move |store| {
             let key = req.username.trim().to_lowercase();
             let _serial = st2.throttle_locks.hold(&key, &src);
+            // Several nodes on one PostgreSQL share the counters: serialize across them too.
+            let _nodes = store.cross_node_locks(&[
+                &format!("sign-in account {key}"),
+                &format!("sign-in source {src}"),
+            ])?;
             let mut t = load_throttle(&st2, store, &key, &src)?;
             let account = store.account_by_username(&key)?;
             let d = t.check(&key, &src, st2.now());
@@ -257,6 +262,11 @@ pub async fn mfa(
             let user = a.staff.id.to_string();
             let key = a.staff.username.to_lowercase();
             let _serial = st2.throttle_locks.hold(&key, &src);
+            // Several nodes on one PostgreSQL share the counters: serialize across them too.
+            let _nodes = store.cross_node_locks(&[
+                &format!("sign-in account {key}"),
+                &format!("sign-in source {src}"),
+            ])?;
             let mut t = load_throttle(&st2, store, &key, &src)?;
             let d = t.check(&key, &src, st2.now());
             if !d.allowed {

@@ -60,7 +60,7 @@ pub use postgres::PgBackend;
 pub use rotation::{RotateOptions, RotationReport};
 pub use sessions::{ApiTokenRecord, SessionRecord, SessionStage};
 pub use sqlite::SqliteBackend;
-pub use store::{Clock, Store, StoreOptions};
+pub use store::{Clock, CrossNodeLocks, Store, StoreOptions};
 pub use training::{Attempt, StoredCourse};
 pub use verify::{VerifyProblem, VerifyReport};
 pub use vulns::{SbomImport, SeverityCounts, Sighting};

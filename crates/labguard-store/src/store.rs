@@ -49,6 +49,9 @@ pub struct Store {
     pub(crate) read_audit: crate::group::AuditGroup,
 }
 
+/// Locks from [`Store::cross_node_locks`]; dropping it ends the holding transaction.
+pub struct CrossNodeLocks<'a>(#[allow(dead_code)] Option<Box<dyn Tx + 'a>>);
+
 /// Entries a transaction will append when it commits.
 pub(crate) type Pending = Vec<AuditEntry>;
 
@@ -211,6 +214,36 @@ impl Store {
             }
             other => other,
         }
+    }
+
+    /// Takes the named locks across every labguard node that shares this database and
+    /// holds them until the guard is dropped: PostgreSQL advisory locks held by an open,
+    /// empty transaction (taken in one fixed order, so two callers cannot deadlock; a crash
+    /// releases them with the connection). On SQLite one process owns the file, and
+    /// in-process locking is the caller's, so the guard holds nothing.
+    pub fn cross_node_locks(&self, names: &[&str]) -> Result<CrossNodeLocks<'_>, StoreError> {
+        if self.backend.kind() != crate::BackendKind::Postgres {
+            return Ok(CrossNodeLocks(None));
+        }
+        let mut keys: Vec<i64> = names
+            .iter()
+            .map(|n| {
+                let h = labguard_crypto::sha256(n.as_bytes());
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&h[..8]);
+                i64::from_be_bytes(b)
+            })
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let mut tx = self.backend.begin()?;
+        for k in keys {
+            tx.execute(
+                "SELECT pg_advisory_xact_lock(?)",
+                &[crate::backend::Value::Int(k)],
+            )?;
+        }
+        Ok(CrossNodeLocks(Some(tx)))
     }
 
     /// Runs a read: `f` queries in a transaction that writes nothing and records its audit
