@@ -112,6 +112,37 @@ pub async fn status(State(st): State<AppState>, p: Principal) -> ApiResult<Json<
     }))
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct CollectOut {
+    /// The overall score after this collection, in percent.
+    pub overall: f64,
+    /// Evidence records collected and saved (each also in the audit log).
+    pub evidence: usize,
+}
+
+#[utoipa::path(post, path = "/api/v1/compliance/collect",
+    responses((status = 200, body = CollectOut), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+/// Runs every evidence collector now (as `labguard compliance collect` does) and saves the
+/// dated, hashed evidence and the score. Needs `compliance-manage` (the security officer).
+pub async fn collect(State(st): State<AppState>, p: Principal) -> ApiResult<Json<CollectOut>> {
+    if !p.actor.may(P::ComplianceManage) {
+        return Err(crate::error::ApiError::forbidden(
+            "only the security officer runs the evidence collectors",
+        ));
+    }
+    let (actor, now) = (p.actor.clone(), st.now());
+    let r = st
+        .run(move |s| {
+            let facts = crate::compliance_facts::LiveFacts::gather(s, &actor, now);
+            Ok(s.collect_compliance(&actor, &facts)?)
+        })
+        .await?;
+    Ok(Json(CollectOut {
+        overall: r.overall,
+        evidence: r.evidence.len(),
+    }))
+}
+
 #[derive(Deserialize, Clone, Copy, Default, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ReportQuery {
@@ -216,7 +247,7 @@ pub async fn dashboard_page(State(st): State<AppState>, req: Request) -> Respons
     }
     let body = format!(
         "{}<main data-page=\"compliance\"><h1>HIPAA compliance</h1><p>Overall score <strong id=\"compliance-score\">{:.1}%</strong>{}</p>\
-         <p><a href=\"/api/v1/compliance/report?format=html\">Report (HTML)</a> · <a href=\"/api/v1/compliance/report?format=pdf\">PDF</a> · <a href=\"/api/v1/compliance/report?format=oscal\">OSCAL</a></p>\
+         <p><a href=\"/api/v1/compliance/report?format=html\">Report (HTML)</a> · <a href=\"/api/v1/compliance/report?format=pdf\">PDF</a> · <a href=\"/api/v1/compliance/report?format=oscal\">OSCAL</a></p>{}\
          <div class=\"charts\"><figure id=\"safeguard-chart\"><figcaption>Compliance by safeguard</figcaption>{}</figure>\
          <figure id=\"trend-chart\"><figcaption>Score over time</figcaption>{}</figure>\
          <figure id=\"risk-chart\"><figcaption>Open risks (inherent to residual)</figcaption>{}</figure></div>\
@@ -224,6 +255,11 @@ pub async fn dashboard_page(State(st): State<AppState>, req: Request) -> Respons
         crate::ui::header_bar(&p),
         r.overall,
         if r.evidence.is_empty() { " (no evidence collected yet: run <code>labguard compliance collect</code>)" } else { "" },
+        if p.account.staff.role.allows(P::ComplianceManage) {
+            "<p><button type=\"button\" id=\"collect-now\">Collect evidence now</button> <span id=\"collect-status\" role=\"status\"></span></p>"
+        } else {
+            ""
+        },
         html::safeguard_chart(&r.safeguards),
         html::trend_chart(&r.trend),
         html::risk_chart(&r.risks),

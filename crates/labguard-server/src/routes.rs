@@ -182,6 +182,11 @@ pub const RULES: &[(&str, &str, Rule)] = &[
         "/api/v1/compliance/report",
         Rule::All(&[P::ReportsRead]),
     ),
+    (
+        "POST",
+        "/api/v1/compliance/collect",
+        Rule::All(&[P::ComplianceManage]),
+    ),
     ("GET", "/api/v1/devices", Rule::All(&[P::DevicesRead])),
     (
         "GET",
@@ -306,6 +311,11 @@ pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)>
         ("GET", "/api/v1/security/hygiene", get(tr::hygiene)),
         ("GET", "/api/v1/compliance/status", get(compliance::status)),
         ("GET", "/api/v1/compliance/report", get(compliance::report)),
+        (
+            "POST",
+            "/api/v1/compliance/collect",
+            post(compliance::collect),
+        ),
         ("GET", "/api/v1/devices", get(devices::list_devices)),
         ("GET", "/api/v1/devices/report", get(devices::fleet)),
         ("GET", "/api/v1/devices/{id}", get(devices::get_device)),
@@ -441,6 +451,7 @@ impl utoipa::Modify for CommonErrors {
         tr::hygiene,
         compliance::status,
         compliance::report,
+        compliance::collect,
         devices::list_devices,
         devices::fleet,
         devices::get_device,

@@ -230,6 +230,20 @@
     });
   }
 
+  // ---- compliance: collect evidence now ----
+  function compliancePage() {
+    const b = $("collect-now");
+    if (!b) return;
+    b.addEventListener("click", async () => {
+      b.disabled = true; $("collect-status").textContent = "Collecting…";
+      try {
+        const r = await api("POST", "/api/v1/compliance/collect", {});
+        $("collect-status").textContent = r.evidence + " evidence records; score " + r.overall.toFixed(1) + "%";
+        setTimeout(() => location.reload(), 800);
+      } catch (e) { b.disabled = false; $("collect-status").textContent = ""; showError(e.message); }
+    });
+  }
+
   // ---- accounts ----
   function accountsPage() {
     const f = $("account-form");
@@ -260,6 +274,6 @@
 
   document.addEventListener("DOMContentLoaded", () => {
     const page = (document.querySelector("main") || {}).dataset || {};
-    if (page.page === "sign-in") signIn(); else { app(); auditPage(); accountsPage(); passwordPage(); }
+    if (page.page === "sign-in") signIn(); else { app(); auditPage(); accountsPage(); passwordPage(); compliancePage(); }
   });
 })();

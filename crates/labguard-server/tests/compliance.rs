@@ -138,3 +138,39 @@ fn status_reports_and_dashboard_for_readers_only() {
         assert!(page.contains("nav-compliance"));
     }
 }
+
+/// "Collect evidence now": the security officer runs the collectors from the dashboard's
+/// API; the evidence and a new score point are stored; the auditor may read but not collect.
+#[test]
+fn the_security_officer_collects_evidence_on_demand() {
+    for kind in backends() {
+        let env = env(kind, "collectnow");
+        let pw = env.add_user("sec", Role::SecurityOfficer);
+        let sec = enroll(&env, "sec", &pw);
+        let pw = env.add_user("aud2", Role::Auditor);
+        let aud = enroll(&env, "aud2", &pw);
+        let (st, v, _) = env.call(json_req(
+            "POST",
+            "/api/v1/compliance/collect",
+            Some(&aud),
+            &serde_json::json!({}),
+        ));
+        assert_eq!(st, StatusCode::FORBIDDEN, "{kind}: {v}");
+        let (st, v, _) = env.call(get_req("/api/v1/compliance/status", Some(&aud)));
+        assert_eq!(
+            (st, v["collected"].as_bool()),
+            (StatusCode::OK, Some(false))
+        );
+        let (st, v, _) = env.call(json_req(
+            "POST",
+            "/api/v1/compliance/collect",
+            Some(&sec),
+            &serde_json::json!({}),
+        ));
+        assert_eq!(st, StatusCode::OK, "{kind}: {v}");
+        assert!(v["evidence"].as_u64().unwrap() >= 10, "{v}");
+        let (_, v, _) = env.call(get_req("/api/v1/compliance/status", Some(&aud)));
+        assert_eq!(v["collected"], true, "{kind}");
+        assert_eq!(v["trend"].as_array().unwrap().len(), 1, "{kind}: {v}");
+    }
+}
