@@ -254,6 +254,20 @@ pub struct PhishingReport {
     pub report: CampaignReport,
 }
 
+/// The check before reading phishing campaigns or reports (`action` names it in the audit
+/// log): the security officer who runs them, or whoever reads the lab's reports.
+pub fn may_read_phishing(store: &Store, actor: &Actor, action: &str) -> Result<(), StoreError> {
+    store.require_any(
+        actor,
+        &[
+            labguard_core::Permission::PhishingManage,
+            labguard_core::Permission::ReportsRead,
+        ],
+        action,
+        "phishing_campaign",
+    )
+}
+
 pub fn phishing_report(store: &Store, id: Id) -> Result<PhishingReport, StoreError> {
     let c = store.campaign(id)?;
     let recs = store.campaign_recipients(id)?;

@@ -256,12 +256,7 @@ pub async fn campaigns(
     let actor = p.actor.clone();
     let cs = st
         .run(move |s| {
-            s.require_any(
-                &actor,
-                &[P::PhishingManage, P::ReportsRead],
-                "phishing.campaign.list",
-                "phishing_campaign",
-            )?;
+            svc::may_read_phishing(s, &actor, "phishing.campaign.list")?;
             Ok(s.list_campaigns()?)
         })
         .await?;
@@ -411,12 +406,7 @@ pub async fn campaign_report(
     let actor = p.actor.clone();
     let r = st
         .run(move |s| {
-            s.require_any(
-                &actor,
-                &[P::PhishingManage, P::ReportsRead],
-                "phishing.report.read",
-                "phishing_campaign",
-            )?;
+            svc::may_read_phishing(s, &actor, "phishing.report.read")?;
             Ok(svc::phishing_report(s, id)?)
         })
         .await?;

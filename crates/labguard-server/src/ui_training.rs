@@ -342,12 +342,7 @@ async fn campaigns_page(State(st): State<AppState>, req: Request) -> Response {
     let actor = p.actor.clone();
     let r = st
         .run(move |s| {
-            s.require_any(
-                &actor,
-                &[P::PhishingManage, P::ReportsRead],
-                "phishing.campaign.list",
-                "phishing_campaign",
-            )?;
+            svc::may_read_phishing(s, &actor, "phishing.campaign.list")?;
             Ok((s.list_campaigns()?, svc::all_reports(s)?))
         })
         .await;
@@ -388,12 +383,7 @@ async fn report_page(State(st): State<AppState>, Path(id): Path<Id>, req: Reques
     let actor = p.actor.clone();
     let r = st
         .run(move |s| {
-            s.require_any(
-                &actor,
-                &[P::PhishingManage, P::ReportsRead],
-                "phishing.report.read",
-                "phishing_campaign",
-            )?;
+            svc::may_read_phishing(s, &actor, "phishing.report.read")?;
             Ok((svc::phishing_report(s, id)?, svc::all_reports(s)?))
         })
         .await;

@@ -18,27 +18,7 @@ fn parallel_failed_sign_ins_lose_no_count() {
     for kind in backends() {
         let env = env(kind, "race");
         env.add_user("target", Role::Pathologist);
-        let statuses: Vec<StatusCode> = env.rt.block_on(async {
-            let handles: Vec<_> = (0..24)
-                .map(|i| {
-                    let (app, req) = (
-                        env.app.clone(),
-                        json_req(
-                            "POST",
-                            "/api/v1/auth/sign-in",
-                            None,
-                            &json!({"username": "target", "password": format!("wrong guess number {i}")}),
-                        ),
-                    );
-                    tokio::spawn(async move { app.oneshot(req).await.unwrap().status() })
-                })
-                .collect();
-            let mut out = Vec::new();
-            for h in handles {
-                out.push(h.await.unwrap());
-            }
-            out
-        });
+        let statuses = parallel_guesses(&env, std::slice::from_ref(&env.app));
         let evaluated = statuses
             .iter()
             .filter(|s| **s == StatusCode::UNAUTHORIZED)
@@ -84,14 +64,20 @@ fn parallel_guesses_across_two_nodes_lose_no_count() {
     let node2 = labguard_server::app(
         labguard_server::AppState::with_clock(store2, settings, env.state.clock.clone()).unwrap(),
     );
-    let statuses: Vec<StatusCode> = env.rt.block_on(async {
+    let statuses = parallel_guesses(&env, &[env.app.clone(), node2]);
+    let evaluated = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    assert_eq!(evaluated, allowance, "{statuses:?}");
+}
+
+/// 24 wrong passwords for `target` at once, spread over the given nodes in turn.
+fn parallel_guesses(env: &Env, nodes: &[axum::Router]) -> Vec<StatusCode> {
+    env.rt.block_on(async {
         let handles: Vec<_> = (0..24)
             .map(|i| {
-                let app = if i % 2 == 0 {
-                    env.app.clone()
-                } else {
-                    node2.clone()
-                };
+                let app = nodes[i % nodes.len()].clone();
                 let req = json_req(
                     "POST",
                     "/api/v1/auth/sign-in",
@@ -106,10 +92,5 @@ fn parallel_guesses_across_two_nodes_lose_no_count() {
             out.push(h.await.unwrap());
         }
         out
-    });
-    let evaluated = statuses
-        .iter()
-        .filter(|s| **s == StatusCode::UNAUTHORIZED)
-        .count();
-    assert_eq!(evaluated, allowance, "{statuses:?}");
+    })
 }

@@ -64,12 +64,15 @@ impl Store {
                 Some(_) => return Err(StoreError::Conflict),
                 None => return Err(StoreError::Corrupt("held result row shape".into())),
             }
-            let patient = values
-                .get(col("patient_id")?)
-                .map(Value::as_text)
-                .transpose()?
-                .unwrap_or_default()
-                .to_string();
+            let text = |name: &str| -> Result<String, StoreError> {
+                Ok(values
+                    .get(col(name)?)
+                    .map(Value::as_text)
+                    .transpose()?
+                    .unwrap_or_default()
+                    .to_string())
+            };
+            let (patient, message) = (text("patient_id")?, text("message_id")?);
             let filed = match decision {
                 HeldDecision::Release => {
                     if patient.is_empty() {
@@ -105,12 +108,6 @@ impl Store {
             e.content_hash = Some(HELD_RESULTS.row_hash(&values));
             pending.push(e);
             // The message's alert closes once none of its results is still held.
-            let message = values
-                .get(col("message_id")?)
-                .map(Value::as_text)
-                .transpose()?
-                .unwrap_or_default()
-                .to_string();
             tx.execute(
                 "UPDATE instrument_alerts SET acknowledged_at = ? WHERE message_id = ? AND kind = 'results-held' AND acknowledged_at IS NULL \
                  AND NOT EXISTS (SELECT 1 FROM held_results WHERE message_id = ? AND state = 'held')",

@@ -558,7 +558,8 @@ pub fn run(g: &Global, cmd: DevicesCmd) -> Result<()> {
     }
 }
 
-fn write_key(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+/// Writes a private key readable by its owner only (0600); never replaces a file.
+pub(crate) fn write_key(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut f = std::fs::OpenOptions::new()

@@ -105,7 +105,11 @@ pub fn demo_link_config(store: &Store, data_dir: &Path) -> Result<Arc<TlsClientC
         let issued = issued.context("a TLS enrollment issues a certificate")?;
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         std::fs::write(&cert, &issued.cert_pem)?;
-        write_private(&key, issued.key_pem.as_bytes())?;
+        // The old key belonged to a certificate no longer enrolled.
+        if key.exists() {
+            std::fs::remove_file(&key).with_context(|| format!("removing {}", key.display()))?;
+        }
+        crate::devices_cmd::write_key(&key, issued.key_pem.as_bytes())?;
         store.checkpoint()?;
         println!(
             "enrolled the simulated analyzer {} for mutual TLS",
@@ -118,20 +122,6 @@ pub fn demo_link_config(store: &Store, data_dir: &Path) -> Result<Arc<TlsClientC
         std::fs::read_to_string(&key)?,
     );
     Ok(tls_client_config(ca.cert_pem(), Some((&c, &k)))?)
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    f.write_all(bytes)?;
-    Ok(())
 }
 
 /// Draws a specimen for a random demo patient (as the phlebotomist, in the store), then
