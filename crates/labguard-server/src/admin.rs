@@ -1,5 +1,5 @@
 //! Security and administration routes: audit log, alerts, access review, the security
-//! dashboard's figures, accounts (create, disable a leaver, unlock) and API tokens.
+//! dashboard's figures, accounts (create, disable a leaver, unlock). API tokens are in `tokens`.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -7,7 +7,6 @@ use axum::Json;
 use chrono::{DateTime, TimeDelta, Utc};
 use labguard_audit::Outcome as AuditOutcome;
 use labguard_core::{Id, Role, Staff};
-use labguard_identity::session::{ApiToken, TOKEN_BYTES};
 use labguard_identity::{
     hash_password, AccessReviewPolicy, AccessReviewReport, AccountFacts, HashParams,
 };
@@ -121,29 +120,6 @@ pub struct DisableOut {
     pub tokens_revoked: u64,
 }
 
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TokenIn {
-    #[schema(max_length = 100)]
-    pub label: String,
-    /// Days until it expires (default 90, at most 365).
-    pub days: Option<u32>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct TokenOut {
-    /// Shown once: send as `Authorization: Bearer <token>`.
-    pub token: String,
-    pub scope: String,
-    pub expires_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RevokeIn {
-    pub token: String,
-}
-
 #[derive(Serialize, ToSchema)]
 pub struct DayCount {
     pub day: String,
@@ -191,6 +167,19 @@ pub fn provision_account(
     )
 }
 
+/// A random password handed over once: 20 symbols from a 32-letter alphabet, 100 bits,
+/// well past any blocklist. No punctuation, so it never starts with `-` on a command line.
+pub fn one_time_password() -> ApiResult<Zeroizing<String>> {
+    const ALPHA: &[u8; 32] = b"abcdefghijkmnpqrstuvwxyz23456789";
+    let bytes = Zeroizing::new(random::<20>()?);
+    Ok(Zeroizing::new(
+        bytes
+            .iter()
+            .map(|b| char::from(ALPHA[usize::from(*b) % 32]))
+            .collect::<String>(),
+    ))
+}
+
 /// [`provision_account`]; with `one_time`, the password must be changed at first sign-in
 /// (what an administrator hands over is known to two people until then).
 #[allow(clippy::too_many_arguments)]
@@ -230,16 +219,7 @@ pub fn provision_account_with(
             "display name or email too long",
         ));
     }
-    // 20 random symbols from a 32-letter alphabet: 100 bits, well past any blocklist.
-    // No punctuation, so a password never starts with `-` on a command line.
-    const ALPHA: &[u8; 32] = b"abcdefghijkmnpqrstuvwxyz23456789";
-    let bytes = Zeroizing::new(random::<20>()?);
-    let password = Zeroizing::new(
-        bytes
-            .iter()
-            .map(|b| char::from(ALPHA[usize::from(*b) % 32]))
-            .collect::<String>(),
-    );
+    let password = one_time_password()?;
     let salt = random::<16>()?;
     let phc = hash_password(&password, &salt, params).map_err(|_| ApiError::internal())?;
     let staff = Staff {
@@ -498,71 +478,4 @@ pub async fn unlock_account(
     st.run(move |s| Ok(s.unlock_account(&actor, &username)?))
         .await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[utoipa::path(post, path = "/api/v1/tokens", request_body = TokenIn,
-    responses((status = 201, body = TokenOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn create_token(
-    State(st): State<AppState>,
-    p: Principal,
-    ApiJson(t): ApiJson<TokenIn>,
-) -> ApiResult<(StatusCode, Json<TokenOut>)> {
-    if t.label.chars().count() > 100 || t.label.chars().any(char::is_control) {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid-fields",
-            "label must be at most 100 characters",
-        ));
-    }
-    let scope = match p.actor.kind {
-        labguard_store::ActorKind::Staff(r) => r,
-        _ => return Err(ApiError::forbidden("only staff may hold API tokens")),
-    };
-    let days = i64::from(t.days.unwrap_or(90).clamp(1, 365));
-    let (secret, rec) = ApiToken::issue(
-        random::<TOKEN_BYTES>()?,
-        scope,
-        st.now(),
-        Some(TimeDelta::days(days)),
-    );
-    let (actor, user) = (p.actor.clone(), p.account.staff.id.to_string());
-    let (hash, exp) = (rec.hash.to_hex(), rec.expires_at);
-    st.run(move |s| Ok(s.create_api_token(&actor, &user, &hash, scope, &t.label, exp)?))
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(TokenOut {
-            token: secret.to_string(),
-            scope: scope.code().into(),
-            expires_at: exp,
-        }),
-    ))
-}
-
-#[utoipa::path(post, path = "/api/v1/tokens/revoke", request_body = RevokeIn,
-    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn revoke_token(
-    State(st): State<AppState>,
-    p: Principal,
-    ApiJson(r): ApiJson<RevokeIn>,
-) -> ApiResult<StatusCode> {
-    let hash = labguard_identity::session::hash_presented(
-        labguard_identity::TokenKind::Api,
-        r.token.trim(),
-    )
-    .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such token"))?
-    .to_hex();
-    let actor = p.actor.clone();
-    let found = st
-        .run(move |s| Ok(s.revoke_api_token(&actor, &hash)?))
-        .await?;
-    if found {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not-found",
-            "no such token",
-        ))
-    }
 }

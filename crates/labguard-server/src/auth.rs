@@ -20,6 +20,17 @@ pub const SESSION_COOKIE: &str = "__Host-lgs";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 /// Refresh `last_seen_at` at most this often, so reads do not each cost a write.
 const TOUCH_EVERY_SECS: i64 = 5;
+/// Record an API token's last use at most this often (the list shows it to the minute).
+const TOKEN_TOUCH_EVERY_SECS: i64 = 60;
+
+/// What a signed-in account with a one-time password may still reach: replacing the
+/// password (and its page) and signing out. Everything else answers
+/// `password-change-required`, whichever route, API or form, is asked.
+pub const ONE_TIME_PASSWORD_ROUTES: &[(&str, &str)] = &[
+    ("POST", "/api/v1/me/password"),
+    ("POST", "/api/v1/auth/sign-out"),
+    ("GET", "/change-password"),
+];
 
 /// How the caller proved who they are.
 #[derive(Debug, Clone)]
@@ -28,6 +39,8 @@ pub enum Credential {
     Session {
         secret: Zeroizing<String>,
         hash: String,
+        /// When this session last proved the second factor.
+        mfa_at: Option<chrono::DateTime<chrono::Utc>>,
     },
     ApiToken,
 }
@@ -87,8 +100,40 @@ fn changes_state(m: &Method) -> bool {
     !matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-/// Resolves the caller from headers. Shared by the API extractors and the HTML pages.
+pub fn password_change_required() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::FORBIDDEN,
+        "password-change-required",
+        "choose your own password before continuing (the one you were given works once)",
+    )
+}
+
+/// The one-time-password gate, applied to every caller that resolves: a fully signed-in
+/// account that must replace its password reaches only [`ONE_TIME_PASSWORD_ROUTES`].
+fn one_time_gate(p: &AnyStage, parts: &Parts) -> ApiResult<()> {
+    if p.stage != SessionStage::Full || !p.account.password_must_change {
+        return Ok(());
+    }
+    let (m, path) = (parts.method.as_str(), parts.uri.path());
+    if ONE_TIME_PASSWORD_ROUTES
+        .iter()
+        .any(|(rm, rp)| *rm == m && *rp == path)
+    {
+        Ok(())
+    } else {
+        Err(password_change_required())
+    }
+}
+
+/// Resolves the caller from headers. Shared by the API extractors and the HTML pages, so
+/// every check here (including the one-time-password gate) holds for every route.
 pub async fn resolve(state: &AppState, parts: &Parts) -> ApiResult<AnyStage> {
+    let p = resolve_credential(state, parts).await?;
+    one_time_gate(&p, parts)?;
+    Ok(p)
+}
+
+async fn resolve_credential(state: &AppState, parts: &Parts) -> ApiResult<AnyStage> {
     if let Some(auth) = parts.headers.get(header::AUTHORIZATION) {
         let text = auth.to_str().map_err(|_| ApiError::unauthenticated())?;
         let token = text
@@ -104,6 +149,13 @@ pub async fn resolve(state: &AppState, parts: &Parts) -> ApiResult<AnyStage> {
             .ok_or_else(ApiError::unauthenticated)?;
         if rec.revoked || rec.account.is_disabled() || rec.expires_at.is_some_and(|e| now >= e) {
             return Err(ApiError::unauthenticated());
+        }
+        if rec
+            .last_used_at
+            .is_none_or(|t| (now - t).num_seconds() >= TOKEN_TOUCH_EVERY_SECS)
+        {
+            let h = rec.token_hash.clone();
+            state.run(move |s| Ok(s.touch_api_token(&h)?)).await?;
         }
         return Ok(AnyStage {
             actor: Actor::staff(rec.account.staff.id.to_string(), rec.scope),
@@ -171,7 +223,11 @@ pub async fn resolve(state: &AppState, parts: &Parts) -> ApiResult<AnyStage> {
         actor: rec.account.actor(),
         account: rec.account,
         stage: rec.stage,
-        credential: Credential::Session { secret, hash },
+        credential: Credential::Session {
+            secret,
+            hash,
+            mfa_at: rec.mfa_at,
+        },
     })
 }
 
@@ -187,16 +243,6 @@ impl FromRequestParts<AppState> for Principal {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Principal> {
         let p = resolve(state, parts).await?;
         match p.stage {
-            // A one-time password opens nothing but the password change.
-            SessionStage::Full
-                if p.account.password_must_change && parts.uri.path() != "/api/v1/me/password" =>
-            {
-                Err(ApiError::new(
-                    axum::http::StatusCode::FORBIDDEN,
-                    "password-change-required",
-                    "choose your own password before continuing (the one you were given works once)",
-                ))
-            }
             SessionStage::Full => Ok(Principal(p)),
             SessionStage::Mfa => Err(ApiError::new(
                 axum::http::StatusCode::UNAUTHORIZED,

@@ -11,7 +11,10 @@ use labguard_core::Permission as P;
 use utoipa::OpenApi;
 
 use crate::state::AppState;
-use crate::{admin, api, compliance, devices, held, signin, training_api as tr, verify_job};
+use crate::{
+    admin, api, compliance, credentials as cred, devices, held, signin, tokens, training_api as tr,
+    verify_job,
+};
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +49,7 @@ pub const RULES: &[(&str, &str, Rule)] = &[
     ("POST", "/api/v1/auth/sign-in", Rule::Public),
     ("POST", "/api/v1/auth/mfa", Rule::AnySession),
     ("POST", "/api/v1/auth/sign-out", Rule::AnySession),
+    ("POST", "/api/v1/auth/reauth", Rule::SignedIn),
     ("GET", "/api/v1/me", Rule::AnySession),
     ("POST", "/api/v1/me/password", Rule::SignedIn),
     ("POST", "/api/v1/mfa/enroll", Rule::AnySession),
@@ -122,6 +126,12 @@ pub const RULES: &[(&str, &str, Rule)] = &[
         "/api/v1/accounts/{username}/unlock",
         Rule::All(&[P::AccountsManage]),
     ),
+    (
+        "POST",
+        "/api/v1/accounts/{username}/reset-password",
+        Rule::All(&[P::AccountsManage]),
+    ),
+    ("GET", "/api/v1/tokens", Rule::SignedIn),
     ("POST", "/api/v1/tokens", Rule::SignedIn),
     ("POST", "/api/v1/tokens/revoke", Rule::SignedIn),
     ("GET", "/api/v1/training/courses", Rule::SignedIn),
@@ -207,10 +217,11 @@ pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)>
         ("POST", "/api/v1/auth/sign-in", post(signin::sign_in)),
         ("POST", "/api/v1/auth/mfa", post(signin::mfa)),
         ("POST", "/api/v1/auth/sign-out", post(signin::sign_out)),
+        ("POST", "/api/v1/auth/reauth", post(cred::reauth)),
         ("GET", "/api/v1/me", get(signin::me)),
-        ("POST", "/api/v1/me/password", post(signin::change_password)),
-        ("POST", "/api/v1/mfa/enroll", post(signin::enroll)),
-        ("POST", "/api/v1/mfa/confirm", post(signin::confirm)),
+        ("POST", "/api/v1/me/password", post(cred::change_password)),
+        ("POST", "/api/v1/mfa/enroll", post(cred::enroll)),
+        ("POST", "/api/v1/mfa/confirm", post(cred::confirm)),
         ("GET", "/api/v1/patients", get(api::search_patients)),
         ("GET", "/api/v1/patients/{id}", get(api::get_patient)),
         (
@@ -267,8 +278,14 @@ pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)>
             "/api/v1/accounts/{username}/unlock",
             post(admin::unlock_account),
         ),
-        ("POST", "/api/v1/tokens", post(admin::create_token)),
-        ("POST", "/api/v1/tokens/revoke", post(admin::revoke_token)),
+        (
+            "POST",
+            "/api/v1/accounts/{username}/reset-password",
+            post(cred::reset_password),
+        ),
+        ("GET", "/api/v1/tokens", get(tokens::list_tokens)),
+        ("POST", "/api/v1/tokens", post(tokens::create_token)),
+        ("POST", "/api/v1/tokens/revoke", post(tokens::revoke_token)),
         ("GET", "/api/v1/training/courses", get(tr::courses)),
         (
             "GET",
@@ -368,7 +385,7 @@ impl utoipa::Modify for CommonErrors {
             ("413", "body too large"),
             ("415", "body is not application/json"),
             ("422", "fields fail validation"),
-            ("429", "too many failed sign-ins"),
+            ("429", "too many failed sign-ins or credential checks"),
         ];
         for item in doc.paths.paths.values_mut() {
             for op in [&mut item.get, &mut item.post].into_iter().flatten() {
@@ -407,10 +424,11 @@ impl utoipa::Modify for CommonErrors {
         signin::sign_in,
         signin::mfa,
         signin::sign_out,
+        cred::reauth,
         signin::me,
-        signin::change_password,
-        signin::enroll,
-        signin::confirm,
+        cred::change_password,
+        cred::enroll,
+        cred::confirm,
         api::search_patients,
         api::get_patient,
         api::patient_results,
@@ -435,8 +453,10 @@ impl utoipa::Modify for CommonErrors {
         admin::create_account,
         admin::disable_account,
         admin::unlock_account,
-        admin::create_token,
-        admin::revoke_token,
+        cred::reset_password,
+        tokens::list_tokens,
+        tokens::create_token,
+        tokens::revoke_token,
         tr::courses,
         tr::course,
         tr::start_attempt,

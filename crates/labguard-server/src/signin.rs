@@ -9,8 +9,8 @@ use axum::Json;
 use labguard_identity::session::{new_token, TokenKind};
 use labguard_identity::throttle::Counter;
 use labguard_identity::{
-    dummy_verify, recovery, totp, verify_password, AttemptEvent, Outcome, RecoveryCodeSet,
-    Throttle, ThrottleState, TotpSecret,
+    dummy_verify, totp, verify_password, AttemptEvent, Outcome, RecoveryCodeSet, Throttle,
+    ThrottleState, TotpSecret,
 };
 use labguard_store::{Account, SessionStage, SignInEvent, Store};
 use serde::{Deserialize, Serialize};
@@ -86,7 +86,12 @@ fn counter(json: Option<String>) -> Option<Counter> {
 }
 
 /// Loads the throttle for one account name and source address.
-fn load_throttle(st: &AppState, store: &Store, key: &str, src: &str) -> ApiResult<Throttle> {
+pub(crate) fn load_throttle(
+    st: &AppState,
+    store: &Store,
+    key: &str,
+    src: &str,
+) -> ApiResult<Throttle> {
     let (a, s) = store.throttle_counters(key, src)?;
     let mut state = ThrottleState::default();
     if let Some(c) = counter(a) {
@@ -98,7 +103,7 @@ fn load_throttle(st: &AppState, store: &Store, key: &str, src: &str) -> ApiResul
     Ok(Throttle::new(st.settings.throttle.clone(), state))
 }
 
-fn save_throttle(store: &Store, t: &Throttle, key: &str, src: &str) -> ApiResult<()> {
+pub(crate) fn save_throttle(store: &Store, t: &Throttle, key: &str, src: &str) -> ApiResult<()> {
     let a = t
         .state
         .accounts
@@ -114,7 +119,7 @@ fn save_throttle(store: &Store, t: &Throttle, key: &str, src: &str) -> ApiResult
 }
 
 /// Records a failed attempt and returns the generic refusal.
-fn fail(
+pub(crate) fn fail(
     st: &AppState,
     store: &Store,
     t: &mut Throttle,
@@ -138,7 +143,7 @@ fn fail(
     ApiError::invalid_credentials()
 }
 
-fn throttled(d: &labguard_identity::Decision) -> ApiError {
+pub(crate) fn throttled(d: &labguard_identity::Decision) -> ApiError {
     let mut e = ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
         "too-many-attempts",
@@ -148,15 +153,15 @@ fn throttled(d: &labguard_identity::Decision) -> ApiError {
     e
 }
 
-fn new_session(store: &Store, user: &str, stage: SessionStage) -> ApiResult<Zeroizing> {
+pub(crate) fn new_session(store: &Store, user: &str, stage: SessionStage) -> ApiResult<Zeroizing> {
     let t = new_token(TokenKind::Session, random::<32>()?);
     store.create_session(user, &t.hash.to_hex(), stage)?;
     Ok(t.secret)
 }
 
-type Zeroizing = zeroize::Zeroizing<String>;
+pub(crate) type Zeroizing = zeroize::Zeroizing<String>;
 
-fn with_cookie<T: Serialize>(secret: &str, body: T) -> Response {
+pub(crate) fn with_cookie<T: Serialize>(secret: &str, body: T) -> Response {
     let mut r = Json(body).into_response();
     r.headers_mut()
         .insert(header::SET_COOKIE, session_cookie(secret));
@@ -231,7 +236,7 @@ pub async fn sign_in(
     ))
 }
 
-fn session_hash(p: &AnyStage) -> ApiResult<String> {
+pub(crate) fn session_hash(p: &AnyStage) -> ApiResult<String> {
     match &p.credential {
         Credential::Session { hash, .. } => Ok(hash.clone()),
         Credential::ApiToken => Err(ApiError::bad_request(
@@ -260,72 +265,9 @@ pub async fn mfa(
         .run(move |store| {
             let a = &p.account;
             let user = a.staff.id.to_string();
-            let key = a.staff.username.to_lowercase();
-            let _serial = st2.throttle_locks.hold(&key, &src);
-            // Several nodes on one PostgreSQL share the counters: serialize across them too.
-            let _nodes = store.cross_node_locks(&[
-                &format!("sign-in account {key}"),
-                &format!("sign-in source {src}"),
-            ])?;
-            let mut t = load_throttle(&st2, store, &key, &src)?;
-            let d = t.check(&key, &src, st2.now());
-            if !d.allowed {
-                store.record_sign_in(Some(a), &src, SignInEvent::Throttled)?;
-                return Err(throttled(&d));
-            }
-            let now = st2.now();
-            let accepted = match (&req.code, &req.recovery_code) {
-                (Some(code), None) => {
-                    let secret = store
-                        .totp_secret(&user)?
-                        .ok_or_else(ApiError::invalid_credentials)?;
-                    let secret =
-                        TotpSecret::from_bytes(&secret).map_err(|_| ApiError::internal())?;
-                    let unix = u64::try_from(now.timestamp()).unwrap_or(0);
-                    match totp::verify(&secret, code, unix, a.totp_last_step) {
-                        Ok(step) => store.accept_totp_step(&user, step)?,
-                        Err(_) => false,
-                    }
-                }
-                (None, Some(rc)) => {
-                    let mut set: RecoveryCodeSet = a
-                        .recovery_codes
-                        .as_deref()
-                        .and_then(|j| serde_json::from_str(j).ok())
-                        .ok_or_else(ApiError::invalid_credentials)?;
-                    if set.consume(rc, now).is_ok() {
-                        let json = serde_json::to_string(&set).map_err(|_| ApiError::internal())?;
-                        store.set_recovery_codes(&user, &json)?;
-                        store.record_sign_in(Some(a), &src, SignInEvent::RecoveryCodeUsed)?;
-                        true
-                    } else {
-                        false
-                    }
-                }
-                _ => {
-                    return Err(ApiError::bad_request(
-                        "send either `code` or `recovery_code`",
-                    ))
-                }
-            };
-            if !accepted {
-                return Err(fail(
-                    &st2,
-                    store,
-                    &mut t,
-                    Some(a),
-                    &key,
-                    &src,
-                    SignInEvent::MfaRejected,
-                ));
-            }
-            t.record(&AttemptEvent {
-                account: &key,
-                source: &src,
-                at: now,
-                outcome: Outcome::Success,
-            });
-            save_throttle(store, &t, &key, &src)?;
+            throttled_check(&st2, store, a, &src, SignInEvent::MfaRejected, |store| {
+                second_factor_ok(&st2, store, a, &req, &src)
+            })?;
             // A fresh session id at each privilege change, so a planted id gains nothing.
             store.revoke_session(&a.actor(), &old, "mfa completed")?;
             let secret = new_session(store, &user, SessionStage::Full)?;
@@ -385,161 +327,85 @@ pub fn me_of(st: &AppState, p: &AnyStage) -> Me {
     }
 }
 
-#[utoipa::path(post, path = "/api/v1/mfa/enroll",
-    responses((status = 200, body = Enrollment), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn enroll(State(st): State<AppState>, p: AnyStage) -> ApiResult<Json<Enrollment>> {
-    if p.stage == SessionStage::Mfa {
-        return Err(ApiError::unauthenticated());
+/// Runs one credential check for `a` under the sign-in throttle: refused with 429 while
+/// the account or source is throttled, and a failure counts exactly like a failed sign-in.
+/// Every step that takes a password or a code after sign-in goes through here.
+pub(crate) fn throttled_check(
+    st: &AppState,
+    store: &Store,
+    a: &Account,
+    src: &str,
+    event: SignInEvent,
+    check: impl FnOnce(&Store) -> ApiResult<bool>,
+) -> ApiResult<()> {
+    let key = a.staff.username.to_lowercase();
+    let _serial = st.throttle_locks.hold(&key, src);
+    // Several nodes on one PostgreSQL share the counters: serialize across them too.
+    let _nodes = store.cross_node_locks(&[
+        &format!("sign-in account {key}"),
+        &format!("sign-in source {src}"),
+    ])?;
+    let mut t = load_throttle(st, store, &key, src)?;
+    let d = t.check(&key, src, st.now());
+    if !d.allowed {
+        store.record_sign_in(Some(a), src, SignInEvent::Throttled)?;
+        return Err(throttled(&d));
     }
-    session_hash(&p)?;
-    let secret = TotpSecret::from_random_bytes(random::<{ totp::SECRET_LEN }>()?);
-    let name = p.account.staff.username.clone();
-    let uri = totp::provisioning_uri(&secret, &name).map_err(|_| ApiError::internal())?;
-    let svg = totp::provisioning_qr_svg(&secret, &name).map_err(|_| ApiError::internal())?;
-    let b32 = secret.to_base32();
-    let (actor, user) = (p.actor.clone(), p.account.staff.id.to_string());
-    st.run(move |s| Ok(s.start_mfa_enrollment(&actor, &user, secret.as_bytes())?))
-        .await?;
-    Ok(Json(Enrollment {
-        otpauth_uri: uri.to_string(),
-        secret_base32: b32.to_string(),
-        qr_svg: svg.to_string(),
-    }))
-}
-
-#[utoipa::path(post, path = "/api/v1/mfa/confirm", request_body = ConfirmRequest,
-    responses((status = 200, body = RecoveryCodes), (status = 401, body = ErrorBody), (status = 400, body = ErrorBody)))]
-pub async fn confirm(
-    State(st): State<AppState>,
-    p: AnyStage,
-    ApiJson(req): ApiJson<ConfirmRequest>,
-) -> ApiResult<Response> {
-    if p.stage == SessionStage::Mfa {
-        return Err(ApiError::unauthenticated());
+    if !check(store)? {
+        return Err(fail(st, store, &mut t, Some(a), &key, src, event));
     }
-    let old = session_hash(&p)?;
-    let st2 = st.clone();
-    let (secret, codes) = st
-        .run(move |store| {
-            let user = p.account.staff.id.to_string();
-            let stored = store
-                .totp_secret(&user)?
-                .ok_or_else(|| ApiError::bad_request("start enrolment first"))?;
-            let secret = TotpSecret::from_bytes(&stored).map_err(|_| ApiError::internal())?;
-            let now = st2.now();
-            let unix = u64::try_from(now.timestamp()).unwrap_or(0);
-            let step = totp::verify(&secret, &req.code, unix, None)
-                .map_err(|_| ApiError::invalid_credentials())?;
-            if !store.accept_totp_step(&user, step)? {
-                return Err(ApiError::invalid_credentials());
-            }
-            let bytes = random::<{ recovery::DEFAULT_COUNT * recovery::BYTES_PER_CODE }>()?;
-            let gen = recovery::generate(recovery::DEFAULT_COUNT, &bytes, now)
-                .map_err(|_| ApiError::internal())?;
-            let json = serde_json::to_string(&gen.stored).map_err(|_| ApiError::internal())?;
-            store.confirm_mfa(&p.actor, &user, &json)?;
-            store.revoke_session(&p.actor, &old, "mfa enrolled")?;
-            let secret = new_session(store, &user, SessionStage::Full)?;
-            Ok((
-                secret,
-                gen.plaintext
-                    .iter()
-                    .map(|c| c.to_string())
-                    .collect::<Vec<_>>(),
-            ))
-        })
-        .await?;
-    let csrf_token = st.csrf.token_for(&secret);
-    Ok(with_cookie(
-        &secret,
-        RecoveryCodes {
-            recovery_codes: codes,
-            csrf_token,
-        },
-    ))
+    t.record(&AttemptEvent {
+        account: &key,
+        source: src,
+        at: st.now(),
+        outcome: Outcome::Success,
+    });
+    save_throttle(store, &t, &key, src)?;
+    Ok(())
 }
 
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PasswordChange {
-    #[schema(max_length = 4096)]
-    pub current_password: String,
-    #[schema(max_length = 4096)]
-    pub new_password: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct PasswordProblems {
-    pub error: String,
-    pub message: String,
-    /// Each reason the new password was refused, as a sentence ending "The password …".
-    /// Absent when the request itself was malformed (the same status, a generic body).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub problems: Option<Vec<String>>,
-}
-
-/// Changes the caller's own password under the NIST SP 800-63B rev 4 policy (length, no
-/// composition rules, blocklist of breached and common passwords, no lab or user names),
-/// answering with every reason a refused password fails.
-#[utoipa::path(post, path = "/api/v1/me/password", request_body = PasswordChange,
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 422, body = PasswordProblems)))]
-pub async fn change_password(
-    State(st): State<AppState>,
-    p: crate::auth::Principal,
-    ApiJson(req): ApiJson<PasswordChange>,
-) -> ApiResult<Response> {
-    if matches!(p.credential, Credential::ApiToken) {
-        return Err(ApiError::forbidden("API tokens cannot change passwords"));
-    }
-    let st2 = st.clone();
-    let outcome = st
-        .run(move |store| {
-            let a = &p.account;
-            if !verify_password(&req.current_password, &a.password_hash) {
-                return Err(ApiError::invalid_credentials());
-            }
-            let ctx = labguard_identity::PolicyContext {
-                // Every account signs in with TOTP as well, so the MFA minimum applies.
-                with_mfa: true,
-                lab_name: st2.settings.lab_name.clone(),
-                username: a.staff.username.clone(),
-                display_name: a.staff.display_name.clone(),
-                other_words: vec![a.staff.email.clone()],
+/// Checks a TOTP code (against the authenticator in force, refusing replays) or consumes
+/// a recovery code. Exactly one of the two must be sent.
+pub(crate) fn second_factor_ok(
+    st: &AppState,
+    store: &Store,
+    a: &Account,
+    req: &MfaRequest,
+    src: &str,
+) -> ApiResult<bool> {
+    let user = a.staff.id.to_string();
+    let now = st.now();
+    match (&req.code, &req.recovery_code) {
+        (Some(code), None) => {
+            let Some(secret) = store.totp_secret(&user)? else {
+                return Ok(false);
             };
-            if req.new_password == req.current_password {
-                return Ok(Some(vec![
-                    "The password is the one you have now: choose a new one.".to_string(),
-                ]));
+            let secret = TotpSecret::from_bytes(&secret).map_err(|_| ApiError::internal())?;
+            let unix = u64::try_from(now.timestamp()).unwrap_or(0);
+            match totp::verify(&secret, code, unix, a.totp_last_step) {
+                Ok(step) => Ok(store.accept_totp_step(&user, step)?),
+                Err(_) => Ok(false),
             }
-            if let Err(problems) = labguard_identity::check_password(&req.new_password, &ctx) {
-                return Ok(Some(
-                    problems
-                        .iter()
-                        .map(|p| format!("The password {p}."))
-                        .collect::<Vec<_>>(),
-                ));
+        }
+        (None, Some(rc)) => {
+            let Some(mut set) = a
+                .recovery_codes
+                .as_deref()
+                .and_then(|j| serde_json::from_str::<RecoveryCodeSet>(j).ok())
+            else {
+                return Ok(false);
+            };
+            if set.consume(rc, now).is_ok() {
+                let json = serde_json::to_string(&set).map_err(|_| ApiError::internal())?;
+                store.set_recovery_codes(&user, &json)?;
+                store.record_sign_in(Some(a), src, SignInEvent::RecoveryCodeUsed)?;
+                Ok(true)
+            } else {
+                Ok(false)
             }
-            let salt = random::<16>()?;
-            let phc = labguard_identity::hash_password(
-                &req.new_password,
-                &salt,
-                &st2.settings.hash_params,
-            )
-            .map_err(|_| ApiError::internal())?;
-            store.set_password_hash(&p.actor, &a.staff.id.to_string(), &phc, false)?;
-            Ok(None)
-        })
-        .await?;
-    Ok(match outcome {
-        None => StatusCode::NO_CONTENT.into_response(),
-        Some(problems) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Json(PasswordProblems {
-                error: "weak-password".into(),
-                message: "choose another password".into(),
-                problems: Some(problems),
-            }),
-        )
-            .into_response(),
-    })
+        }
+        _ => Err(ApiError::bad_request(
+            "send either `code` or `recovery_code`",
+        )),
+    }
 }

@@ -21,6 +21,8 @@ pub struct Settings {
     pub lab_name: String,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// Longest an API token may live (requests for longer, or for none, are refused).
+    pub token_max_lifetime: TimeDelta,
 }
 
 impl Default for Settings {
@@ -31,6 +33,7 @@ impl Default for Settings {
             hash_params: HashParams::default(),
             lab_name: "labguard".into(),
             body_limit: 64 * 1024,
+            token_max_lifetime: TimeDelta::days(90),
         }
     }
 }

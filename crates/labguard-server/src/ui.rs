@@ -127,6 +127,8 @@ async fn change_password_page(State(st): State<AppState>, req: Request) -> Respo
          <label>Current password <input id=\"current-password\" type=\"password\" autocomplete=\"current-password\" required maxlength=\"4096\"></label>\
          <label>New password <input id=\"new-password\" type=\"password\" autocomplete=\"new-password\" required maxlength=\"4096\"></label>\
          <label>New password again <input id=\"new-password-2\" type=\"password\" autocomplete=\"new-password\" required maxlength=\"4096\"></label>\
+         <p>Your other sessions are signed out.</p>\
+         <label class=\"check\"><input id=\"revoke-tokens\" type=\"checkbox\"> Also revoke my API tokens</label>\
          <button type=\"submit\" id=\"change-password\">Change password</button></form>\
          <ul id=\"password-problems\" class=\"error\"></ul><p id=\"error\" class=\"error\" role=\"alert\"></p></main>"
     );
@@ -134,7 +136,9 @@ async fn change_password_page(State(st): State<AppState>, req: Request) -> Respo
 }
 
 pub(crate) fn redirect_for(err: &crate::error::ApiError) -> Response {
-    if err.code == "session-expired" {
+    if err.code == "password-change-required" {
+        Redirect::to("/change-password").into_response()
+    } else if err.code == "session-expired" {
         Redirect::to("/sign-in?expired=1").into_response()
     } else {
         Redirect::to("/sign-in").into_response()
@@ -144,13 +148,8 @@ pub(crate) fn redirect_for(err: &crate::error::ApiError) -> Response {
 pub(crate) async fn who(state: &AppState, req: Request) -> Result<AnyStage, Response> {
     let (parts, _) = req.into_parts();
     match resolve(state, &parts).await {
-        Ok(p) if p.stage == labguard_store::SessionStage::Full => {
-            if p.account.password_must_change {
-                Err(Redirect::to("/change-password").into_response())
-            } else {
-                Ok(p)
-            }
-        }
+        // A one-time password is refused in `resolve` (password-change-required).
+        Ok(p) if p.stage == labguard_store::SessionStage::Full => Ok(p),
         Ok(_) => Err(Redirect::to("/sign-in").into_response()),
         Err(e) => Err(redirect_for(&e)),
     }

@@ -202,6 +202,7 @@ async fn form_caller(
     match crate::auth::resolve(st, &parts).await {
         Ok(p) if p.stage == labguard_store::SessionStage::Full => Ok((p, fields)),
         Ok(_) => Err(axum::response::Redirect::to("/sign-in").into_response()),
+        Err(e) if e.code == "password-change-required" => Err(crate::ui::redirect_for(&e)),
         // A missing or wrong CSRF token.
         Err(e) if e.status == StatusCode::FORBIDDEN => Err(denied_page()),
         Err(e) => Err(crate::ui::redirect_for(&e)),

@@ -220,7 +220,7 @@
       const ul = $("password-problems"); clear(ul);
       if ($("new-password").value !== $("new-password-2").value) { showError("The two new passwords differ."); return; }
       try {
-        await api("POST", "/api/v1/me/password", { current_password: $("current-password").value, new_password: $("new-password").value });
+        await api("POST", "/api/v1/me/password", { current_password: $("current-password").value, new_password: $("new-password").value, revoke_tokens: $("revoke-tokens").checked });
         location.href = "/app";
       } catch (e) {
         const ps = (e.data && e.data.problems) || [];

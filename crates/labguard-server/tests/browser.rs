@@ -253,7 +253,13 @@ fn lab(people: &[(&str, Role)], idle_secs: i64) -> Lab {
             .unwrap();
         let codes = recovery::generate(1, &[1u8; 10], Utc::now()).unwrap();
         store
-            .confirm_mfa(&op, &user, &serde_json::to_string(&codes.stored).unwrap())
+            .confirm_mfa(
+                &op,
+                &user,
+                &serde_json::to_string(&codes.stored).unwrap(),
+                None,
+                None,
+            )
             .unwrap();
         made.push((
             username.to_string(),

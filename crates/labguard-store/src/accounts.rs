@@ -261,7 +261,7 @@ impl Store {
     }
 
     /// Only the account holder (or the console operator) may change their credentials.
-    fn self_or_operator(
+    pub(crate) fn self_or_operator(
         &self,
         actor: &Actor,
         user_id: &str,
@@ -311,58 +311,28 @@ impl Store {
         })
     }
 
-    /// Stores a new TOTP secret (sealed) for an enrolment that is not yet confirmed. Until
-    /// [`Store::confirm_mfa`] the account keeps whatever MFA state it had.
-    pub fn start_mfa_enrollment(
-        &self,
-        actor: &Actor,
-        user_id: &str,
-        secret: &[u8],
-    ) -> Result<(), StoreError> {
-        self.self_or_operator(actor, user_id, "mfa.enroll-start")?;
-        self.write(|tx, pending| {
-            let ring = self.ring()?;
-            let ct = ring.seal(&FieldRef::new("accounts", user_id, "totp_secret"), secret)?;
-            let version = i64::from(ring.active_version());
-            drop(ring);
-            let n = tx.execute(
-                "UPDATE accounts SET totp_secret = ?, totp_key_version = ?, totp_last_step = NULL, mfa_enrolled = 0 WHERE user_id = ?",
-                &[ct.into(), Value::Int(version), user_id.into()],
-            )?;
-            if n == 0 {
-                return Err(StoreError::NotFound("account".into()));
-            }
-            pending.push(self.entry(actor, "mfa.enroll-start", "account", user_id, None, Outcome::Success)?);
-            Ok(())
-        })
-    }
-
-    /// Marks TOTP enrolment complete and stores the recovery code digests.
-    pub fn confirm_mfa(
-        &self,
-        actor: &Actor,
-        user_id: &str,
-        recovery_codes_json: &str,
-    ) -> Result<(), StoreError> {
-        self.self_or_operator(actor, user_id, "mfa.enroll")?;
-        self.write(|tx, pending| {
-            let n = tx.execute(
-                "UPDATE accounts SET mfa_enrolled = 1, recovery_codes = ? WHERE user_id = ? AND totp_secret IS NOT NULL",
-                &[recovery_codes_json.into(), user_id.into()],
-            )?;
-            if n == 0 {
-                return Err(StoreError::NotFound("pending TOTP enrolment".into()));
-            }
-            pending.push(self.entry(actor, "mfa.enroll", "account", user_id, None, Outcome::Success)?);
-            Ok(())
-        })
-    }
-
     /// The account's TOTP secret, unsealed, for checking a code.
     pub fn totp_secret(&self, user_id: &str) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
+        self.sealed_secret(user_id, "totp_secret")
+    }
+
+    /// The secret of an enrolment started but not yet confirmed, unsealed.
+    pub fn pending_totp_secret(
+        &self,
+        user_id: &str,
+    ) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
+        self.sealed_secret(user_id, "pending_totp_secret")
+    }
+
+    /// `column` is one of our two fixed column names, never input.
+    fn sealed_secret(
+        &self,
+        user_id: &str,
+        column: &'static str,
+    ) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
         let mut tx = self.backend.begin()?;
         let rows = tx.query(
-            "SELECT totp_secret FROM accounts WHERE user_id = ? AND totp_secret IS NOT NULL",
+            &format!("SELECT {column} FROM accounts WHERE user_id = ? AND {column} IS NOT NULL"),
             &[user_id.into()],
         )?;
         drop(tx);
@@ -371,13 +341,10 @@ impl Store {
         };
         let pt = self
             .ring()?
-            .open(
-                &FieldRef::new("accounts", user_id, "totp_secret"),
-                v.as_blob()?,
-            )
+            .open(&FieldRef::new("accounts", user_id, column), v.as_blob()?)
             .map_err(|e| match e {
                 labguard_crypto::CryptoError::Authentication => StoreError::Corrupt(format!(
-                    "accounts row {user_id}, column totp_secret: ciphertext failed authentication"
+                    "accounts row {user_id}, column {column}: ciphertext failed authentication"
                 )),
                 other => StoreError::Crypto(other),
             })?;
@@ -567,8 +534,8 @@ fn disable_in(tx: &mut dyn Tx, id: &str, now: &str) -> Result<(), StoreError> {
 }
 
 impl Store {
-    /// Re-encrypts the identity secrets sealed with the data key (TOTP secrets, break-glass
-    /// reasons) under key version `to`. Key rotation calls it before retiring old keys, or
+    /// Re-encrypts the identity secrets sealed with the data key (TOTP secrets, pending
+    /// ones, break-glass reasons) under key version `to`. Key rotation calls it before retiring old keys, or
     /// those rows would become unreadable and every user would lose their second factor.
     pub(crate) fn reseal_identity_secrets(&self, to: u32) -> Result<u64, StoreError> {
         let to_v = i64::from(to);
@@ -590,7 +557,15 @@ impl Store {
                 ("break_glass", "reason"),
                 "UPDATE break_glass SET reason = ?, key_version = ? WHERE id = ?",
             )?;
-            Ok(totp + reasons)
+            let pending = reseal_column(
+                tx,
+                &ring,
+                to_v,
+                "SELECT user_id, pending_totp_secret FROM accounts WHERE pending_totp_secret IS NOT NULL AND (pending_totp_key_version IS NULL OR pending_totp_key_version < ?)",
+                ("accounts", "pending_totp_secret"),
+                "UPDATE accounts SET pending_totp_secret = ?, pending_totp_key_version = ? WHERE user_id = ?",
+            )?;
+            Ok(totp + reasons + pending)
         })
     }
 }

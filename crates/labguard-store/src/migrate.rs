@@ -45,6 +45,11 @@ pub const SQLITE_MIGRATIONS: &[Migration] = &[
         name: "password_change",
         sql: include_str!("../migrations/sqlite/0007_password_change.sql"),
     },
+    Migration {
+        version: 8,
+        name: "identity_hardening",
+        sql: include_str!("../migrations/sqlite/0008_identity_hardening.sql"),
+    },
 ];
 
 pub const POSTGRES_MIGRATIONS: &[Migration] = &[
@@ -82,6 +87,11 @@ pub const POSTGRES_MIGRATIONS: &[Migration] = &[
         version: 7,
         name: "password_change",
         sql: include_str!("../migrations/postgres/0007_password_change.sql"),
+    },
+    Migration {
+        version: 8,
+        name: "identity_hardening",
+        sql: include_str!("../migrations/postgres/0008_identity_hardening.sql"),
     },
 ];
 

@@ -49,6 +49,8 @@ pub struct SessionRecord {
     pub stage: SessionStage,
     pub created_at: DateTime<Utc>,
     pub last_seen_at: DateTime<Utc>,
+    /// When this session last proved the second factor (None: never).
+    pub mfa_at: Option<DateTime<Utc>>,
     pub revoked: bool,
     pub account: Account,
 }
@@ -60,13 +62,28 @@ pub struct ApiTokenRecord {
     pub label: String,
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
     pub revoked: bool,
     pub account: Account,
 }
 
+/// A token as its holder sees it in a list: never the secret, only a short prefix of its
+/// hash to tell tokens apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiTokenInfo {
+    pub id: String,
+    pub scope: Role,
+    pub label: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked: bool,
+}
+
 impl Store {
     /// Stores a new session for `user_id`. Creating one is audited by the sign-in step
-    /// that caused it.
+    /// that caused it. A full session only ever follows a second factor, so it records
+    /// that moment as its last MFA.
     pub fn create_session(
         &self,
         user_id: &str,
@@ -76,13 +93,14 @@ impl Store {
         let now = rfc3339(self.now());
         let mut tx = self.backend.begin()?;
         tx.execute(
-            "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, stage) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, stage, mfa_at) VALUES (?, ?, ?, ?, ?, ?)",
             &[
                 token_hash.into(),
                 user_id.into(),
                 now.clone().into(),
-                now.into(),
+                now.clone().into(),
                 stage.code().into(),
+                if stage == SessionStage::Full { Value::Text(now) } else { Value::Null },
             ],
         )?;
         tx.commit()
@@ -91,7 +109,7 @@ impl Store {
     pub fn session(&self, token_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
         let mut tx = self.backend.begin()?;
         let sql = format!(
-            "SELECT x.token_hash, x.stage, x.created_at, x.last_seen_at, x.revoked_at, {} \
+            "SELECT x.token_hash, x.stage, x.created_at, x.last_seen_at, x.revoked_at, x.mfa_at, {} \
              FROM sessions x JOIN accounts a ON a.user_id = x.user_id JOIN staff s ON s.id = x.user_id \
              WHERE x.token_hash = ?",
             ACCOUNT_COLS
@@ -110,7 +128,8 @@ impl Store {
             created_at: parse_time(col(2)?)?,
             last_seen_at: parse_time(col(3)?)?,
             revoked: !matches!(col(4)?, Value::Null),
-            account: decode_account(r.get(5..).unwrap_or_default())?,
+            mfa_at: opt_time(col(5)?)?,
+            account: decode_account(r.get(6..).unwrap_or_default())?,
         }))
     }
 
@@ -123,6 +142,57 @@ impl Store {
             &[now.into(), token_hash.into()],
         )?;
         tx.commit()
+    }
+
+    /// Records a second factor proved again within the session (re-authentication).
+    pub fn refresh_session_mfa(&self, token_hash: &str) -> Result<(), StoreError> {
+        let now = rfc3339(self.now());
+        let mut tx = self.backend.begin()?;
+        tx.execute(
+            "UPDATE sessions SET mfa_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
+            &[now.into(), token_hash.into()],
+        )?;
+        tx.commit()
+    }
+
+    /// Records a use of an API token (callers throttle how often).
+    pub fn touch_api_token(&self, token_hash: &str) -> Result<(), StoreError> {
+        let now = rfc3339(self.now());
+        let mut tx = self.backend.begin()?;
+        tx.execute(
+            "UPDATE api_tokens SET last_used_at = ? WHERE token_hash = ?",
+            &[now.into(), token_hash.into()],
+        )?;
+        tx.commit()
+    }
+
+    /// The caller's own API tokens, newest first.
+    pub fn list_api_tokens(&self, actor: &Actor) -> Result<Vec<ApiTokenInfo>, StoreError> {
+        self.write(|tx, pending| {
+            let rows = tx.query(
+                "SELECT token_hash, scope, label, created_at, expires_at, last_used_at, revoked_at FROM api_tokens WHERE user_id = ? ORDER BY created_at DESC",
+                &[actor.id.clone().into()],
+            )?;
+            let out = rows
+                .iter()
+                .map(|r| {
+                    let [h, scope, label, created, exp, used, revoked] = r.as_slice() else {
+                        return Err(StoreError::Corrupt("token row shape".into()));
+                    };
+                    Ok(ApiTokenInfo {
+                        id: h.as_text()?.chars().take(16).collect(),
+                        scope: Role::from_code(scope.as_text()?)?,
+                        label: label.as_text()?.to_string(),
+                        created_at: parse_time(created)?,
+                        expires_at: opt_time(exp)?,
+                        last_used_at: opt_time(used)?,
+                        revoked: !matches!(revoked, Value::Null),
+                    })
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            pending.push(self.entry(actor, "api-token.list", "api-token", &actor.id, None, Outcome::Success)?);
+            Ok(out)
+        })
     }
 
     /// Ends a session. `why` goes into the audit entry (sign-out, idle timeout, …).
@@ -201,7 +271,7 @@ impl Store {
     pub fn api_token(&self, token_hash: &str) -> Result<Option<ApiTokenRecord>, StoreError> {
         let mut tx = self.backend.begin()?;
         let sql = format!(
-            "SELECT t.token_hash, t.scope, t.label, t.created_at, t.expires_at, t.revoked_at, {ACCOUNT_COLS} \
+            "SELECT t.token_hash, t.scope, t.label, t.created_at, t.expires_at, t.revoked_at, t.last_used_at, {ACCOUNT_COLS} \
              FROM api_tokens t JOIN accounts a ON a.user_id = t.user_id JOIN staff s ON s.id = t.user_id \
              WHERE t.token_hash = ?"
         );
@@ -220,7 +290,8 @@ impl Store {
             created_at: parse_time(col(3)?)?,
             expires_at: opt_time(col(4)?)?,
             revoked: !matches!(col(5)?, Value::Null),
-            account: decode_account(r.get(6..).unwrap_or_default())?,
+            last_used_at: opt_time(col(6)?)?,
+            account: decode_account(r.get(7..).unwrap_or_default())?,
         }))
     }
 

@@ -244,3 +244,22 @@ pub(crate) fn reseal(
     })?;
     Ok(Value::Blob(ring.seal(&f, &pt)?))
 }
+
+/// Moves an encrypted value from one column of a row to another: each column binds its own
+/// ciphertexts, so the value is opened under `from` and sealed again under `to`.
+pub(crate) fn reseal_as(
+    ring: &KeyRing,
+    (table, id): (&str, &str),
+    (from, to): (&str, &str),
+    value: &Value,
+) -> Result<Value, StoreError> {
+    let pt = ring
+        .open(&FieldRef::new(table, id, from), value.as_blob()?)
+        .map_err(|e| match e {
+            labguard_crypto::CryptoError::Authentication => StoreError::Corrupt(format!(
+                "{table} row {id}, column {from}: ciphertext failed authentication"
+            )),
+            other => StoreError::Crypto(other),
+        })?;
+    Ok(Value::Blob(ring.seal(&FieldRef::new(table, id, to), &pt)?))
+}

@@ -58,7 +58,8 @@ fn account(s: &Store, username: &str, role: Role, email: &str, mfa: bool) -> Str
     if mfa {
         s.start_mfa_enrollment(&op(), &id.to_string(), &[7u8; 20])
             .unwrap();
-        s.confirm_mfa(&op(), &id.to_string(), "{}").unwrap();
+        s.confirm_mfa(&op(), &id.to_string(), "{}", None, None)
+            .unwrap();
     }
     id.to_string()
 }

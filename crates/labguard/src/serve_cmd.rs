@@ -23,6 +23,10 @@ pub struct ServeArgs {
     /// Sign a session out this long after sign-in, active or not.
     #[arg(long, default_value = "12h", value_parser = parse_duration)]
     pub session_lifetime: TimeDelta,
+    /// Longest an API token may live (e.g. 90d, 12h); requests for longer, or for a token
+    /// that never expires, are refused.
+    #[arg(long, default_value = "90d", value_parser = parse_duration)]
+    pub token_max_lifetime: TimeDelta,
     /// PEM certificate chain; without it a self-signed certificate is made in the data dir.
     #[arg(long, requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -41,18 +45,22 @@ pub struct ServeArgs {
     pub mllp_tcp_listen: String,
 }
 
-/// `15m`, `90s`, `1h`, `2d`, or plain seconds.
+/// `15m`, `90s`, `1h`, `2d` (or `2days`), or plain seconds; at most 100 years.
 pub fn parse_duration(s: &str) -> Result<TimeDelta, String> {
     let s = s.trim();
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
     let n: i64 = num.parse().map_err(|_| format!("not a duration: {s}"))?;
-    let secs = match unit {
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
+    let per = match unit.trim() {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" | "day" | "days" => 86_400,
         _ => return Err(format!("unknown unit in {s}: use s, m, h or d")),
     };
+    let secs = n
+        .checked_mul(per)
+        .filter(|s| *s <= 100 * 365 * 86_400)
+        .ok_or_else(|| format!("the duration {s} is too long"))?;
     if secs <= 0 {
         return Err("the duration must be positive".into());
     }
@@ -81,6 +89,7 @@ pub fn serve(g: &Global, store: Arc<Store>, args: &ServeArgs, ready: Option<Read
     };
     settings.session.idle_timeout = args.idle_timeout;
     settings.session.absolute_lifetime = args.session_lifetime;
+    settings.token_max_lifetime = args.token_max_lifetime;
     // The settings the web edge runs with are evidence (automatic logoff, TLS): record them.
     store.record_run(
         &labguard_store::Actor::system(),
@@ -89,6 +98,7 @@ pub fn serve(g: &Global, store: Arc<Store>, args: &ServeArgs, ready: Option<Read
         None,
         &serde_json::json!({
             "idle_timeout_secs": settings.session.idle_timeout.num_seconds(),
+            "token_max_lifetime_secs": settings.token_max_lifetime.num_seconds(),
             "tls": true,
             "min_tls": "1.2",
         }),

@@ -83,7 +83,13 @@ pub fn create(
     store.start_mfa_enrollment(&op, &user, secret.as_bytes())?;
     let bytes = random::<{ recovery::DEFAULT_COUNT * recovery::BYTES_PER_CODE }>()?;
     let codes = recovery::generate(recovery::DEFAULT_COUNT, &bytes, chrono::Utc::now())?;
-    store.confirm_mfa(&op, &user, &serde_json::to_string(&codes.stored)?)?;
+    store.confirm_mfa(
+        &op,
+        &user,
+        &serde_json::to_string(&codes.stored)?,
+        None,
+        None,
+    )?;
     Ok(Credentials {
         username: username.into(),
         role: role.code().into(),

@@ -136,6 +136,24 @@ impl Env {
         (status, v, cookies)
     }
 
+    /// Like `call`, with the response headers.
+    pub fn call_with_headers(
+        &self,
+        req: Request<Body>,
+    ) -> (StatusCode, Value, axum::http::HeaderMap) {
+        self.rt.block_on(async {
+            let resp = self.app.clone().oneshot(req).await.unwrap();
+            let status = resp.status();
+            let headers = resp.headers().clone();
+            let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+            (
+                status,
+                serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+                headers,
+            )
+        })
+    }
+
     /// Like `call`, for pages: the status and the body as text.
     pub fn call_text(&self, req: Request<Body>) -> (StatusCode, String) {
         self.rt.block_on(async {
