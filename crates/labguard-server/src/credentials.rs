@@ -51,7 +51,8 @@ fn reauth_fields_missing() -> ApiError {
 /// any) keeps working until a code from the new one is confirmed, so an abandoned or
 /// hostile enrolment changes nothing.
 #[utoipa::path(post, path = "/api/v1/mfa/enroll", request_body = EnrollRequest,
-    responses((status = 200, body = Enrollment), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 200, body = Enrollment), (status = 401, body = ErrorBody),
+              (status = 403, description = "reauth-required: an authenticator is in force and the password or code is missing", body = ErrorBody),
               (status = 429, body = ErrorBody)))]
 pub async fn enroll(
     State(st): State<AppState>,

@@ -378,7 +378,7 @@ impl utoipa::Modify for CommonErrors {
             ),
             (
                 "403",
-                "the role may not do this, or the CSRF token is wrong",
+                "the role may not do this, the CSRF token is wrong, or the account must first replace its one-time password (password-change-required)",
             ),
             ("404", "no such record"),
             ("409", "conflicts with an existing record"),

@@ -54,8 +54,14 @@ pub struct RevokeIn {
     pub token: String,
 }
 
+/// Issues an API token scoped to the caller's role. Only from a browser session whose
+/// second factor is under 15 minutes old: a token gets `403 token-cannot-mint`, a session
+/// with an older code `403 mfa-reauth-required` (send a code to `/api/v1/auth/reauth`).
+/// `days` beyond the lab's maximum lifetime, or 0 (never expires), gets `422 token-lifetime`.
 #[utoipa::path(post, path = "/api/v1/tokens", request_body = TokenIn,
-    responses((status = 201, body = TokenOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = TokenOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, description = "token-cannot-mint, mfa-reauth-required, or the role may not", body = ErrorBody),
+              (status = 422, description = "token-lifetime, or a bad label", body = ErrorBody)))]
 pub async fn create_token(
     State(st): State<AppState>,
     p: Principal,
@@ -154,6 +160,7 @@ pub struct TokenInfoOut {
     pub revoked: bool,
 }
 
+/// The caller's own tokens with their expiry and last use (never the secret).
 #[utoipa::path(get, path = "/api/v1/tokens",
     responses((status = 200, body = [TokenInfoOut]), (status = 401, body = ErrorBody)))]
 pub async fn list_tokens(
