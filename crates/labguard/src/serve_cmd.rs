@@ -39,6 +39,40 @@ pub struct ServeArgs {
     /// disable). Only enrolled legacy devices' addresses get past the first message.
     #[arg(long, default_value = "127.0.0.1:2576")]
     pub mllp_tcp_listen: String,
+    /// Most HTTPS connections held at once; past it new ones are closed unread.
+    #[arg(long, default_value_t = 4096)]
+    pub max_connections: usize,
+    /// Most HTTPS connections held at once from one source address.
+    #[arg(long, default_value_t = 256)]
+    pub max_connections_per_source: usize,
+    /// Close an HTTPS connection whose TLS handshake is not done within this (e.g. 10s).
+    #[arg(long, default_value = "10s", value_parser = parse_std_duration)]
+    pub tls_handshake_timeout: std::time::Duration,
+    /// Close a connection whose request headers are not complete within this, counted from
+    /// when the server starts waiting for a request.
+    #[arg(long, default_value = "10s", value_parser = parse_std_duration)]
+    pub header_timeout: std::time::Duration,
+    /// Fail a request whose body is not complete this long after its headers.
+    #[arg(long, default_value = "30s", value_parser = parse_std_duration)]
+    pub body_timeout: std::time::Duration,
+}
+
+/// [`parse_duration`] as a `std::time::Duration`, for socket deadlines.
+pub fn parse_std_duration(s: &str) -> Result<std::time::Duration, String> {
+    let d = parse_duration(s)?;
+    d.to_std().map_err(|e| e.to_string())
+}
+
+impl ServeArgs {
+    pub fn http_limits(&self) -> labguard_server::listener::Limits {
+        labguard_server::listener::Limits {
+            max_connections: self.max_connections,
+            max_connections_per_source: self.max_connections_per_source,
+            tls_handshake_timeout: self.tls_handshake_timeout,
+            header_timeout: self.header_timeout,
+            body_timeout: self.body_timeout,
+        }
+    }
 }
 
 /// `15m`, `90s`, `1h`, `2d`, or plain seconds.
@@ -91,6 +125,11 @@ pub fn serve(g: &Global, store: Arc<Store>, args: &ServeArgs, ready: Option<Read
             "idle_timeout_secs": settings.session.idle_timeout.num_seconds(),
             "tls": true,
             "min_tls": "1.2",
+            "max_connections": args.max_connections,
+            "max_connections_per_source": args.max_connections_per_source,
+            "tls_handshake_timeout_secs": args.tls_handshake_timeout.as_secs(),
+            "header_timeout_secs": args.header_timeout.as_secs(),
+            "body_timeout_secs": args.body_timeout.as_secs(),
         }),
     )?;
     // Collect compliance evidence at start and daily, so the score has a history without
@@ -139,7 +178,7 @@ pub fn serve(g: &Global, store: Arc<Store>, args: &ServeArgs, ready: Option<Read
             }
             None
         };
-        let web = labguard_server::serve(state, args.listen, tls);
+        let web = labguard_server::serve(state, args.listen, tls, args.http_limits());
         match instruments {
             Some(server) => tokio::select! {
                 r = web => r.with_context(|| format!("serving on {}", args.listen)),
