@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Slow clients against a listener, from their own process: each opens a connection (TLS
-for `https`, plain TCP for `tcp`), sends the start of a request or frame and then nothing,
-and waits for the server to close it. Used by crates/labguard/tests/adversarial_listeners.rs
+for `https`, plain TCP for `tcp` and `idle`), sends the start of a request or frame (or,
+for `idle`, nothing) and then nothing more, and waits for the server to close it. Used by crates/labguard/tests/adversarial_listeners.rs
 and scripts/listener-bench.sh.
 
-usage: slow-connections.py {https|tcp} HOST PORT --count N [--sources 127.0.0.2,127.0.0.3]
+usage: slow-connections.py {https|tcp|idle} HOST PORT --count N [--sources 127.0.0.2,127.0.0.3]
            [--wait SECS] [--maintain SECS]
 
 Connections are spread round-robin over the --sources addresses (any 127.x.y.z works on
@@ -27,6 +27,8 @@ import time
 PARTIAL = {
     "https": b"GET /health HTTP/1.1\r\nHost: localhost\r\nX-Slow: ",
     "tcp": b"\x0bMSH|^~\\&|SLOW",
+    # Connect and send nothing at all (e.g. an idle socket on the TLS port).
+    "idle": b"",
 }
 
 
@@ -41,8 +43,9 @@ async def open_one(args, src, ctx):
     if ctx is not None:
         kw.update(ssl=ctx, server_hostname="localhost", ssl_handshake_timeout=20)
     r, w = await asyncio.wait_for(asyncio.open_connection(args.host, args.port, **kw), 25)
-    w.write(PARTIAL[args.mode])
-    await w.drain()
+    if PARTIAL[args.mode]:
+        w.write(PARTIAL[args.mode])
+        await w.drain()
     return r, w
 
 
@@ -73,7 +76,7 @@ async def attempt(args, i, ctx, sem):
             return None
     # A connection closed by the server before the handshake was even done (a cap) shows
     # here as an immediate EOF on the first read.
-    if args.mode == "tcp":
+    if args.mode != "https":
         try:
             data = await asyncio.wait_for(r.read(1), 0.3)
             if not data:
@@ -142,7 +145,7 @@ async def maintain(args, ctx):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["https", "tcp"])
+    p.add_argument("mode", choices=["https", "tcp", "idle"])
     p.add_argument("host")
     p.add_argument("port", type=int)
     p.add_argument("--count", type=int, required=True)

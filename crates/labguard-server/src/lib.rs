@@ -151,9 +151,20 @@ pub async fn serve(
     tls: std::sync::Arc<rustls::ServerConfig>,
     limits: listener::Limits,
 ) -> std::io::Result<()> {
-    let l = tokio::net::TcpListener::bind(listen).await?;
-    listener::serve(l, tls, app(state), limits, async {
+    serve_until(state, listen, tls, limits, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await
+}
+
+/// [`serve`] until `shutdown` resolves.
+pub async fn serve_until(
+    state: AppState,
+    listen: SocketAddr,
+    tls: std::sync::Arc<rustls::ServerConfig>,
+    limits: listener::Limits,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    let l = tokio::net::TcpListener::bind(listen).await?;
+    listener::serve(l, tls, app(state), limits, shutdown).await
 }

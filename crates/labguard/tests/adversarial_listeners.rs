@@ -1,7 +1,8 @@
 //! The listeners against hostile clients, over real sockets and real TLS, with a real
 //! `labguard serve` on 127.0.0.1: slow HTTPS clients (from their own process,
 //! scripts/slow-connections.py) while a signed-in user is still answered, the per-source
-//! cap, and (see adversarial_mllp.rs) the instrument listeners. Every loop is bounded.
+//! cap, the global cap and a trickled body (the instrument listeners: adversarial_mllp.rs).
+//! Every loop is bounded.
 
 mod common;
 
