@@ -4,6 +4,7 @@
 //! pass time in. Identifiers are UUIDs so several labguard nodes can create records on one
 //! database without coordinating.
 
+pub mod admission;
 mod error;
 mod lab;
 mod patient;

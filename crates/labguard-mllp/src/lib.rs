@@ -7,11 +7,13 @@
 //! - [`enroll`]: binding an instrument to its certificate or addresses, its MSH-3/MSH-4 and
 //!   the analytes it may report.
 //! - [`server`]: tokio listeners (rustls 0.23, ring, TLS 1.2+), framing via
-//!   `labguard_hl7::mllp`, size limit and idle timeout, revocation dropping connections.
+//!   `labguard_hl7::mllp`, connection caps (labguard-core's admission), frame size limit, frame deadline and idle
+//!   timeout, revocation dropping connections.
 //! - [`handler`]: per message, parse, identify the sender, map, check plausibility, and
 //!   prepare the ACKs; [`writer`]: group commit on a dedicated thread, so AA is sent only
 //!   after the message and its results are committed.
 //! - [`plausibility`]: pure checks that send a result to review instead of filing it.
+//! - [`refusals`]: refused deliveries aggregated into one audit entry per peer and minute.
 
 pub mod ca;
 pub mod client;
@@ -21,6 +23,7 @@ pub mod exposure;
 pub mod fhir;
 pub mod handler;
 pub mod plausibility;
+pub mod refusals;
 pub mod registry;
 pub mod server;
 mod verifier;

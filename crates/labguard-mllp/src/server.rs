@@ -1,13 +1,19 @@
 //! The listeners: MLLP over mutual TLS and, for legacy instruments, over plain TCP. Each
-//! connection decodes frames with `labguard_hl7::mllp`, answers every message in order, and
-//! is closed on a framing error, an idle timeout, shutdown, or (TLS) revocation of its
-//! device. Nothing here panics on input and nothing logged carries message content.
+//! connection takes an admission permit (global and per-source caps, shared by both
+//! listeners) before a byte is read; the plain-TCP listener also closes peers on no
+//! allow-list at accept. A connection decodes frames with `labguard_hl7::mllp`, answers
+//! every message in order, and is closed on a framing error, a refused message, a frame not
+//! complete within the frame deadline, an idle timeout, shutdown, or (TLS) revocation of its
+//! device. Refusals are audited aggregated per peer and interval. Nothing here panics on
+//! input and nothing logged carries message content.
 
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use labguard_core::admission::Admission;
 
 use labguard_hl7::mllp::{frame, MllpDecoder, DEFAULT_MAX_MESSAGE_SIZE};
 use labguard_store::{Actor, Store};
@@ -20,10 +26,20 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::ca::{fingerprint, DeviceCa};
 use crate::handler::{handle, Decision, Peer};
+use crate::refusals::{self, Refusals};
 use crate::registry::Registry;
 use crate::verifier::EnrolledClientVerifier;
 use crate::writer::Writer;
 use crate::MllpError;
+
+/// Default deadline for one frame, first byte to end block.
+pub const DEFAULT_FRAME_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default cap on connections over both MLLP listeners.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
+/// Default cap on connections from one source address.
+pub const DEFAULT_MAX_CONNECTIONS_PER_SOURCE: usize = 16;
+/// Default largest frame: [`DEFAULT_MAX_MESSAGE_SIZE`] (1 MiB).
+pub const DEFAULT_MAX_FRAME_BYTES: usize = DEFAULT_MAX_MESSAGE_SIZE;
 
 /// Listener settings.
 #[derive(Debug, Clone)]
@@ -36,9 +52,19 @@ pub struct Config {
     pub tcp_listen: Option<SocketAddr>,
     /// Names and addresses put in the server certificate when it is first issued.
     pub server_names: Vec<String>,
+    /// Largest frame (message) accepted, in bytes; a longer one closes the connection.
     pub max_message_size: usize,
-    /// A connection silent this long is closed.
+    /// A connection silent this long (between frames) is closed.
     pub idle_timeout: Duration,
+    /// From a frame's first byte to its end block: a frame still incomplete then closes
+    /// the connection, however steadily its bytes trickle in.
+    pub frame_timeout: Duration,
+    /// Connections held at once over both listeners.
+    pub max_connections: usize,
+    /// Connections held at once from one source address, over both listeners.
+    pub max_connections_per_source: usize,
+    /// Refusals of one peer within this interval make one audit entry.
+    pub refusal_interval: Duration,
     /// How often enrollments are re-read (revocations by another process).
     pub refresh: Duration,
     /// Most messages filed in one transaction.
@@ -54,6 +80,10 @@ impl Config {
             server_names: vec!["localhost".into(), "127.0.0.1".into()],
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             idle_timeout: Duration::from_secs(300),
+            frame_timeout: DEFAULT_FRAME_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_source: DEFAULT_MAX_CONNECTIONS_PER_SOURCE,
+            refusal_interval: refusals::DEFAULT_INTERVAL,
             refresh: Duration::from_secs(1),
             max_batch: 512,
         }
@@ -74,6 +104,9 @@ struct Shared {
     shutdown: watch::Receiver<bool>,
     max: usize,
     idle: Duration,
+    frame: Duration,
+    admission: Admission,
+    refusals: Mutex<Refusals>,
 }
 
 /// Bound listeners, ready to [`run`](Server::run).
@@ -117,6 +150,9 @@ impl Server {
                 shutdown,
                 max: cfg.max_message_size,
                 idle: cfg.idle_timeout,
+                frame: cfg.frame_timeout,
+                admission: Admission::new(cfg.max_connections, cfg.max_connections_per_source),
+                refusals: Mutex::new(Refusals::new(cfg.refusal_interval)),
             }),
             tls,
             tcp,
@@ -154,9 +190,19 @@ impl Server {
             tasks.spawn(accept_tcp(l, sh));
         }
         tasks.spawn(refresh_loop(shared.clone(), generation_tx, refresh));
+        tasks.spawn(refusal_loop(shared.clone()));
         shutdown.await;
         let _ = shutdown_tx.send(true);
         tasks.abort_all();
+        // Refusals still held are written before the listeners go.
+        let held = lock(&shared.refusals).drain();
+        let store = shared.store.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            for (k, n) in held {
+                write_refusal(&store, &k, n);
+            }
+        })
+        .await;
         Ok(())
     }
 }
@@ -225,15 +271,80 @@ async fn refresh_loop(sh: Arc<Shared>, generation: watch::Sender<u64>, every: Du
     }
 }
 
+fn lock(r: &Mutex<Refusals>) -> std::sync::MutexGuard<'_, Refusals> {
+    r.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// One (aggregated) refusal entry; a failure to write is logged, never fatal.
+fn write_refusal(store: &Store, k: &refusals::Key, count: u64) {
+    let actor = Actor::device(k.actor.clone());
+    if store
+        .refuse_deliveries(&actor, k.device, k.why, count)
+        .is_err()
+    {
+        log(format_args!(
+            "{}: could not record a refused delivery",
+            k.addr
+        ));
+    }
+}
+
+/// Counts a refusal; writes its entry (off the async threads) when one is due.
+fn refused(sh: &Shared, key: refusals::Key) {
+    let due = lock(&sh.refusals).note(key, Instant::now());
+    if let Some((k, n)) = due {
+        log(format_args!(
+            "{}: delivery refused: {} (x{n})",
+            k.addr, k.why
+        ));
+        let store = sh.store.clone();
+        tokio::task::spawn_blocking(move || write_refusal(&store, &k, n));
+    }
+}
+
+/// Writes the refusals held when their interval ends.
+async fn refusal_loop(sh: Arc<Shared>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let due = lock(&sh.refusals).due(Instant::now());
+        if due.is_empty() {
+            continue;
+        }
+        let store = sh.store.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            for (k, n) in due {
+                log(format_args!(
+                    "{}: delivery refused: {} (x{n})",
+                    k.addr, k.why
+                ));
+                write_refusal(&store, &k, n);
+            }
+        })
+        .await;
+    }
+}
+
+fn unknown_actor(addr: IpAddr) -> String {
+    format!("unknown:{addr}")
+}
+
 async fn accept_tls(l: TcpListener, acceptor: TlsAcceptor, sh: Arc<Shared>) {
     loop {
         let Ok((sock, addr)) = l.accept().await else {
             tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
         };
+        // Past a cap: closed before the handshake, unread.
+        let Ok(permit) = sh.admission.try_admit(addr.ip()) else {
+            drop(sock);
+            continue;
+        };
         let _ = sock.set_nodelay(true);
         let (acceptor, sh) = (acceptor.clone(), sh.clone());
         tokio::spawn(async move {
+            let _permit = permit;
             let hs =
                 tokio::time::timeout(sh.idle.min(Duration::from_secs(30)), acceptor.accept(sock))
                     .await;
@@ -273,10 +384,36 @@ async fn accept_tcp(l: TcpListener, sh: Arc<Shared>) {
             tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
         };
+        let ip = addr.ip();
+        // A source on no active legacy allow-list is closed before a byte is read; its
+        // attempts are audited aggregated.
+        let listed = sh
+            .registry
+            .read()
+            .map(|r| r.legacy_from(ip).next().is_some())
+            .unwrap_or(false);
+        if !listed {
+            drop(sock);
+            refused(
+                &sh,
+                refusals::Key {
+                    addr: ip,
+                    device: None,
+                    actor: Actor::device(unknown_actor(ip)).id,
+                    why: "source-not-allowed",
+                },
+            );
+            continue;
+        }
+        let Ok(permit) = sh.admission.try_admit(ip) else {
+            drop(sock);
+            continue;
+        };
         let _ = sock.set_nodelay(true);
         let sh = sh.clone();
         tokio::spawn(async move {
-            connection::<TcpStream>(sock, Peer::Tcp { addr: addr.ip() }, sh).await;
+            let _permit = permit;
+            connection::<TcpStream>(sock, Peer::Tcp { addr: ip }, sh).await;
         });
     }
 }
@@ -305,8 +442,12 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, peer: Peer, sh:
     let mut buf = vec![0u8; 64 * 1024];
     let mut generation = sh.generation.clone();
     let mut shutdown = sh.shutdown.clone();
+    // When the frame being received must be complete (None between frames).
+    let mut frame_deadline: Option<tokio::time::Instant> = None;
     loop {
+        let mut completed = false;
         while let Some(f) = dec.next_frame() {
+            completed = true;
             let raw = match f {
                 Ok(raw) => raw,
                 Err(e) => {
@@ -314,7 +455,8 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, peer: Peer, sh:
                     return;
                 }
             };
-            for ack in answer(&raw, &peer, &sh).await {
+            let (acks, refused) = answer(&raw, &peer, &sh).await;
+            for ack in acks {
                 if s.write_all(&frame(&ack)).await.is_err() {
                     return;
                 }
@@ -322,11 +464,27 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, peer: Peer, sh:
             if s.flush().await.is_err() {
                 return;
             }
+            if refused {
+                // A refused sender gets its AR and no second try on this connection.
+                let _ = s.shutdown().await;
+                return;
+            }
         }
+        frame_deadline = match (dec.in_frame(), frame_deadline) {
+            (false, _) => None,
+            // Still the same frame as before this read: its deadline stands.
+            (true, Some(d)) if !completed => Some(d),
+            // A new frame began (its first bytes came with this read).
+            (true, _) => Some(tokio::time::Instant::now() + sh.frame),
+        };
+        let (until, what) = match frame_deadline {
+            Some(d) => (d, "frame not complete within the frame deadline"),
+            None => (tokio::time::Instant::now() + sh.idle, "idle"),
+        };
         tokio::select! {
-            r = tokio::time::timeout(sh.idle, s.read(&mut buf)) => match r {
+            r = tokio::time::timeout_at(until, s.read(&mut buf)) => match r {
                 Err(_) => {
-                    log(format_args!("{addr}: closing: idle for {:?}", sh.idle));
+                    log(format_args!("{addr}: closing: {what}"));
                     return;
                 }
                 Ok(Ok(0)) => {
@@ -350,26 +508,32 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, peer: Peer, sh:
 }
 
 /// The ACKs for one message (none, one, or in enhanced mode commit + application):
-/// rejected at once, or sent after the commit.
-async fn answer(raw: &[u8], peer: &Peer, sh: &Shared) -> Vec<Vec<u8>> {
+/// rejected at once, or sent after the commit; and whether the sender was refused (the
+/// connection is then closed).
+async fn answer(raw: &[u8], peer: &Peer, sh: &Shared) -> (Vec<Vec<u8>>, bool) {
     let decision = match sh.registry.read() {
         Ok(reg) => handle(raw, peer, &reg),
-        Err(_) => return Vec::new(),
+        Err(_) => return (Vec::new(), true),
     };
-    match decision {
+    let acks = match decision {
         Decision::Reply { ack, audit } => {
-            if let Some((device, why)) = audit {
-                let addr = peer_ip(peer);
-                log(format_args!("{addr}: message refused: {why}"));
-                let store = sh.store.clone();
-                let actor = device
-                    .as_ref()
-                    .map_or_else(|| Actor::device(format!("unknown:{addr}")), |d| d.actor());
-                let id = device.map(|d| d.id);
-                let _ = tokio::task::spawn_blocking(move || store.refuse_delivery(&actor, id, why))
-                    .await;
-            }
-            ack
+            let Some((device, why)) = audit else {
+                return (ack, false);
+            };
+            let addr = peer_ip(peer);
+            let actor = device
+                .as_ref()
+                .map_or_else(|| Actor::device(unknown_actor(addr)), |d| d.actor());
+            refused(
+                sh,
+                refusals::Key {
+                    addr,
+                    device: device.map(|d| d.id),
+                    actor: actor.id,
+                    why,
+                },
+            );
+            return (ack, true);
         }
         Decision::Store {
             inbound,
@@ -383,7 +547,7 @@ async fn answer(raw: &[u8], peer: &Peer, sh: &Shared) -> Vec<Vec<u8>> {
                     "{}: message refused: device-revoked",
                     peer_ip(peer)
                 ));
-                reject
+                return (reject, true);
             }
             Ok(Err(f)) => {
                 log(format_args!(
@@ -398,5 +562,6 @@ async fn answer(raw: &[u8], peer: &Peer, sh: &Shared) -> Vec<Vec<u8>> {
                 error
             }
         },
-    }
+    };
+    (acks, false)
 }

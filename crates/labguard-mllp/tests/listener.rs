@@ -151,19 +151,17 @@ fn header(text: &str) -> (String, String, String) {
     (ns(f[2]), ns(f[3]), f[9].to_string())
 }
 
-fn mllp_send(port: u16, file: &std::path::Path) -> String {
+/// mllp_send's answer, or None when the listener closed the connection without one.
+fn mllp_send(port: u16, file: &std::path::Path) -> Option<String> {
     let out = Command::new("mllp_send")
         .args(["--loose", "--port", &port.to_string(), "--file"])
         .arg(file)
         .arg("127.0.0.1")
         .output()
         .expect("mllp_send (pip install hl7) must be installed");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).replace('\r', "\n")
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).replace('\r', "\n"))
 }
 
 #[test]
@@ -176,13 +174,13 @@ fn python_mllp_send_gets_aa_from_enrolled_legacy_devices_and_ar_otherwise() {
         let store = store(&env);
         let srv = rt.block_on(start(&env, store.clone()));
         let port = srv.tcp.port();
-        // Nothing enrolled for this address yet: AR, and nothing stored.
+        // Nothing enrolled for this address yet: closed at accept, before the message is
+        // read (no ACK at all), and nothing stored.
         let first = corpus.join(files[0]);
-        let (_, _, control) = header(&std::fs::read_to_string(&first).unwrap());
         let out = mllp_send(port, &first);
         assert!(
-            out.contains(&format!("MSA|AR|{control}")),
-            "{}: {out}",
+            out.as_deref().is_none_or(|o| !o.contains("MSA|")),
+            "{}: {out:?}",
             env.name
         );
         assert_eq!(store.instrument_counts().unwrap().0, 0);
@@ -222,7 +220,7 @@ fn python_mllp_send_gets_aa_from_enrolled_legacy_devices_and_ar_otherwise() {
             let mut out = String::new();
             for _ in 0..100 {
                 let p = path.clone();
-                out = mllp_send(port, &p);
+                out = mllp_send(port, &p).unwrap_or_default();
                 if out.contains(&want) {
                     break;
                 }

@@ -16,6 +16,7 @@ pub mod devices;
 pub mod error;
 pub mod extract;
 pub mod held;
+pub mod listener;
 pub mod log;
 pub mod routes;
 pub mod signin;
@@ -144,26 +145,28 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves `app` over HTTPS until Ctrl-C.
+/// Serves `app` over HTTPS until Ctrl-C, under `limits` (caps and deadlines, see
+/// [`listener`]).
 pub async fn serve(
     state: AppState,
     listen: SocketAddr,
     tls: std::sync::Arc<rustls::ServerConfig>,
+    limits: listener::Limits,
 ) -> std::io::Result<()> {
-    let handle = axum_server::Handle::new();
-    let h = handle.clone();
-    tokio::spawn(async move {
+    serve_until(state, listen, tls, limits, async {
         let _ = tokio::signal::ctrl_c().await;
-        h.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
-    });
-    let cfg = axum_server::tls_rustls::RustlsConfig::from_config(tls);
-    // TCP_NODELAY: without it a small response waits on Nagle and the client's delayed ACK
-    // (about 40 ms on Linux) now and then, which shows in every latency percentile.
-    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(cfg)
-        .acceptor(axum_server::accept::NoDelayAcceptor::new());
-    axum_server::bind(listen)
-        .acceptor(acceptor)
-        .handle(handle)
-        .serve(app(state).into_make_service_with_connect_info::<SocketAddr>())
-        .await
+    })
+    .await
+}
+
+/// [`serve`] until `shutdown` resolves.
+pub async fn serve_until(
+    state: AppState,
+    listen: SocketAddr,
+    tls: std::sync::Arc<rustls::ServerConfig>,
+    limits: listener::Limits,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    let l = tokio::net::TcpListener::bind(listen).await?;
+    listener::serve(l, tls, app(state), limits, shutdown).await
 }

@@ -281,6 +281,7 @@ fn lab(people: &[(&str, Role)], idle_secs: i64) -> Lab {
         state,
         ([127, 0, 0, 1], port).into(),
         tls,
+        labguard_server::listener::Limits::default(),
     ));
     Lab {
         _dir: dir,

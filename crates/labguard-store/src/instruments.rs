@@ -292,6 +292,25 @@ impl Store {
         device: Option<Id>,
         why: &str,
     ) -> Result<(), StoreError> {
+        self.refuse_deliveries(actor, device, why, 1)
+    }
+
+    /// [`refuse_delivery`](Self::refuse_delivery) standing for `count` refusals of one
+    /// peer (the listener aggregates a peer's refusals per interval, so a peer retrying in
+    /// a loop writes one entry a minute, not one per attempt).
+    pub fn refuse_deliveries(
+        &self,
+        actor: &Actor,
+        device: Option<Id>,
+        why: &str,
+        count: u64,
+    ) -> Result<(), StoreError> {
+        let why = if count > 1 {
+            format!("{why} (x{count})")
+        } else {
+            why.to_string()
+        };
+        let why = why.as_str();
         let now = rfc3339(self.now());
         let alert = Id::new_v4().to_string();
         self.write(|tx, pending| {

@@ -15,6 +15,7 @@ mod devices_inventory;
 mod devices_report;
 mod devices_scan;
 mod devices_vex;
+mod fdlimit;
 mod fhir_cmd;
 mod hl7_cmd;
 mod incidents_cmd;
@@ -135,6 +136,8 @@ fn quiet_broken_pipe() {
 
 fn main() {
     quiet_broken_pipe();
+    // Before any listener: the connection caps assume descriptors are there to hold them.
+    fdlimit::raise();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Init(a) => opts::init(&cli.global, &a),

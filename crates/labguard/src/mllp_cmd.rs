@@ -29,12 +29,40 @@ pub struct ServeArgs {
     /// Names and addresses for the server certificate (first start only).
     #[arg(long, value_delimiter = ',', default_value = "localhost,127.0.0.1")]
     server_name: Vec<String>,
-    /// Largest message accepted, in bytes.
-    #[arg(long, default_value_t = labguard_hl7::mllp::DEFAULT_MAX_MESSAGE_SIZE)]
-    max_message_size: usize,
     /// Close connections silent for this many seconds.
     #[arg(long, default_value_t = 300)]
     idle_timeout: u64,
+    #[command(flatten)]
+    limits: MllpLimits,
+}
+
+/// Caps and deadlines of the MLLP listeners (`labguard serve`, `demo`, `mllp serve`).
+#[derive(Args, Debug, Clone)]
+pub struct MllpLimits {
+    /// Most MLLP connections held at once, both listeners together; past it new ones are
+    /// closed unread.
+    #[arg(long, default_value_t = labguard_mllp::server::DEFAULT_MAX_CONNECTIONS)]
+    pub mllp_max_connections: usize,
+    /// Most MLLP connections held at once from one source address.
+    #[arg(long, default_value_t = labguard_mllp::server::DEFAULT_MAX_CONNECTIONS_PER_SOURCE)]
+    pub mllp_max_connections_per_source: usize,
+    /// Close a connection whose frame is not complete this long after its first byte
+    /// (e.g. 30s), however steadily it trickles.
+    #[arg(long, default_value = "30s", value_parser = crate::serve_cmd::parse_std_duration)]
+    pub mllp_frame_timeout: Duration,
+    /// Largest MLLP frame (one HL7 message) accepted, in bytes; a longer one closes the
+    /// connection.
+    #[arg(long, default_value_t = labguard_mllp::server::DEFAULT_MAX_FRAME_BYTES)]
+    pub mllp_max_frame_bytes: usize,
+}
+
+impl MllpLimits {
+    pub fn apply(&self, cfg: &mut labguard_mllp::Config) {
+        cfg.max_connections = self.mllp_max_connections;
+        cfg.max_connections_per_source = self.mllp_max_connections_per_source;
+        cfg.frame_timeout = self.mllp_frame_timeout;
+        cfg.max_message_size = self.mllp_max_frame_bytes;
+    }
 }
 
 pub fn addr(s: &str) -> Result<Option<SocketAddr>> {
@@ -57,7 +85,7 @@ fn serve(g: &Global, a: ServeArgs) -> Result<()> {
     cfg.tls_listen = addr(&a.tls_listen)?;
     cfg.tcp_listen = addr(&a.tcp_listen)?;
     cfg.server_names = a.server_name;
-    cfg.max_message_size = a.max_message_size;
+    a.limits.apply(&mut cfg);
     cfg.idle_timeout = Duration::from_secs(a.idle_timeout);
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async {

@@ -43,6 +43,43 @@ pub struct ServeArgs {
     /// disable). Only enrolled legacy devices' addresses get past the first message.
     #[arg(long, default_value = "127.0.0.1:2576")]
     pub mllp_tcp_listen: String,
+    /// Most HTTPS connections held at once; past it new ones are closed unread.
+    #[arg(long, default_value_t = 4096)]
+    pub max_connections: usize,
+    /// Most HTTPS connections held at once from one source address.
+    #[arg(long, default_value_t = 256)]
+    pub max_connections_per_source: usize,
+    /// Close an HTTPS connection whose TLS handshake is not done within this (e.g. 10s).
+    #[arg(long, default_value = "10s", value_parser = parse_std_duration)]
+    pub tls_handshake_timeout: std::time::Duration,
+    /// Close a connection whose request headers are not complete within this, counted from
+    /// when the server starts waiting for a request.
+    #[arg(long, default_value = "10s", value_parser = parse_std_duration)]
+    pub header_timeout: std::time::Duration,
+    /// Fail a request whose body is not complete this long after its headers.
+    #[arg(long, default_value = "30s", value_parser = parse_std_duration)]
+    pub body_timeout: std::time::Duration,
+    /// MLLP limits (both instrument listeners).
+    #[command(flatten)]
+    pub mllp: crate::mllp_cmd::MllpLimits,
+}
+
+/// [`parse_duration`] as a `std::time::Duration`, for socket deadlines.
+pub fn parse_std_duration(s: &str) -> Result<std::time::Duration, String> {
+    let d = parse_duration(s)?;
+    d.to_std().map_err(|e| e.to_string())
+}
+
+impl ServeArgs {
+    pub fn http_limits(&self) -> labguard_server::listener::Limits {
+        labguard_server::listener::Limits {
+            max_connections: self.max_connections,
+            max_connections_per_source: self.max_connections_per_source,
+            tls_handshake_timeout: self.tls_handshake_timeout,
+            header_timeout: self.header_timeout,
+            body_timeout: self.body_timeout,
+        }
+    }
 }
 
 /// `15m`, `90s`, `1h`, `2d` (or `2days`), or plain seconds; at most 100 years.
@@ -101,6 +138,15 @@ pub fn serve(g: &Global, store: Arc<Store>, args: &ServeArgs, ready: Option<Read
             "token_max_lifetime_secs": settings.token_max_lifetime.num_seconds(),
             "tls": true,
             "min_tls": "1.2",
+            "max_connections": args.max_connections,
+            "max_connections_per_source": args.max_connections_per_source,
+            "tls_handshake_timeout_secs": args.tls_handshake_timeout.as_secs(),
+            "header_timeout_secs": args.header_timeout.as_secs(),
+            "body_timeout_secs": args.body_timeout.as_secs(),
+            "mllp_max_connections": args.mllp.mllp_max_connections,
+            "mllp_max_connections_per_source": args.mllp.mllp_max_connections_per_source,
+            "mllp_frame_timeout_secs": args.mllp.mllp_frame_timeout.as_secs(),
+            "mllp_max_frame_bytes": args.mllp.mllp_max_frame_bytes,
         }),
     )?;
     // Collect compliance evidence at start and daily, so the score has a history without
@@ -122,6 +168,7 @@ pub fn serve(g: &Global, store: Arc<Store>, args: &ServeArgs, ready: Option<Read
     let mut mllp = labguard_mllp::Config::new(&g.data_dir);
     mllp.tls_listen = crate::mllp_cmd::addr(&args.mllp_tls_listen)?;
     mllp.tcp_listen = crate::mllp_cmd::addr(&args.mllp_tcp_listen)?;
+    args.mllp.apply(&mut mllp);
     println!(
         "labguard is serving https://{} (certificate {})",
         args.listen,
@@ -149,17 +196,39 @@ pub fn serve(g: &Global, store: Arc<Store>, args: &ServeArgs, ready: Option<Read
             }
             None
         };
-        let web = labguard_server::serve(state, args.listen, tls);
-        match instruments {
-            Some(server) => tokio::select! {
-                r = web => r.with_context(|| format!("serving on {}", args.listen)),
-                r = server.run(async {
-                    let _ = tokio::signal::ctrl_c().await;
-                }) => r.context("MLLP listener"),
-            },
-            None => web
-                .await
-                .with_context(|| format!("serving on {}", args.listen)),
-        }
+        // Ctrl-C, or either side ending, stops both; each then finishes its own shutdown
+        // (open requests, refusals still to be audited) before the process exits.
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stop_tx = std::sync::Arc::new(stop_tx);
+        let on_signal = stop_tx.clone();
+        tokio::spawn(async move {
+            let _ = tokio::signal::ctrl_c().await;
+            let _ = on_signal.send(true);
+        });
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let web = async {
+            let r = labguard_server::serve_until(
+                state,
+                args.listen,
+                tls,
+                args.http_limits(),
+                stopped(stop_rx.clone()),
+            )
+            .await;
+            let _ = stop_tx.send(true);
+            r.with_context(|| format!("serving on {}", args.listen))
+        };
+        let mllp = async {
+            let Some(server) = instruments else {
+                return Ok(());
+            };
+            let r = server.run(stopped(stop_rx.clone())).await;
+            let _ = stop_tx.send(true);
+            r.context("MLLP listener")
+        };
+        let (w, m) = tokio::join!(web, mllp);
+        w.and(m)
     })
 }
