@@ -50,7 +50,13 @@ pub const RULES: &[(&str, &str, Rule)] = &[
     ("POST", "/api/v1/me/password", Rule::SignedIn),
     ("POST", "/api/v1/mfa/enroll", Rule::AnySession),
     ("POST", "/api/v1/mfa/confirm", Rule::AnySession),
-    ("GET", "/api/v1/patients", Rule::All(&[P::DemographicsRead])),
+    // Gone: answers 410 to everyone without reading the query (search moved to a POST body).
+    ("GET", "/api/v1/patients", Rule::Public),
+    (
+        "POST",
+        "/api/v1/patients/search",
+        Rule::All(&[P::DemographicsRead]),
+    ),
     (
         "GET",
         "/api/v1/patients/{id}",
@@ -211,7 +217,12 @@ pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)>
         ("POST", "/api/v1/me/password", post(signin::change_password)),
         ("POST", "/api/v1/mfa/enroll", post(signin::enroll)),
         ("POST", "/api/v1/mfa/confirm", post(signin::confirm)),
-        ("GET", "/api/v1/patients", get(api::search_patients)),
+        ("GET", "/api/v1/patients", get(api::search_patients_gone)),
+        (
+            "POST",
+            "/api/v1/patients/search",
+            post(api::search_patients),
+        ),
         ("GET", "/api/v1/patients/{id}", get(api::get_patient)),
         (
             "GET",
@@ -411,6 +422,7 @@ impl utoipa::Modify for CommonErrors {
         signin::change_password,
         signin::enroll,
         signin::confirm,
+        api::search_patients_gone,
         api::search_patients,
         api::get_patient,
         api::patient_results,
