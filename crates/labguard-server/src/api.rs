@@ -48,12 +48,17 @@ impl From<&Patient> for PatientOut {
     }
 }
 
-#[derive(Deserialize, IntoParams)]
+/// A patient search. It travels in a POST body, never the query string: identifiers in a URL
+/// end up in proxy, load-balancer and browser-history logs.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatientSearch {
     /// Medical record number (exact).
+    #[schema(max_length = 64)]
     pub mrn: Option<String>,
+    #[schema(max_length = 100)]
     pub family: Option<String>,
+    #[schema(max_length = 100)]
     pub given: Option<String>,
     /// YYYY-MM-DD; with family and given.
     pub birth_date: Option<NaiveDate>,
@@ -201,13 +206,27 @@ fn text_field(name: &str, v: &str, max: usize) -> ApiResult<()> {
     Ok(())
 }
 
-#[utoipa::path(get, path = "/api/v1/patients", params(PatientSearch),
+/// The old search by query string. It answers 410 without reading the query, so a client
+/// still sending `?mrn=` learns where search went instead of silently getting nothing.
+#[utoipa::path(get, path = "/api/v1/patients",
+    responses((status = 410, body = ErrorBody,
+               description = "gone: search moved to POST /api/v1/patients/search (JSON body)")))]
+pub async fn search_patients_gone() -> ApiError {
+    ApiError::new(
+        StatusCode::GONE,
+        "moved",
+        "patient search takes a JSON body now: POST /api/v1/patients/search with {\"mrn\": ...} \
+         or {\"family\", \"given\", \"birth_date\"}; identifiers never go in the URL",
+    )
+}
+
+#[utoipa::path(post, path = "/api/v1/patients/search", request_body = PatientSearch,
     responses((status = 200, body = Vec<PatientOut>), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn search_patients(
     State(st): State<AppState>,
     p: Principal,
-    ApiQuery(q): ApiQuery<PatientSearch>,
+    ApiJson(q): ApiJson<PatientSearch>,
 ) -> ApiResult<Json<Vec<PatientOut>>> {
     let actor = p.actor.clone();
     let found = match (q.mrn, q.family, q.given, q.birth_date) {

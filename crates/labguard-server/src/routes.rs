@@ -54,7 +54,13 @@ pub const RULES: &[(&str, &str, Rule)] = &[
     ("POST", "/api/v1/me/password", Rule::SignedIn),
     ("POST", "/api/v1/mfa/enroll", Rule::AnySession),
     ("POST", "/api/v1/mfa/confirm", Rule::AnySession),
-    ("GET", "/api/v1/patients", Rule::All(&[P::DemographicsRead])),
+    // Gone: answers 410 to everyone without reading the query (search moved to a POST body).
+    ("GET", "/api/v1/patients", Rule::Public),
+    (
+        "POST",
+        "/api/v1/patients/search",
+        Rule::All(&[P::DemographicsRead]),
+    ),
     (
         "GET",
         "/api/v1/patients/{id}",
@@ -222,7 +228,12 @@ pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)>
         ("POST", "/api/v1/me/password", post(cred::change_password)),
         ("POST", "/api/v1/mfa/enroll", post(cred::enroll)),
         ("POST", "/api/v1/mfa/confirm", post(cred::confirm)),
-        ("GET", "/api/v1/patients", get(api::search_patients)),
+        ("GET", "/api/v1/patients", get(api::search_patients_gone)),
+        (
+            "POST",
+            "/api/v1/patients/search",
+            post(api::search_patients),
+        ),
         ("GET", "/api/v1/patients/{id}", get(api::get_patient)),
         (
             "GET",
@@ -429,6 +440,7 @@ impl utoipa::Modify for CommonErrors {
         cred::change_password,
         cred::enroll,
         cred::confirm,
+        api::search_patients_gone,
         api::search_patients,
         api::get_patient,
         api::patient_results,

@@ -200,7 +200,7 @@ async fn app_page(State(st): State<AppState>, req: Request) -> Response {
     let mut main = String::new();
     if role.allows(P::DemographicsRead) {
         main.push_str(
-            "<section><h2>Find a patient</h2><form id=\"search-form\"><label>MRN <input id=\"mrn\" required maxlength=\"64\"></label>\
+            "<section><h2>Find a patient</h2><form id=\"search-form\" method=\"post\"><label>MRN <input id=\"mrn\" required maxlength=\"64\"></label>\
              <button type=\"submit\" id=\"search\">Search</button></form><table id=\"patients\"><thead><tr><th>MRN</th><th>Name</th><th>Born</th><th></th></tr></thead><tbody></tbody></table></section>",
         );
     }

@@ -98,7 +98,7 @@
     if (sf) sf.addEventListener("submit", async (ev) => {
       ev.preventDefault(); showError("");
       try {
-        const rows = await api("GET", "/api/v1/patients?mrn=" + encodeURIComponent($("mrn").value.trim()));
+        const rows = await api("POST", "/api/v1/patients/search", { mrn: $("mrn").value.trim() });
         const tb = $("patients").tBodies[0]; clear(tb);
         if (!rows.length) { showError("No patient has that MRN."); }
         rows.forEach((p) => {

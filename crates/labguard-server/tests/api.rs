@@ -53,13 +53,13 @@ fn request_for(method: &str, path: &str, s: &Session, seed: &Seed, role: Role) -
         .replace("{username}", "no-such-user")
         .replace("{course_id}", "hipaa-security-basics");
     let uri = match (method, path) {
-        ("GET", "/api/v1/patients") => format!("{uri}?mrn=MRN-1001"),
         ("GET", "/api/v1/results") => format!("{uri}?accession=ACC-1"),
         _ => uri,
     };
     let body = match path {
         "/api/v1/auth/sign-in" => json!({"username": "nobody", "password": "wrong password here"}),
         "/api/v1/auth/mfa" => json!({"code": "000000"}),
+        "/api/v1/patients/search" => json!({"mrn": "MRN-1001"}),
         "/api/v1/mfa/confirm" => json!({"code": "000000"}),
         "/api/v1/specimens" => {
             json!({"patient_id": pid, "accession": format!("ACC-{tag}"), "container": "edta", "body_site": "left arm"})
@@ -190,7 +190,7 @@ fn sign_in_with_pyotp_codes_refuses_replay_and_is_generic_on_failure() {
             totp_secret: first.totp_secret.clone(),
         };
         // Not usable for patient data until the code is in.
-        let (st, v, _) = env.call(get_req("/api/v1/patients?mrn=X", Some(&pending)));
+        let (st, v, _) = env.call(search_mrn("X", Some(&pending)));
         assert_eq!(
             (st, v["error"].as_str()),
             (StatusCode::UNAUTHORIZED, Some("mfa-required"))
@@ -359,10 +359,7 @@ fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
             assert!(st.is_client_error(), "{path}: {st} {v}");
             assert!(v["error"].is_string(), "{path}: no JSON error: {v}");
         }
-        let (st, v, _) = env.call(get_req(
-            "/api/v1/patients?mrn=%27%20OR%201%3D1%20--",
-            Some(&s),
-        ));
+        let (st, v, _) = env.call(search_mrn("' OR 1=1 --", Some(&s)));
         assert_eq!(st, StatusCode::OK);
         assert_eq!(v, json!([]), "SQL metacharacters matched something");
         let (st, _, _) = env.call(json_req(
@@ -384,7 +381,12 @@ fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
         let (st, _, _) = env.call(nocsrf);
         assert_eq!(st, StatusCode::FORBIDDEN);
 
-        let (st, v, _) = env.call(get_req("/api/v1/patients", Some(&s)));
+        let (st, v, _) = env.call(json_req(
+            "POST",
+            "/api/v1/patients/search",
+            Some(&s),
+            &json!({}),
+        ));
         assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
 
         assert_eq!(
@@ -428,7 +430,16 @@ fn leaver_disable_ends_sessions_and_tokens_and_break_glass_raises_an_alert() {
                 .body(Body::empty())
                 .unwrap()
         };
-        let (st, _, _) = env.call(bearer("/api/v1/patients?mrn=MRN-1001"));
+        let bearer_search = |mrn: &str| {
+            Request::builder()
+                .method("POST")
+                .uri("/api/v1/patients/search")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(json!({ "mrn": mrn }).to_string()))
+                .unwrap()
+        };
+        let (st, _, _) = env.call(bearer_search("MRN-1001"));
         assert_eq!(st, StatusCode::OK);
         // Front desk sees demographics, not results.
         let (st, _, _) = env.call(bearer(&format!(
@@ -486,7 +497,7 @@ fn leaver_disable_ends_sessions_and_tokens_and_break_glass_raises_an_alert() {
 
         let (s, t) = env.store.disable_account(&Actor::operator(), "fd").unwrap();
         assert!(s >= 1 && t == 1, "{kind}: {s} sessions, {t} tokens");
-        let (st, _, _) = env.call(bearer("/api/v1/patients?mrn=MRN-1001"));
+        let (st, _, _) = env.call(bearer_search("MRN-1001"));
         assert_eq!(st, StatusCode::UNAUTHORIZED);
         let (st, _, _) = env.call(get_req("/api/v1/me", Some(&fd2)));
         assert_eq!(st, StatusCode::UNAUTHORIZED);
@@ -497,5 +508,68 @@ fn leaver_disable_ends_sessions_and_tokens_and_break_glass_raises_an_alert() {
             &json!({"username": "fd", "password": pw}),
         ));
         assert_eq!(st, StatusCode::UNAUTHORIZED);
+    }
+}
+
+#[test]
+fn patient_search_takes_a_body_and_the_old_query_string_does_not_search() {
+    for kind in backends() {
+        let env = env(kind, "search_body");
+        let seed = seed(&env);
+        let pw = env.add_user("desk", Role::FrontDesk);
+        let s = enroll(&env, "desk", &pw);
+        // Patient reads only: reading the log is itself audited.
+        let audited = || {
+            env.store
+                .audit_entries(&Actor::operator(), 0, 100_000)
+                .unwrap()
+                .into_iter()
+                .filter(|(_, e)| e.resource == "patient")
+                .count()
+        };
+        // The old GET with identifiers in the URL: 410 with a pointer, no search, no read.
+        for uri in [
+            "/api/v1/patients?mrn=MRN-1001",
+            "/api/v1/patients?family=Quill&given=Ottoline&birth_date=1970-01-02",
+        ] {
+            let before = audited();
+            let (st, v, _) = env.call(get_req(uri, Some(&s)));
+            assert_eq!(st, StatusCode::GONE, "{kind}: {uri}: {v}");
+            assert!(
+                v["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("POST /api/v1/patients/search"),
+                "{kind}: {v}"
+            );
+            let text = v.to_string();
+            assert!(
+                !text.contains("Quill") && !text.contains(&seed.patient.id.to_string()),
+                "{kind}: the old GET returned patient data: {text}"
+            );
+            assert_eq!(audited(), before, "{kind}: the old GET read a patient");
+        }
+        let before = audited();
+        // The same search as a body finds the patient.
+        let (st, v, _) = env.call(search_mrn("MRN-1001", Some(&s)));
+        assert_eq!(st, StatusCode::OK, "{kind}: {v}");
+        assert_eq!(v[0]["id"], seed.patient.id.to_string());
+        assert!(audited() > before, "{kind}: the search was not audited");
+        let (st, v, _) = env.call(json_req(
+            "POST",
+            "/api/v1/patients/search",
+            Some(&s),
+            &json!({"family": "Quill", "given": "Ottoline", "birth_date": "1970-01-02"}),
+        ));
+        assert_eq!(st, StatusCode::OK, "{kind}: {v}");
+        assert_eq!(v[0]["mrn"], "MRN-1001");
+        // Unknown fields are refused, not ignored.
+        let (st, v, _) = env.call(json_req(
+            "POST",
+            "/api/v1/patients/search",
+            Some(&s),
+            &json!({"mrn": "MRN-1001", "ssn": "x"}),
+        ));
+        assert!(st.is_client_error(), "{kind}: {st} {v}");
     }
 }

@@ -25,7 +25,7 @@ fn a_one_time_password_must_be_replaced_before_anything_else() {
         let one_time = v["initial_password"].as_str().unwrap().to_string();
 
         let s = enroll(&env, "newdesk", &one_time);
-        let (st, v, _) = env.call(get_req("/api/v1/patients?mrn=MRN-1001", Some(&s)));
+        let (st, v, _) = env.call(search_mrn("MRN-1001", Some(&s)));
         assert_eq!(st, StatusCode::FORBIDDEN, "{kind}: {v}");
         assert_eq!(v["error"], "password-change-required");
         // The web app sends the account to the password page, and that page opens.
@@ -52,7 +52,7 @@ fn a_one_time_password_must_be_replaced_before_anything_else() {
             &json!({"current_password": one_time, "new_password": "quiet lantern over the marsh road"}),
         ));
         assert_eq!(st, StatusCode::NO_CONTENT, "{kind}: {v}");
-        let (st, v, _) = env.call(get_req("/api/v1/patients?mrn=MRN-1001", Some(&s)));
+        let (st, v, _) = env.call(search_mrn("MRN-1001", Some(&s)));
         assert_eq!(st, StatusCode::OK, "{kind}: {v}");
         assert_eq!(v[0]["family"], "Quill");
         let (st, _, _) = env.call(get_req("/app", Some(&s)));

@@ -228,6 +228,16 @@ pub fn json_req(method: &str, uri: &str, s: Option<&Session>, body: &Value) -> R
     b.body(Body::from(body.to_string())).unwrap()
 }
 
+/// A patient search by MRN, as the UI sends it: a JSON body, never a query string.
+pub fn search_mrn(mrn: &str, s: Option<&Session>) -> Request<Body> {
+    json_req(
+        "POST",
+        "/api/v1/patients/search",
+        s,
+        &serde_json::json!({ "mrn": mrn }),
+    )
+}
+
 pub fn get_req(uri: &str, s: Option<&Session>) -> Request<Body> {
     let mut b = Request::builder().method("GET").uri(uri);
     if let Some(s) = s {
