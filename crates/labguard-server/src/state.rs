@@ -21,6 +21,8 @@ pub struct Settings {
     pub lab_name: String,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// Bearer token for `/metrics`; without one the route answers 404.
+    pub metrics_token: Option<Arc<crate::metrics::MetricsToken>>,
 }
 
 impl Default for Settings {
@@ -31,6 +33,7 @@ impl Default for Settings {
             hash_params: HashParams::default(),
             lab_name: "labguard".into(),
             body_limit: 64 * 1024,
+            metrics_token: None,
         }
     }
 }

@@ -39,6 +39,11 @@ pub struct ServeArgs {
     /// disable). Only enrolled legacy devices' addresses get past the first message.
     #[arg(long, default_value = "127.0.0.1:2576")]
     pub mllp_tcp_listen: String,
+    /// File holding the bearer token `/metrics` requires (owner-only, at most 4 KiB); the
+    /// environment variable LABGUARD_METRICS_TOKEN works too. Without either, `/metrics`
+    /// answers 404.
+    #[arg(long)]
+    pub metrics_token_file: Option<PathBuf>,
 }
 
 /// `15m`, `90s`, `1h`, `2d`, or plain seconds.
@@ -80,6 +85,11 @@ pub fn serve(g: &Global, store: Arc<Store>, args: &ServeArgs, ready: Option<Read
         ..Settings::default()
     };
     settings.session.idle_timeout = args.idle_timeout;
+    settings.metrics_token = match &args.metrics_token_file {
+        Some(p) => Some(labguard_server::metrics::MetricsToken::from_file(p)?),
+        None => labguard_server::metrics::MetricsToken::from_env()?,
+    }
+    .map(Arc::new);
     settings.session.absolute_lifetime = args.session_lifetime;
     // The settings the web edge runs with are evidence (automatic logoff, TLS): record them.
     store.record_run(
@@ -91,6 +101,7 @@ pub fn serve(g: &Global, store: Arc<Store>, args: &ServeArgs, ready: Option<Read
             "idle_timeout_secs": settings.session.idle_timeout.num_seconds(),
             "tls": true,
             "min_tls": "1.2",
+            "metrics_token": settings.metrics_token.is_some(),
         }),
     )?;
     // Collect compliance evidence at start and daily, so the score has a history without
