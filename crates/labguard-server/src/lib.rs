@@ -18,6 +18,7 @@ pub mod extract;
 pub mod held;
 pub mod listener;
 pub mod log;
+pub mod metrics;
 pub mod routes;
 pub mod signin;
 pub mod state;
@@ -33,7 +34,6 @@ pub mod ui_training;
 pub mod verify_job;
 
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
@@ -103,23 +103,6 @@ async fn health() -> &'static str {
     "ok"
 }
 
-async fn metrics(State(st): State<AppState>) -> Response {
-    let m = &st.metrics;
-    let body = format!(
-        "# TYPE labguard_http_requests_total counter\nlabguard_http_requests_total {}\n\
-         # TYPE labguard_http_responses_4xx_total counter\nlabguard_http_responses_4xx_total {}\n\
-         # TYPE labguard_http_responses_5xx_total counter\nlabguard_http_responses_5xx_total {}\n\
-         # TYPE labguard_sign_ins_total counter\nlabguard_sign_ins_total {}\n\
-         # TYPE labguard_sign_in_failures_total counter\nlabguard_sign_in_failures_total {}\n",
-        m.requests.load(Ordering::Relaxed),
-        m.responses_4xx.load(Ordering::Relaxed),
-        m.responses_5xx.load(Ordering::Relaxed),
-        m.sign_ins.load(Ordering::Relaxed),
-        m.sign_in_failures.load(Ordering::Relaxed),
-    );
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
-}
-
 async fn openapi() -> Response {
     Json(routes::ApiDoc::openapi()).into_response()
 }
@@ -138,7 +121,7 @@ pub fn app(state: AppState) -> Router {
         .merge(ui_training::router())
         .route("/api/openapi.json", get(openapi))
         .route("/health", get(health))
-        .route("/metrics", get(metrics))
+        .route("/metrics", get(metrics::metrics))
         .layer(DefaultBodyLimit::max(state.settings.body_limit))
         .layer(middleware::from_fn_with_state(state.clone(), request_log))
         .layer(middleware::from_fn(security_headers))

@@ -23,6 +23,8 @@ pub struct Settings {
     pub body_limit: usize,
     /// Longest an API token may live (requests for longer, or for none, are refused).
     pub token_max_lifetime: TimeDelta,
+    /// Bearer token for `/metrics`; without one the route answers 404.
+    pub metrics_token: Option<Arc<crate::metrics::MetricsToken>>,
 }
 
 impl Default for Settings {
@@ -34,6 +36,7 @@ impl Default for Settings {
             lab_name: "labguard".into(),
             body_limit: 64 * 1024,
             token_max_lifetime: TimeDelta::days(90),
+            metrics_token: None,
         }
     }
 }

@@ -11,6 +11,45 @@ use crate::backend::{query_one, Tx, Value};
 use crate::store::{rfc3339, Store};
 use crate::StoreError;
 
+/// Extension line of a signed checkpoint carrying the time it was recorded. Checkpoints
+/// signed before labguard bound the time have none; their `created_at` is not evidence.
+pub(crate) const TIME_EXTENSION: &str = "labguard-time ";
+
+/// The recorded time a checkpoint's signed body carries, if any.
+pub(crate) fn signed_time(cp: &Checkpoint) -> Option<&str> {
+    cp.extensions
+        .iter()
+        .find_map(|e| e.strip_prefix(TIME_EXTENSION))
+}
+
+/// One stored checkpoint row: (size, note, created_at).
+pub(crate) type CheckpointRow = (u64, String, String);
+
+/// The audit head's checkpoint columns and every checkpoint row, read under the head lock
+/// so no writer lands between the two reads.
+pub(crate) fn head_and_checkpoints(
+    tx: &mut dyn Tx,
+) -> Result<((u64, String), Vec<CheckpointRow>), StoreError> {
+    tx.lock_audit_head()?;
+    let head = read_head(tx)?;
+    let rows = tx
+        .query(
+            "SELECT size, note, created_at FROM audit_checkpoints ORDER BY size",
+            &[],
+        )?
+        .into_iter()
+        .map(|r| {
+            let [size, note, at] = r.as_slice() else {
+                return Err(StoreError::Corrupt("checkpoint row shape".into()));
+            };
+            let size = u64::try_from(size.as_int()?)
+                .map_err(|_| StoreError::Corrupt("checkpoint size".into()))?;
+            Ok((size, note.as_text()?.to_string(), at.as_text()?.to_string()))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(((head.last_checkpoint_size, head.last_checkpoint_at), rows))
+}
+
 struct Head {
     size: u64,
     frontier: Frontier,
@@ -103,7 +142,7 @@ impl Store {
     fn write_head(&self, tx: &mut dyn Tx, head: &Head, checkpoint: bool) -> Result<(), StoreError> {
         let (cp_size, cp_at) = if checkpoint && head.size > head.last_checkpoint_size {
             let now = rfc3339(self.now());
-            let note = self.sign(head.size, &head.frontier.root())?;
+            let note = self.sign(head.size, &head.frontier.root(), &now)?;
             tx.execute(
                 "INSERT INTO audit_checkpoints (size, note, created_at) VALUES (?, ?, ?)",
                 &[
@@ -128,8 +167,11 @@ impl Store {
         Ok(())
     }
 
-    fn sign(&self, size: u64, root: &Hash) -> Result<String, StoreError> {
-        let cp = Checkpoint::new(self.origin.clone(), size, *root);
+    /// Signs the tree head with the time it is recorded under (`audit_checkpoints.created_at`)
+    /// as an extension line, so that column is evidence too.
+    fn sign(&self, size: u64, root: &Hash, at: &str) -> Result<String, StoreError> {
+        let mut cp = Checkpoint::new(self.origin.clone(), size, *root);
+        cp.extensions.push(format!("{TIME_EXTENSION}{at}"));
         labguard_audit::sign_checkpoint(&cp, &self.origin, self.ring()?.signing_seed())
             .map_err(|e| StoreError::Audit(e.to_string()))
     }

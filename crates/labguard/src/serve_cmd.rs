@@ -62,6 +62,11 @@ pub struct ServeArgs {
     /// MLLP limits (both instrument listeners).
     #[command(flatten)]
     pub mllp: crate::mllp_cmd::MllpLimits,
+    /// File holding the bearer token `/metrics` requires (owner-only, at most 4 KiB); the
+    /// environment variable LABGUARD_METRICS_TOKEN works too. Without either, `/metrics`
+    /// answers 404.
+    #[arg(long)]
+    pub metrics_token_file: Option<PathBuf>,
 }
 
 /// [`parse_duration`] as a `std::time::Duration`, for socket deadlines.
@@ -125,6 +130,11 @@ pub fn serve(g: &Global, store: Arc<Store>, args: &ServeArgs, ready: Option<Read
         ..Settings::default()
     };
     settings.session.idle_timeout = args.idle_timeout;
+    settings.metrics_token = match &args.metrics_token_file {
+        Some(p) => Some(labguard_server::metrics::MetricsToken::from_file(p)?),
+        None => labguard_server::metrics::MetricsToken::from_env()?,
+    }
+    .map(Arc::new);
     settings.session.absolute_lifetime = args.session_lifetime;
     settings.token_max_lifetime = args.token_max_lifetime;
     // The settings the web edge runs with are evidence (automatic logoff, TLS): record them.
@@ -147,6 +157,7 @@ pub fn serve(g: &Global, store: Arc<Store>, args: &ServeArgs, ready: Option<Read
             "mllp_max_connections_per_source": args.mllp.mllp_max_connections_per_source,
             "mllp_frame_timeout_secs": args.mllp.mllp_frame_timeout.as_secs(),
             "mllp_max_frame_bytes": args.mllp.mllp_max_frame_bytes,
+            "metrics_token": settings.metrics_token.is_some(),
         }),
     )?;
     // Collect compliance evidence at start and daily, so the score has a history without
