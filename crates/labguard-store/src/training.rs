@@ -9,7 +9,7 @@ use labguard_training::{AssignmentRule, Completion, RuleKind};
 use serde::{Deserialize, Serialize};
 
 use crate::actor::{Actor, ActorKind};
-use crate::backend::Value;
+use crate::backend::{Tx, Value};
 use crate::phishing::{parse_id, parse_time};
 use crate::store::{rfc3339, Store};
 use crate::StoreError;
@@ -181,14 +181,17 @@ impl Store {
         .collect()
     }
 
-    /// Starts a quiz attempt with the seed that fixes its question order.
-    pub fn start_attempt(
+    /// Starts a quiz attempt with the seed that fixes its question order, unless `max_graded`
+    /// attempts at this course version are already graded. The count and the insert share
+    /// one transaction under the write lock, so parallel starts cannot slip past the limit.
+    pub fn start_attempt_within(
         &self,
         actor: &Actor,
         staff: Id,
         course_id: &str,
         course_version: u32,
         seed: u64,
+        max_graded: u32,
     ) -> Result<Id, StoreError> {
         let id = Id::new_v4();
         let ids = id.to_string();
@@ -201,6 +204,8 @@ impl Store {
         )?;
         let now = rfc3339(self.now());
         self.write(|tx, pending| {
+            tx.lock_audit_head()?;
+            refuse_past_limit(tx, staff, course_id, course_version, max_graded)?;
             tx.execute(
                 "INSERT INTO training_attempts (id, staff_id, course_id, course_version, seed, started_at) VALUES (?, ?, ?, ?, ?, ?)",
                 &[
@@ -276,14 +281,17 @@ impl Store {
     }
 
     /// Records a graded attempt; a pass also stores the completion and its certificate
-    /// (JSON of `labguard_training::Certificate`). An attempt is graded once.
-    pub fn finish_attempt(
+    /// (JSON of `labguard_training::Certificate`). An attempt is graded once, and not at all
+    /// once `max_graded` attempts at the version are graded: attempts started in parallel
+    /// cannot be used to try more answers than the limit allows.
+    pub fn finish_attempt_within(
         &self,
         actor: &Actor,
         attempt: &Attempt,
         score_percent: u8,
         passed: bool,
         certificate_json: Option<&str>,
+        max_graded: u32,
     ) -> Result<(), StoreError> {
         let ids = attempt.id.to_string();
         self.authorize_self_or_manage(
@@ -295,6 +303,14 @@ impl Store {
         )?;
         let now = rfc3339(self.now());
         self.write(|tx, pending| {
+            tx.lock_audit_head()?;
+            refuse_past_limit(
+                tx,
+                attempt.staff_id,
+                &attempt.course_id,
+                attempt.course_version,
+                max_graded,
+            )?;
             let n = tx.execute(
                 "UPDATE training_attempts SET submitted_at = ?, score_percent = ?, passed = ? WHERE id = ? AND submitted_at IS NULL",
                 &[
@@ -446,4 +462,31 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// Refuses when `max_graded` attempts of `staff` at this course version are already graded.
+/// Called inside the write transaction after the write lock is taken.
+fn refuse_past_limit(
+    tx: &mut dyn Tx,
+    staff: Id,
+    course_id: &str,
+    version: u32,
+    max_graded: u32,
+) -> Result<(), StoreError> {
+    let n = tx
+        .query(
+            "SELECT COUNT(*) FROM training_attempts WHERE staff_id = ? AND course_id = ? AND course_version = ? AND submitted_at IS NOT NULL",
+            &[staff.to_string().into(), course_id.into(), Value::Int(i64::from(version))],
+        )?
+        .first()
+        .and_then(|r| r.first().cloned())
+        .map(|v| v.as_int())
+        .transpose()?
+        .unwrap_or(0);
+    if n >= i64::from(max_graded) {
+        return Err(StoreError::Denied(format!(
+            "all {max_graded} attempts at this course version are used; ask the security officer"
+        )));
+    }
+    Ok(())
 }

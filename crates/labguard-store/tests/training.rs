@@ -253,26 +253,28 @@ fn quiz_attempts_and_completions() {
         let me = Actor::staff(ana.id.to_string(), Role::Phlebotomist);
         let other = Actor::staff(Id::new_v4().to_string(), Role::Phlebotomist);
         assert!(store
-            .start_attempt(&other, ana.id, "hipaa-basics", 1, 7)
+            .start_attempt_within(&other, ana.id, "hipaa-basics", 1, 7, 5)
             .is_err());
         let seed = u64::MAX - 3;
         let a = store
-            .start_attempt(&me, ana.id, "hipaa-basics", 1, seed)
+            .start_attempt_within(&me, ana.id, "hipaa-basics", 1, seed, 5)
             .unwrap();
         let att = store.attempt(a).unwrap();
         assert_eq!(att.seed, seed, "{}", env.name);
         assert_eq!(store.attempts_used(ana.id, "hipaa-basics", 1).unwrap(), 0);
-        store.finish_attempt(&me, &att, 40, false, None).unwrap();
+        store
+            .finish_attempt_within(&me, &att, 40, false, None, 5)
+            .unwrap();
         assert!(matches!(
-            store.finish_attempt(&me, &att, 100, true, Some("{}")),
+            store.finish_attempt_within(&me, &att, 100, true, Some("{}"), 5),
             Err(StoreError::Conflict)
         ));
         let b = store
-            .start_attempt(&me, ana.id, "hipaa-basics", 1, 8)
+            .start_attempt_within(&me, ana.id, "hipaa-basics", 1, 8, 5)
             .unwrap();
         let att_b = store.attempt(b).unwrap();
         store
-            .finish_attempt(&me, &att_b, 100, true, Some("{\"cert\":1}"))
+            .finish_attempt_within(&me, &att_b, 100, true, Some("{\"cert\":1}"), 5)
             .unwrap();
         assert_eq!(store.attempts_used(ana.id, "hipaa-basics", 1).unwrap(), 2);
         let done = store.completion_records(Some(ana.id)).unwrap();
@@ -293,5 +295,60 @@ fn quiz_attempts_and_completions() {
             )
             .unwrap();
         assert_eq!(store.lab_courses().unwrap()[0].version, 2, "{}", env.name);
+    }
+}
+
+/// Attempts started in parallel cannot be graded past the limit, and once it is reached no
+/// new attempt starts: the count and the write share one transaction under the write lock.
+#[test]
+fn the_quiz_attempt_limit_holds_under_parallel_starts_and_submits() {
+    for env in envs("quizrace") {
+        let store = std::sync::Arc::new(init(&env));
+        let ana = staff(&store, "ana", Role::Phlebotomist);
+        let me = Actor::staff(ana.id.to_string(), Role::Phlebotomist);
+        let limit = 3u32;
+        let starts: Vec<_> = (0..8u64)
+            .map(|i| {
+                let (store, me) = (store.clone(), me.clone());
+                std::thread::spawn(move || {
+                    store.start_attempt_within(&me, ana.id, "hipaa-basics", 1, i, limit)
+                })
+            })
+            .collect();
+        let ids: Vec<Id> = starts
+            .into_iter()
+            .map(|h| h.join().unwrap().unwrap())
+            .collect();
+        let submits: Vec<_> = ids
+            .into_iter()
+            .map(|id| {
+                let (store, me) = (store.clone(), me.clone());
+                std::thread::spawn(move || {
+                    let a = store.attempt(id)?;
+                    store.finish_attempt_within(&me, &a, 10, false, None, limit)
+                })
+            })
+            .collect();
+        let results: Vec<Result<(), StoreError>> =
+            submits.into_iter().map(|h| h.join().unwrap()).collect();
+        let graded = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(graded, limit as usize, "{}", env.name);
+        assert!(
+            results
+                .iter()
+                .all(|r| r.is_ok() || matches!(r, Err(StoreError::Denied(_)))),
+            "{}: {results:?}",
+            env.name
+        );
+        assert_eq!(
+            store.attempts_used(ana.id, "hipaa-basics", 1).unwrap(),
+            limit,
+            "{}",
+            env.name
+        );
+        assert!(matches!(
+            store.start_attempt_within(&me, ana.id, "hipaa-basics", 1, 99, limit),
+            Err(StoreError::Denied(_))
+        ));
     }
 }
