@@ -267,16 +267,7 @@ impl Store {
         version: u32,
     ) -> Result<u32, StoreError> {
         let mut tx = self.backend.begin()?;
-        let n = tx
-            .query(
-                "SELECT COUNT(*) FROM training_attempts WHERE staff_id = ? AND course_id = ? AND course_version = ? AND submitted_at IS NOT NULL",
-                &[staff.to_string().into(), course_id.into(), Value::Int(i64::from(version))],
-            )?
-            .first()
-            .and_then(|r| r.first().cloned())
-            .map(|v| v.as_int())
-            .transpose()?
-            .unwrap_or(0);
+        let n = graded_count(tx.as_mut(), staff, course_id, version)?;
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
@@ -473,7 +464,22 @@ fn refuse_past_limit(
     version: u32,
     max_graded: u32,
 ) -> Result<(), StoreError> {
-    let n = tx
+    if graded_count(tx, staff, course_id, version)? >= i64::from(max_graded) {
+        return Err(StoreError::Denied(format!(
+            "all {max_graded} attempts at this course version are used; ask the security officer"
+        )));
+    }
+    Ok(())
+}
+
+/// Graded (submitted) attempts of `staff` at one course version.
+fn graded_count(
+    tx: &mut dyn Tx,
+    staff: Id,
+    course_id: &str,
+    version: u32,
+) -> Result<i64, StoreError> {
+    Ok(tx
         .query(
             "SELECT COUNT(*) FROM training_attempts WHERE staff_id = ? AND course_id = ? AND course_version = ? AND submitted_at IS NOT NULL",
             &[staff.to_string().into(), course_id.into(), Value::Int(i64::from(version))],
@@ -482,11 +488,5 @@ fn refuse_past_limit(
         .and_then(|r| r.first().cloned())
         .map(|v| v.as_int())
         .transpose()?
-        .unwrap_or(0);
-    if n >= i64::from(max_graded) {
-        return Err(StoreError::Denied(format!(
-            "all {max_graded} attempts at this course version are used; ask the security officer"
-        )));
-    }
-    Ok(())
+        .unwrap_or(0))
 }
