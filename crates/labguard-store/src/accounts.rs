@@ -501,14 +501,8 @@ impl Store {
         let now = rfc3339(self.now());
         self.write(|tx, pending| {
             disable_in(tx, &id, &now)?;
-            let s = tx.execute(
-                "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
-                &[now.clone().into(), id.clone().into()],
-            )?;
-            let t = tx.execute(
-                "UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
-                &[now.clone().into(), id.clone().into()],
-            )?;
+            let s = crate::credentials::end_sessions(tx, &id, None, &now)?;
+            let t = crate::credentials::revoke_tokens(tx, &id, &now)?;
             let mut e = self.entry(
                 actor,
                 "account.disable",

@@ -28,7 +28,7 @@ pub struct CredentialChange {
 }
 
 /// Ends every live session of `user_id` but `keep` (the caller's own, when it survives).
-fn end_sessions(
+pub(crate) fn end_sessions(
     tx: &mut dyn Tx,
     user_id: &str,
     keep: Option<&str>,
@@ -40,7 +40,7 @@ fn end_sessions(
     )
 }
 
-fn revoke_tokens(tx: &mut dyn Tx, user_id: &str, now: &str) -> Result<u64, StoreError> {
+pub(crate) fn revoke_tokens(tx: &mut dyn Tx, user_id: &str, now: &str) -> Result<u64, StoreError> {
     tx.execute(
         "UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
         &[now.into(), user_id.into()],

@@ -8,33 +8,16 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use common::*;
 use serde_json::{json, Value};
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 struct Lab {
     _dir: tempfile::TempDir,
     dd: String,
     base: String,
-    _server: Server,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    _server: KillOnDrop,
 }
 
 /// A fresh lab and `labguard serve` on it, with `extra` serve flags.
@@ -52,7 +35,7 @@ fn lab(extra: &[&str]) -> Lab {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn labguard serve");
-    let mut server = Server(child);
+    let mut server = KillOnDrop(child);
     let out = server.0.stdout.take().unwrap();
     let mut lines = BufReader::new(out).lines();
     let first = lines.next().unwrap().unwrap();

@@ -9,28 +9,11 @@ mod common;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::Value;
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn script(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -40,7 +23,7 @@ fn script(name: &str) -> PathBuf {
 
 /// `labguard serve` with the MLLP listeners off and `extra` flags; returns it and its port
 /// once /health answers.
-fn serve(dd: &str, extra: &[&str]) -> (Proc, u16) {
+fn serve(dd: &str, extra: &[&str]) -> (KillOnDrop, u16) {
     let port = free_port();
     let child = bin()
         .args([
@@ -59,7 +42,7 @@ fn serve(dd: &str, extra: &[&str]) -> (Proc, u16) {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn labguard serve");
-    let p = Proc(child);
+    let p = KillOnDrop(child);
     for _ in 0..100 {
         if curl(&["-o", "/dev/null", "-w", "%{http_code}", &health(port)]).0 == "200" {
             return (p, port);
@@ -123,7 +106,7 @@ fn sign_in(port: u16, user: &Value) -> String {
 }
 
 /// Starts scripts/slow-connections.py with `args`; returns it and its stdout lines.
-fn slow(args: &[&str]) -> (Proc, std::io::Lines<BufReader<ChildStdout>>) {
+fn slow(args: &[&str]) -> (KillOnDrop, std::io::Lines<BufReader<ChildStdout>>) {
     let mut child = Command::new("python3")
         .arg(script("slow-connections.py"))
         .args(args)
@@ -131,7 +114,7 @@ fn slow(args: &[&str]) -> (Proc, std::io::Lines<BufReader<ChildStdout>>) {
         .spawn()
         .expect("python3 scripts/slow-connections.py");
     let out = child.stdout.take().unwrap();
-    (Proc(child), BufReader::new(out).lines())
+    (KillOnDrop(child), BufReader::new(out).lines())
 }
 
 fn next_json(lines: &mut std::io::Lines<BufReader<ChildStdout>>) -> Value {

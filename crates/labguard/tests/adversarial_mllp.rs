@@ -10,7 +10,7 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -19,15 +19,6 @@ use labguard_mllp::client::{ack_code, tls_client_config, Client};
 use labguard_store::{DataDir, StoreOptions};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -107,7 +98,7 @@ fn lab() -> Lab {
 }
 
 struct Served {
-    proc: Proc,
+    proc: KillOnDrop,
     tls: SocketAddr,
     tcp: SocketAddr,
 }
@@ -146,7 +137,7 @@ fn serve(lab: &Lab, extra: &[&str]) -> Served {
         .spawn()
         .expect("spawn labguard serve");
     let out = child.stdout.take().unwrap();
-    let proc = Proc(child);
+    let proc = KillOnDrop(child);
     let mut lines = BufReader::new(out).lines();
     let (mut tls, mut tcp) = (None, None);
     for _ in 0..10 {
@@ -302,7 +293,7 @@ fn script(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn idle(to: SocketAddr, count: usize, sources: &str) -> (Proc, Value, ChildLines) {
+fn idle(to: SocketAddr, count: usize, sources: &str) -> (KillOnDrop, Value, ChildLines) {
     let mut child = Command::new("python3")
         .arg(script("slow-connections.py"))
         .args([
@@ -322,7 +313,7 @@ fn idle(to: SocketAddr, count: usize, sources: &str) -> (Proc, Value, ChildLines
     let out = child.stdout.take().unwrap();
     let mut lines = BufReader::new(out).lines();
     let l = lines.next().expect("held line").unwrap();
-    (Proc(child), serde_json::from_str(&l).unwrap(), lines)
+    (KillOnDrop(child), serde_json::from_str(&l).unwrap(), lines)
 }
 
 type ChildLines = std::io::Lines<BufReader<ChildStdout>>;

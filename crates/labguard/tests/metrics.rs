@@ -6,26 +6,9 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use common::*;
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn serve_cmd(dd: &str, port: u16, extra: &[&str]) -> Command {
     let mut c = bin();
@@ -45,7 +28,7 @@ fn serve_cmd(dd: &str, port: u16, extra: &[&str]) -> Command {
     c
 }
 
-fn serve(dd: &str, extra: &[&str], env_token: Option<&str>) -> (Server, String) {
+fn serve(dd: &str, extra: &[&str], env_token: Option<&str>) -> (KillOnDrop, String) {
     let port = free_port();
     let mut c = serve_cmd(dd, port, extra);
     if let Some(t) = env_token {
@@ -56,7 +39,7 @@ fn serve(dd: &str, extra: &[&str], env_token: Option<&str>) -> (Server, String) 
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn labguard serve");
-    let mut server = Server(child);
+    let mut server = KillOnDrop(child);
     let out = server.0.stdout.take().unwrap();
     let mut lines = BufReader::new(out).lines();
     let first = lines.next().unwrap().unwrap();

@@ -6,31 +6,14 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use common::*;
 use labguard_mail::sink::Sink;
 use labguard_training::phishing::tokens_in_text;
 use serde_json::Value;
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn serve(dd: &str, db: &Db) -> (Server, String) {
+fn serve(dd: &str, db: &Db) -> (KillOnDrop, String) {
     let port = free_port();
     let child = bin()
         .args(&db.0)
@@ -51,7 +34,7 @@ fn serve(dd: &str, db: &Db) -> (Server, String) {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn labguard serve");
-    let mut server = Server(child);
+    let mut server = KillOnDrop(child);
     // The server prints its address once it is about to accept connections.
     let out = server.0.stdout.take().unwrap();
     let mut lines = BufReader::new(out).lines();
