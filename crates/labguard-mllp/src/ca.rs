@@ -1,6 +1,7 @@
 //! labguard's own device CA: it issues each enrolled instrument a client certificate and
 //! the MLLP listener its server certificate, so both ends of mutual TLS chain to one root
-//! the lab controls. Kept under `<data dir>/device-ca/`, private keys mode 0600.
+//! the lab controls. The private keys are sealed in the store (`Store::sealed_key`); only
+//! the public CA certificate is written to `<data dir>/device-ca/ca.pem`.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -14,6 +15,8 @@ use rcgen::{
 use rustls_pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer};
 use zeroize::Zeroizing;
 
+use labguard_store::{Actor, Store};
+
 use crate::MllpError;
 
 pub const CA_DIR: &str = "device-ca";
@@ -21,6 +24,9 @@ const CA_CERT: &str = "ca.pem";
 const CA_KEY: &str = "ca.key";
 const SERVER_CERT: &str = "server.pem";
 const SERVER_KEY: &str = "server.key";
+/// Names of the keys in the store's `sealed_keys` table.
+pub const CA_SEALED: &str = "device-ca";
+pub const SERVER_SEALED: &str = "mllp-server";
 
 /// A certificate and key issued to a device, as PEM.
 pub struct Issued {
@@ -74,6 +80,19 @@ fn validity(p: &mut CertificateParams, years: i32) {
     p.not_after = rcgen::date_time_ymd(now.year() + years, m, d);
 }
 
+/// A new self-signed CA: (certificate PEM, key PEM).
+fn new_ca() -> Result<(String, Zeroizing<String>), MllpError> {
+    let key = KeyPair::generate()?;
+    let mut p = CertificateParams::default();
+    p.distinguished_name = name("labguard device CA");
+    p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    p.serial_number = Some(serial()?.0);
+    validity(&mut p, 20);
+    let cert = p.self_signed(&key)?;
+    Ok((cert.pem(), Zeroizing::new(key.serialize_pem())))
+}
+
 fn name(cn: &str) -> DistinguishedName {
     let mut dn = DistinguishedName::new();
     dn.push(DnType::OrganizationName, "labguard");
@@ -81,21 +100,39 @@ fn name(cn: &str) -> DistinguishedName {
     dn
 }
 
-/// Writes a new file only its owner can read; never overwrites.
-fn write_private(path: &Path, text: &str) -> Result<(), MllpError> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    f.write_all(text.as_bytes())?;
+/// Where a key from the old layout (a plain PEM file) is, once it is sealed in the store:
+/// its bytes are overwritten with zeros and synced before the name is removed, so the
+/// plain key does not linger in the file's blocks or the directory. A file that is not the
+/// sealed key is left alone and refused: destroying a key we do not hold is not ours to do.
+fn retire_plain(path: &Path, sealed_pem: &str) -> Result<(), MllpError> {
+    use std::io::{Seek, Write};
+    if !path.exists() {
+        return Ok(());
+    }
+    let on_disk = Zeroizing::new(fs::read(path)?);
+    if !labguard_crypto::ct_eq(on_disk.trim_ascii(), sealed_pem.as_bytes().trim_ascii()) {
+        return Err(MllpError::Ca(format!(
+            "{} is not the key sealed in the database; move it out of the data dir",
+            path.display()
+        )));
+    }
+    let mut f = fs::OpenOptions::new().write(true).open(path)?;
+    f.seek(std::io::SeekFrom::Start(0))?;
+    f.write_all(&vec![0u8; on_disk.len()])?;
     f.sync_all()?;
+    drop(f);
+    fs::remove_file(path)?;
+    if let Some(dir) = path.parent() {
+        fs::File::open(dir)?.sync_all()?;
+    }
     Ok(())
 }
 
-fn read_private(path: &Path) -> Result<Zeroizing<String>, MllpError> {
+/// A key file of the old layout, if present (same permission check as before).
+fn read_legacy(path: &Path) -> Result<Option<Zeroizing<String>>, MllpError> {
+    if !path.exists() {
+        return Ok(None);
+    }
     let meta = fs::metadata(path)?;
     if meta.permissions().mode() & 0o077 != 0 {
         return Err(MllpError::Ca(format!(
@@ -103,34 +140,52 @@ fn read_private(path: &Path) -> Result<Zeroizing<String>, MllpError> {
             path.display()
         )));
     }
-    Ok(Zeroizing::new(fs::read_to_string(path)?))
+    Ok(Some(Zeroizing::new(fs::read_to_string(path)?)))
+}
+
+/// Writes the public certificate beside the (former) key location, for operators who hand
+/// it to instruments; the database is the source of truth.
+fn write_public(path: &Path, pem: &str) -> Result<(), MllpError> {
+    if fs::read_to_string(path).ok().as_deref() != Some(pem) {
+        fs::write(path, pem)?;
+    }
+    Ok(())
 }
 
 impl DeviceCa {
-    /// Opens the CA in `data_dir`, creating it on first use.
-    pub fn open_or_create(data_dir: &Path) -> Result<DeviceCa, MllpError> {
+    /// Opens the CA sealed in `store`, creating it on first use. A CA from the old layout
+    /// (plain `device-ca/ca.key`) is sealed into the store and its file wiped.
+    pub fn open_or_create(store: &Store, data_dir: &Path) -> Result<DeviceCa, MllpError> {
         let dir = data_dir.join(CA_DIR);
-        if dir.join(CA_CERT).exists() {
-            let cert_pem = fs::read_to_string(dir.join(CA_CERT))?;
-            let key = KeyPair::from_pem(&read_private(&dir.join(CA_KEY))?)?;
-            return Ok(DeviceCa { dir, cert_pem, key });
-        }
         fs::create_dir_all(&dir)?;
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))?;
-        let key = KeyPair::generate()?;
-        let mut p = CertificateParams::default();
-        p.distinguished_name = name("labguard device CA");
-        p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-        p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        p.serial_number = Some(serial()?.0);
-        validity(&mut p, 20);
-        let cert = p.self_signed(&key)?;
-        write_private(&dir.join(CA_KEY), &Zeroizing::new(key.serialize_pem()))?;
-        fs::write(dir.join(CA_CERT), cert.pem())?;
+        let stored = match store.sealed_key(CA_SEALED)? {
+            Some(k) => k,
+            None => {
+                let (cert_pem, key_pem) = match read_legacy(&dir.join(CA_KEY))? {
+                    Some(key) => (fs::read_to_string(dir.join(CA_CERT))?, key),
+                    None => new_ca()?,
+                };
+                store.seal_key_once(&Actor::system(), CA_SEALED, &cert_pem, &key_pem)?
+            }
+        };
+        retire_plain(&dir.join(CA_KEY), &stored.key_pem)?;
+        write_public(&dir.join(CA_CERT), &stored.cert_pem)?;
+        let key = KeyPair::from_pem(&stored.key_pem)?;
         Ok(DeviceCa {
             dir,
-            cert_pem: cert.pem(),
+            cert_pem: stored.cert_pem,
             key,
+        })
+    }
+
+    /// A CA that is never stored (tests: a rogue CA the listener must not trust).
+    pub fn unsaved() -> Result<DeviceCa, MllpError> {
+        let (cert_pem, key_pem) = new_ca()?;
+        Ok(DeviceCa {
+            dir: PathBuf::new(),
+            key: KeyPair::from_pem(&key_pem)?,
+            cert_pem,
         })
     }
 
@@ -173,27 +228,37 @@ impl DeviceCa {
     }
 
     /// The listener's certificate chain and key, issued on first use for `names` (DNS
-    /// names or IP addresses instruments connect to).
+    /// names or IP addresses instruments connect to) and sealed in `store`.
     pub fn server_identity(
         &self,
+        store: &Store,
         names: &[String],
     ) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), MllpError> {
         let (cp, kp) = (self.dir.join(SERVER_CERT), self.dir.join(SERVER_KEY));
-        if !cp.exists() {
-            let mut p = CertificateParams::new(names.to_vec())?;
-            p.distinguished_name = name("labguard MLLP listener");
-            p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-            p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-            validity(&mut p, 2);
-            let issued = self.issue(p)?;
-            write_private(&kp, &issued.key_pem)?;
-            fs::write(&cp, &issued.cert_pem)?;
-        }
-        let certs = CertificateDer::pem_file_iter(&cp)
-            .and_then(|i| i.collect::<Result<Vec<_>, _>>())
-            .map_err(|e| MllpError::Tls(format!("{}: {e}", cp.display())))?;
-        let key = PrivateKeyDer::from_pem_slice(read_private(&kp)?.as_bytes())
-            .map_err(|e| MllpError::Tls(format!("{}: {e}", kp.display())))?;
+        let stored = match store.sealed_key(SERVER_SEALED)? {
+            Some(k) => k,
+            None => {
+                let (cert_pem, key_pem) = match read_legacy(&kp)? {
+                    Some(key) => (fs::read_to_string(&cp)?, key),
+                    None => {
+                        let mut p = CertificateParams::new(names.to_vec())?;
+                        p.distinguished_name = name("labguard MLLP listener");
+                        p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+                        p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+                        validity(&mut p, 2);
+                        let issued = self.issue(p)?;
+                        (issued.cert_pem, issued.key_pem)
+                    }
+                };
+                store.seal_key_once(&Actor::system(), SERVER_SEALED, &cert_pem, &key_pem)?
+            }
+        };
+        retire_plain(&kp, &stored.key_pem)?;
+        let certs = CertificateDer::pem_slice_iter(stored.cert_pem.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| MllpError::Tls(format!("sealed MLLP server certificate: {e}")))?;
+        let key = PrivateKeyDer::from_pem_slice(stored.key_pem.as_bytes())
+            .map_err(|e| MllpError::Tls(format!("sealed MLLP server key: {e}")))?;
         Ok((certs, key))
     }
 }

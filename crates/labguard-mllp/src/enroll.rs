@@ -49,7 +49,7 @@ pub fn enroll(
         }
         Some(addrs) => (Transport::LegacyTcp, None, addrs.clone()),
         None => {
-            let ca = DeviceCa::open_or_create(data_dir)?;
+            let ca = DeviceCa::open_or_create(store, data_dir)?;
             (
                 Transport::Tls,
                 Some(ca.issue_device(req.name.trim())?),

@@ -129,8 +129,19 @@ impl Server {
         let registry = Arc::new(RwLock::new(Registry::new(all)));
         let tls = match cfg.tls_listen {
             Some(addr) => {
-                let ca = DeviceCa::open_or_create(&cfg.data_dir)?;
-                let config = tls_config(&ca, &cfg.server_names, registry.clone())?;
+                // The keys are unsealed from the store: blocking database calls.
+                let (s, dir, names, reg) = (
+                    store.clone(),
+                    cfg.data_dir.clone(),
+                    cfg.server_names.clone(),
+                    registry.clone(),
+                );
+                let config = tokio::task::spawn_blocking(move || {
+                    let ca = DeviceCa::open_or_create(&s, &dir)?;
+                    tls_config(&ca, &s, &names, reg)
+                })
+                .await
+                .map_err(|e| MllpError::Tls(e.to_string()))??;
                 Some((TcpListener::bind(addr).await?, TlsAcceptor::from(config)))
             }
             None => None,
@@ -227,6 +238,7 @@ pub async fn serve(
 
 fn tls_config(
     ca: &DeviceCa,
+    store: &Store,
     names: &[String],
     registry: Arc<RwLock<Registry>>,
 ) -> Result<Arc<ServerConfig>, MllpError> {
@@ -237,7 +249,7 @@ fn tls_config(
         .build()
         .map_err(|e| MllpError::Tls(e.to_string()))?;
     let verifier = Arc::new(EnrolledClientVerifier { inner, registry });
-    let (certs, key) = ca.server_identity(names)?;
+    let (certs, key) = ca.server_identity(store, names)?;
     let config = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
         .with_client_cert_verifier(verifier)

@@ -44,7 +44,7 @@ fn delivered_results_export_as_a_valid_fhir_bundle() {
     let issued = issued.unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let srv = rt.block_on(start(&env, store.clone()));
-    let ca = DeviceCa::open_or_create(&env.data.path).unwrap();
+    let ca = DeviceCa::open_or_create(&store, &env.data.path).unwrap();
     let cfg = tls_client_config(ca.cert_pem(), Some((&issued.cert_pem, &issued.key_pem))).unwrap();
     let mut c = rt.block_on(Client::tls(srv.tls, "localhost", cfg)).unwrap();
     // An SPM so the delivery carries its specimen too.

@@ -39,7 +39,7 @@ fn mutual_tls_admits_only_enrolled_unrevoked_devices() {
         let (dev, issued) = enroll(&store, &op(), &env.data.path, &tls_req("chem-1")).unwrap();
         let issued = issued.unwrap();
         let srv = rt.block_on(start(&env, store.clone()));
-        let ca = DeviceCa::open_or_create(&env.data.path).unwrap();
+        let ca = DeviceCa::open_or_create(&store, &env.data.path).unwrap();
         let ca_pem = ca.cert_pem().to_string();
 
         // Enrolled: AA, and the message and result are stored.
@@ -81,8 +81,7 @@ fn mutual_tls_admits_only_enrolled_unrevoked_devices() {
         );
 
         // A certificate from another CA.
-        let elsewhere = tempfile::tempdir().unwrap();
-        let rogue = DeviceCa::open_or_create(elsewhere.path()).unwrap();
+        let rogue = DeviceCa::unsaved().unwrap();
         let fake = rogue.issue_device("chem-1").unwrap();
         let cfg2 = tls_client_config(&ca_pem, Some((&fake.cert_pem, &fake.key_pem))).unwrap();
         assert!(
@@ -246,7 +245,7 @@ fn implausible_results_are_held_and_bad_framing_closes_only_that_connection() {
         let (_, issued) = enroll(&store, &op(), &env.data.path, &tls_req("chem-5")).unwrap();
         let issued = issued.unwrap();
         let srv = rt.block_on(start(&env, store.clone()));
-        let ca = DeviceCa::open_or_create(&env.data.path).unwrap();
+        let ca = DeviceCa::open_or_create(&store, &env.data.path).unwrap();
         let cfg =
             tls_client_config(ca.cert_pem(), Some((&issued.cert_pem, &issued.key_pem))).unwrap();
         let mut c = rt.block_on(Client::tls(srv.tls, "localhost", cfg)).unwrap();
@@ -357,7 +356,7 @@ fn enhanced_mode_senders_get_the_acknowledgments_they_ask_for() {
         let (dev, issued) = enroll(&store, &op(), &env.data.path, &tls_req("chem-1")).unwrap();
         let issued = issued.unwrap();
         let srv = rt.block_on(start(&env, store.clone()));
-        let ca = DeviceCa::open_or_create(&env.data.path).unwrap();
+        let ca = DeviceCa::open_or_create(&store, &env.data.path).unwrap();
         let cfg =
             tls_client_config(ca.cert_pem(), Some((&issued.cert_pem, &issued.key_pem))).unwrap();
         let enhanced = |control: &str, accept: &str, app: &str| {

@@ -273,8 +273,8 @@ fn lab(people: &[(&str, Role)], idle_secs: i64) -> Lab {
     };
     settings.session.idle_timeout = TimeDelta::seconds(idle_secs);
     let state = AppState::new(store.clone(), settings).unwrap();
-    let (cert, key) = labguard_server::tls::ensure_self_signed(dir.path()).unwrap();
-    let tls = labguard_server::tls::server_config(&cert, &key).unwrap();
+    let k = labguard_server::tls::sealed_self_signed(&store, dir.path()).unwrap();
+    let tls = labguard_server::tls::server_config_pem(&k.cert_pem, &k.key_pem).unwrap();
     let port = free_port();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.spawn(labguard_server::serve(

@@ -566,7 +566,7 @@ impl Store {
 
 /// Re-encrypts one encrypted column under key version `to`: `select` yields (id, ciphertext)
 /// rows still on an older version, `update` takes (ciphertext, version, id).
-fn reseal_column(
+pub(crate) fn reseal_column(
     tx: &mut dyn crate::backend::Tx,
     ring: &labguard_crypto::KeyRing,
     to: i64,

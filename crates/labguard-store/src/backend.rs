@@ -112,6 +112,7 @@ pub(crate) const ALL_TABLES: &[&str] = &[
     "audit_head",
     "audit_checkpoints",
     "key_rotation",
+    "sealed_keys",
     "accounts",
     "sessions",
     "api_tokens",

@@ -31,6 +31,7 @@ mod phishing_events;
 mod postgres;
 mod records;
 mod rotation;
+mod sealed_keys;
 mod sessions;
 mod sqlite;
 mod store;
@@ -62,6 +63,7 @@ pub use phishing::{
 };
 pub use postgres::PgBackend;
 pub use rotation::{RotateOptions, RotationReport};
+pub use sealed_keys::SealedKey;
 pub use sessions::{ApiTokenInfo, ApiTokenRecord, SessionRecord, SessionStage};
 pub use sqlite::SqliteBackend;
 pub use store::{Clock, CrossNodeLocks, Store, StoreOptions};

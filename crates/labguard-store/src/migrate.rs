@@ -50,6 +50,11 @@ pub const SQLITE_MIGRATIONS: &[Migration] = &[
         name: "identity_hardening",
         sql: include_str!("../migrations/sqlite/0008_identity_hardening.sql"),
     },
+    Migration {
+        version: 9,
+        name: "sealed_keys",
+        sql: include_str!("../migrations/sqlite/0009_sealed_keys.sql"),
+    },
 ];
 
 pub const POSTGRES_MIGRATIONS: &[Migration] = &[
@@ -92,6 +97,11 @@ pub const POSTGRES_MIGRATIONS: &[Migration] = &[
         version: 8,
         name: "identity_hardening",
         sql: include_str!("../migrations/postgres/0008_identity_hardening.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "sealed_keys",
+        sql: include_str!("../migrations/postgres/0009_sealed_keys.sql"),
     },
 ];
 

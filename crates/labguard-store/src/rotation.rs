@@ -78,6 +78,8 @@ impl Store {
         }
         // Identity secrets (TOTP, break-glass reasons) are sealed with the data key too.
         done += self.reseal_identity_secrets(to)?;
+        // So are the TLS private keys (device CA, MLLP and HTTPS server keys).
+        done += self.reseal_sealed_keys(to)?;
         self.finish_rotation(actor, to)?;
         self.reload_keys()?;
         Ok(RotationReport {

@@ -288,7 +288,7 @@ pub fn run(g: &Global, cmd: DevicesCmd) -> Result<()> {
                     let dir = out.unwrap_or_else(|| PathBuf::from(&name));
                     std::fs::create_dir_all(&dir)
                         .with_context(|| format!("creating {}", dir.display()))?;
-                    let ca = DeviceCa::open_or_create(&g.data_dir)?;
+                    let ca = DeviceCa::open_or_create(&store, &g.data_dir)?;
                     std::fs::write(dir.join("ca.crt"), ca.cert_pem())?;
                     std::fs::write(dir.join(format!("{name}.crt")), &i.cert_pem)?;
                     write_key(&dir.join(format!("{name}.key")), i.key_pem.as_bytes())?;

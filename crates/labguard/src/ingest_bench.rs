@@ -131,7 +131,7 @@ pub fn run(g: &Global, a: BenchArgs) -> Result<()> {
     };
     let (_, issued) = enroll(&store, &op, &data.path, &req)?;
     let issued = issued.context("a TLS enrollment issues a certificate")?;
-    let ca = DeviceCa::open_or_create(&data.path)?;
+    let ca = DeviceCa::open_or_create(&store, &data.path)?;
     let tls = tls_client_config(ca.cert_pem(), Some((&issued.cert_pem, &issued.key_pem)))?;
     let backend = if g.database.is_some() {
         "PostgreSQL"

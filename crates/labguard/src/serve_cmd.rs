@@ -119,12 +119,22 @@ pub type Ready = std::sync::mpsc::Sender<Option<SocketAddr>>;
 
 /// Serves `store` until Ctrl-C (also used by `labguard demo`).
 pub fn serve(g: &Global, store: Arc<Store>, args: &ServeArgs, ready: Option<Ready>) -> Result<()> {
-    let (cert, key) = match (&args.tls_cert, &args.tls_key) {
-        (Some(c), Some(k)) => (c.clone(), k.clone()),
-        _ => labguard_server::tls::ensure_self_signed(&g.data_dir)
-            .context("making the self-signed TLS certificate")?,
+    // An operator's own certificate stays in the files they name; the self-signed default
+    // is sealed in the store.
+    let (tls, cert_desc) = match (&args.tls_cert, &args.tls_key) {
+        (Some(c), Some(k)) => (
+            labguard_server::tls::server_config(c, k)?,
+            c.display().to_string(),
+        ),
+        _ => {
+            let k = labguard_server::tls::sealed_self_signed(&store, &g.data_dir)
+                .context("making the self-signed TLS certificate")?;
+            (
+                labguard_server::tls::server_config_pem(&k.cert_pem, &k.key_pem)?,
+                "self-signed, sealed in the store".to_string(),
+            )
+        }
     };
-    let tls = labguard_server::tls::server_config(&cert, &key)?;
     let mut settings = Settings {
         lab_name: args.lab_name.clone(),
         ..Settings::default()
@@ -182,8 +192,7 @@ pub fn serve(g: &Global, store: Arc<Store>, args: &ServeArgs, ready: Option<Read
     args.mllp.apply(&mut mllp);
     println!(
         "labguard is serving https://{} (certificate {})",
-        args.listen,
-        cert.display()
+        args.listen, cert_desc
     );
     rt.block_on(async {
         // One process serves people (HTTPS) and instruments (MLLP); either stopping ends both.

@@ -116,7 +116,7 @@ pub fn demo_link_config(store: &Store, data_dir: &Path) -> Result<Arc<TlsClientC
             req.name
         );
     }
-    let ca = DeviceCa::open_or_create(data_dir)?;
+    let ca = DeviceCa::open_or_create(store, data_dir)?;
     let (c, k) = (
         std::fs::read_to_string(&cert)?,
         std::fs::read_to_string(&key)?,

@@ -1,0 +1,12 @@
+-- labguard schema v9: TLS private keys sealed by the key hierarchy.
+-- The device CA key and the MLLP and HTTPS server keys used to be plain PEM files in the
+-- data dir. They live here now, sealed with the active data key like any other secret
+-- (FieldRef sealed_keys/<name>/key_pem; the KEK wraps the data key), so they travel in
+-- backups, are re-sealed by `keys rotate`, and never sit on disk in clear.
+CREATE TABLE sealed_keys (
+    name        TEXT    PRIMARY KEY,
+    cert_pem    TEXT    NOT NULL,
+    key_sealed  BLOB    NOT NULL,
+    key_version INTEGER NOT NULL,
+    created_at  TEXT    NOT NULL
+);
