@@ -15,6 +15,8 @@ pub enum CryptoError {
         "ciphertext failed authentication: it was altered or belongs to another row or column"
     )]
     Authentication,
+    #[error("data key v{version} has sealed {used} values, the limit for random 96-bit nonces under one key (NIST SP 800-38D); run `labguard keys rotate` to start a new data-key version")]
+    KeyExhausted { version: u32, used: u64 },
     #[error("the operating system's random number generator failed")]
     Rng,
 }

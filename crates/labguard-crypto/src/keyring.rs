@@ -1,4 +1,5 @@
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 use ring::hmac;
@@ -59,8 +60,17 @@ impl<'a> FieldRef<'a> {
     }
 }
 
+/// Random 96-bit nonces under one key stay safe to about 2^32 encryptions (NIST SP
+/// 800-38D, 8.3); labguard warns at 2^30 and refuses to seal at 2^31, far below.
+pub const SEAL_WARN: u64 = 1 << 30;
+pub const SEAL_LIMIT: u64 = 1 << 31;
+
 struct DataKey {
     aead: LessSafeKey,
+    /// Seals recorded durably (as last read from the store).
+    recorded: AtomicU64,
+    /// Seals made by this process and not yet recorded.
+    pending: AtomicU64,
 }
 
 /// The unwrapped keys a node holds while it runs: every data-key version still in use,
@@ -106,6 +116,8 @@ impl KeyRing {
             version,
             DataKey {
                 aead: LessSafeKey::new(unbound),
+                recorded: AtomicU64::new(0),
+                pending: AtomicU64::new(0),
             },
         );
         self.active = self.active.max(version);
@@ -122,6 +134,44 @@ impl KeyRing {
 
     pub fn remove_data_key(&mut self, version: u32) {
         self.data.remove(&version);
+    }
+
+    /// Raises the recorded seal count of `version` to `seals` (the store's total).
+    pub fn set_recorded(&self, version: u32, seals: u64) {
+        if let Some(k) = self.data.get(&version) {
+            // Never backwards: a slower commit may report an older total.
+            k.recorded.fetch_max(seals, Ordering::SeqCst);
+        }
+    }
+
+    /// Seals made under `version` (recorded plus not yet recorded).
+    pub fn seals(&self, version: u32) -> Option<u64> {
+        self.data.get(&version).map(|k| {
+            k.recorded
+                .load(Ordering::SeqCst)
+                .saturating_add(k.pending.load(Ordering::SeqCst))
+        })
+    }
+
+    /// Takes the seals not yet recorded, per version, leaving zero: the store adds them to
+    /// its counters in the committing transaction.
+    pub fn take_pending(&self) -> Vec<(u32, u64)> {
+        self.data
+            .iter()
+            .filter_map(|(v, k)| {
+                let n = k.pending.swap(0, Ordering::SeqCst);
+                (n > 0).then_some((*v, n))
+            })
+            .collect()
+    }
+
+    /// Gives back seals taken by [`KeyRing::take_pending`] whose transaction did not commit.
+    pub fn restore_pending(&self, taken: &[(u32, u64)]) {
+        for (v, n) in taken {
+            if let Some(k) = self.data.get(v) {
+                k.pending.fetch_add(*n, Ordering::SeqCst);
+            }
+        }
     }
 
     pub fn active_version(&self) -> u32 {
@@ -147,6 +197,15 @@ impl KeyRing {
             .data
             .get(&version)
             .ok_or(CryptoError::UnknownKeyVersion(version))?;
+        // Counted before sealing, so parallel sealers cannot together pass the limit.
+        let used = key
+            .recorded
+            .load(Ordering::SeqCst)
+            .saturating_add(key.pending.fetch_add(1, Ordering::SeqCst));
+        if used >= SEAL_LIMIT {
+            key.pending.fetch_sub(1, Ordering::SeqCst);
+            return Err(CryptoError::KeyExhausted { version, used });
+        }
         let mut nonce = [0u8; NONCE_LEN];
         random_bytes(&mut nonce)?;
         let mut out = Vec::with_capacity(HEADER + plaintext.len() + TAG);
@@ -283,6 +342,38 @@ mod tests {
         assert_eq!(a.pseudonym("p1"), b.pseudonym("p1"));
         assert_ne!(a.pseudonym("p1"), a.pseudonym("p2"));
         assert!(!a.pseudonym("p1").contains("p1"));
+    }
+}
+
+#[cfg(test)]
+mod usage {
+    use super::*;
+
+    #[test]
+    fn seals_are_counted_and_refused_at_the_limit() {
+        let mut r = KeyRing::new(&[1; 32], &[2; 32], &[3; 32]);
+        r.add_data_key(1, &[9; 32]).unwrap();
+        let f = FieldRef::new("t", "r", "c");
+        for _ in 0..3 {
+            r.seal(&f, b"v").unwrap();
+        }
+        assert_eq!(r.seals(1), Some(3));
+        let taken = r.take_pending();
+        assert_eq!(taken, vec![(1, 3)]);
+        assert!(r.take_pending().is_empty());
+        r.restore_pending(&taken);
+        assert_eq!(r.take_pending(), vec![(1, 3)]);
+        r.set_recorded(1, SEAL_LIMIT - 1);
+        r.seal(&f, b"v").unwrap();
+        assert_eq!(
+            r.seal(&f, b"v"),
+            Err(CryptoError::KeyExhausted {
+                version: 1,
+                used: SEAL_LIMIT
+            })
+        );
+        // The refused seal is not counted; opening is never limited.
+        assert_eq!(r.seals(1), Some(SEAL_LIMIT));
     }
 }
 

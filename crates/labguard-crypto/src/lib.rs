@@ -16,7 +16,7 @@ mod rng;
 
 pub use error::CryptoError;
 pub use kek::{Kek, KeyPurpose, KEK_ENV, KEK_PREFIX};
-pub use keyring::{ciphertext_version, FieldRef, KeyRing};
+pub use keyring::{ciphertext_version, FieldRef, KeyRing, SEAL_LIMIT, SEAL_WARN};
 pub use rng::{random_bytes, random_key};
 
 /// SHA-256 of `data`, the one digest the store uses for content hashes.

@@ -113,6 +113,7 @@ pub(crate) const ALL_TABLES: &[&str] = &[
     "audit_checkpoints",
     "key_rotation",
     "sealed_keys",
+    "key_usage",
     "accounts",
     "sessions",
     "api_tokens",

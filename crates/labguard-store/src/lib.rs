@@ -25,6 +25,7 @@ mod group;
 mod held_review;
 mod ingest;
 mod instruments;
+mod key_usage;
 mod migrate;
 mod phishing;
 mod phishing_events;
@@ -58,6 +59,7 @@ pub use error::StoreError;
 pub use held_review::HeldDecision;
 pub use ingest::{Inbound, IngestOutcome, BEFORE_DRAW, UNKNOWN_PATIENT};
 pub use instruments::{Enrollment, HeldResult, InstrumentAlert, Transport};
+pub use key_usage::KeyVersionUsage;
 pub use phishing::{
     event_code, Campaign, DeliveryStatus, NewRecipient, RecipientRecord, TrackedEvent,
 };

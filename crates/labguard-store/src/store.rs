@@ -164,10 +164,13 @@ impl Store {
         let mut tx = self.backend.begin()?;
         let ring = load_ring(tx.as_mut(), &self.kek)?;
         drop(tx);
-        *self
+        let mut guard = self
             .keys
             .write()
-            .map_err(|_| StoreError::Keys("key ring lock poisoned".into()))? = ring;
+            .map_err(|_| StoreError::Keys("key ring lock poisoned".into()))?;
+        // Seals not yet recorded move to the new ring, or they would never be counted.
+        ring.restore_pending(&guard.take_pending());
+        *guard = ring;
         Ok(())
     }
 
@@ -279,7 +282,16 @@ impl Store {
         let mut pending = Vec::new();
         let out = f(tx.as_mut(), &mut pending)?;
         self.append(tx.as_mut(), &pending)?;
-        tx.commit()?;
+        // The seals this process made are counted in the same commit (see key_usage.rs).
+        let (taken, totals) = self.record_usage(tx.as_mut())?;
+        if let Err(e) = tx.commit() {
+            self.ring()?.restore_pending(&taken);
+            return Err(e);
+        }
+        let ring = self.ring()?;
+        for (v, n) in totals {
+            ring.set_recorded(v, n);
+        }
         Ok(out)
     }
 
@@ -403,5 +415,6 @@ pub(crate) fn load_ring(tx: &mut dyn Tx, kek: &Kek) -> Result<KeyRing, StoreErro
     }
     let active = active.ok_or_else(|| StoreError::Keys("no active data key".into()))?;
     ring.set_active(active)?;
+    crate::key_usage::load_usage(tx, &ring)?;
     Ok(ring)
 }

@@ -50,12 +50,41 @@ pub fn run(g: &Global, cmd: KeysCmd) -> Result<()> {
         }
         KeysCmd::Status => {
             let rotating = store.rotation_in_progress()?;
-            let json = serde_json::json!({ "rotation_in_progress_to": rotating });
+            let usage = store.key_usage()?;
+            let versions: Vec<_> = usage
+                .iter()
+                .map(|u| {
+                    serde_json::json!({
+                        "version": u.version,
+                        "state": u.state,
+                        "created_at": u.created_at,
+                        "seals": u.seals,
+                        "fraction_of_limit": u.fraction_of_limit,
+                    })
+                })
+                .collect();
+            let json = serde_json::json!({
+                "rotation_in_progress_to": rotating,
+                "seal_limit": labguard_crypto::SEAL_LIMIT,
+                "seal_warn": labguard_crypto::SEAL_WARN,
+                "data_keys": versions,
+            });
             emit(g, &json, || {
+                println!("data key versions (AES-GCM seals; refused at 2^31, warned at 2^30):");
+                for u in &usage {
+                    println!(
+                        "  v{:<4} {:<9} created {}  {} seals  {:.6}% of the limit",
+                        u.version,
+                        u.state,
+                        u.created_at,
+                        u.seals,
+                        u.fraction_of_limit * 100.0
+                    );
+                }
                 match rotating {
-                Some(v) => println!("a rotation to data key v{v} is in progress: run `labguard keys rotate` to finish it"),
-                None => println!("no rotation in progress"),
-            }
+                    Some(v) => println!("a rotation to data key v{v} is in progress: run `labguard keys rotate` to finish it"),
+                    None => println!("no rotation in progress"),
+                }
             })
         }
     }

@@ -179,3 +179,40 @@ fn key_rotation_keeps_data_readable_and_resumes() {
     drop(db);
     assert!(ok(&["audit", "verify", "--data-dir", dd]).contains("intact"));
 }
+
+#[test]
+fn keys_status_shows_seals_per_data_key_version() {
+    let t = tempfile::tempdir().unwrap();
+    let dd = t.path().join("lab");
+    let dd = d(&dd);
+    ok(&["init", "--data-dir", dd]);
+    ok(&[
+        "patients",
+        "add",
+        "--data-dir",
+        dd,
+        "--mrn",
+        "M-200",
+        "--family",
+        "Quillfeather",
+        "--given",
+        "Ansel",
+        "--birth-date",
+        "1990-01-02",
+    ]);
+    let out = ok(&["keys", "status", "--data-dir", dd, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let keys = v["data_keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 1, "{out}");
+    assert_eq!(keys[0]["version"], 1);
+    assert!(keys[0]["seals"].as_u64().unwrap() > 0, "{out}");
+    assert!(
+        keys[0]["fraction_of_limit"].as_f64().unwrap() < 1e-6,
+        "{out}"
+    );
+    assert_eq!(v["seal_limit"], 1u64 << 31);
+    ok(&["keys", "rotate", "--data-dir", dd]);
+    let text = ok(&["keys", "status", "--data-dir", dd]);
+    assert!(text.contains("v1") && text.contains("retired"), "{text}");
+    assert!(text.contains("v2") && text.contains("active"), "{text}");
+}

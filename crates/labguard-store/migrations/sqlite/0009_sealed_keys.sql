@@ -10,3 +10,13 @@ CREATE TABLE sealed_keys (
     key_version INTEGER NOT NULL,
     created_at  TEXT    NOT NULL
 );
+
+-- AES-GCM encryptions per data-key version (random 96-bit nonces are safe to about 2^32
+-- per key). Added to in the committing transaction of each write that sealed; a crash can
+-- lose at most the seals of transactions that never committed. warned_at: when the 2^30
+-- warning and its security alert were raised (once per version).
+CREATE TABLE key_usage (
+    version   INTEGER PRIMARY KEY,
+    seals     INTEGER NOT NULL,
+    warned_at TEXT
+);
