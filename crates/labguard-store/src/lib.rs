@@ -26,6 +26,7 @@ mod held_review;
 mod ingest;
 mod instruments;
 mod migrate;
+mod pg_tls;
 mod phishing;
 mod phishing_events;
 mod postgres;
@@ -57,6 +58,7 @@ pub use error::StoreError;
 pub use held_review::HeldDecision;
 pub use ingest::{Inbound, IngestOutcome, BEFORE_DRAW, UNKNOWN_PATIENT};
 pub use instruments::{Enrollment, HeldResult, InstrumentAlert, Transport};
+pub use pg_tls::{parse_target, PgTarget, RootCerts, SslMode};
 pub use phishing::{
     event_code, Campaign, DeliveryStatus, NewRecipient, RecipientRecord, TrackedEvent,
 };
