@@ -27,6 +27,7 @@ mod ingest;
 mod instruments;
 mod key_usage;
 mod migrate;
+mod pg_tls;
 mod phishing;
 mod phishing_events;
 mod postgres;
@@ -60,6 +61,7 @@ pub use held_review::HeldDecision;
 pub use ingest::{Inbound, IngestOutcome, BEFORE_DRAW, UNKNOWN_PATIENT};
 pub use instruments::{Enrollment, HeldResult, InstrumentAlert, Transport};
 pub use key_usage::KeyVersionUsage;
+pub use pg_tls::{parse_target, PgTarget, RootCerts, SslMode};
 pub use phishing::{
     event_code, Campaign, DeliveryStatus, NewRecipient, RecipientRecord, TrackedEvent,
 };

@@ -7,6 +7,8 @@ use std::sync::Mutex;
 use postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
 use postgres::{Client, NoTls, Statement};
 
+use crate::pg_tls::{self, RustlsConnect, SslMode};
+
 use crate::backend::{Backend, BackendKind, Row, Tx, Value};
 use crate::migrate::POSTGRES_MIGRATIONS;
 use crate::StoreError;
@@ -33,6 +35,9 @@ struct Conn {
 
 pub struct PgBackend {
     config: postgres::Config,
+    /// None: no TLS (sslmode=disable, or a local host without sslmode).
+    tls: Option<RustlsConnect>,
+    mode: SslMode,
     schema: Option<String>,
     pool: Mutex<Pool>,
     freed: std::sync::Condvar,
@@ -118,6 +123,27 @@ pub(crate) fn map_err(e: postgres::Error) -> StoreError {
     StoreError::Backend(format!("postgres: {e}"))
 }
 
+/// A failed connect in the operator's terms: a TLS failure says which check failed, a
+/// pg_hba refusal says so (the server's message names host, user, database and whether
+/// the attempt was encrypted, never a password).
+fn connect_err(e: postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        if db.code().code() == "28000" {
+            return format!(
+                "the server refused this client ({}); if it requires TLS, set sslmode=verify-full",
+                db.message()
+            );
+        }
+    }
+    if let Some(tls) = e
+        .source()
+        .and_then(|s| s.downcast_ref::<pg_tls::TlsError>())
+    {
+        return tls.to_string();
+    }
+    map_err(e).to_string()
+}
+
 /// `?` placeholders to PostgreSQL's `$1, $2, …`.
 fn translate(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len() + 8);
@@ -138,9 +164,13 @@ impl PgBackend {
     /// Connects to `url`. `schema` (letters, digits, `_`) isolates a deployment or a test
     /// inside one database.
     pub fn connect(url: &str, schema: Option<&str>) -> Result<PgBackend, StoreError> {
-        let config: postgres::Config = url
-            .parse()
-            .map_err(|_| StoreError::Unavailable("the PostgreSQL URL is not valid".into()))?;
+        let target = pg_tls::parse_target(url)?;
+        let tls = match target.mode {
+            SslMode::Disable => None,
+            _ => Some(RustlsConnect {
+                config: pg_tls::client_config(&target)?,
+            }),
+        };
         if let Some(s) = schema {
             if s.is_empty() || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
                 return Err(StoreError::Unavailable(
@@ -149,7 +179,9 @@ impl PgBackend {
             }
         }
         let pg = PgBackend {
-            config,
+            config: target.config,
+            tls,
+            mode: target.mode,
             schema: schema.map(str::to_string),
             pool: Mutex::new(Pool::default()),
             freed: std::sync::Condvar::new(),
@@ -160,8 +192,12 @@ impl PgBackend {
     }
 
     fn new_conn(&self) -> Result<Conn, StoreError> {
-        let mut client = self.config.connect(NoTls).map_err(|e| {
-            StoreError::Unavailable(format!("cannot connect to PostgreSQL: {}", map_err(e)))
+        let connected = match &self.tls {
+            Some(tls) => self.config.connect(tls.clone()),
+            None => self.config.connect(NoTls),
+        };
+        let mut client = connected.map_err(|e| {
+            StoreError::Unavailable(format!("cannot connect to PostgreSQL: {}", connect_err(e)))
         })?;
         if let Some(s) = &self.schema {
             client
@@ -220,6 +256,27 @@ impl PgBackend {
             pool.open = pool.open.saturating_sub(1);
         }
         self.freed.notify_one();
+    }
+
+    /// The sslmode in force after the defaults (see docs/security.md).
+    pub fn ssl_mode(&self) -> SslMode {
+        self.mode
+    }
+
+    /// Whether the server sees this node's connection as TLS (`pg_stat_ssl`), so tests and
+    /// `labguard` diagnostics check the wire, not the configuration.
+    pub fn connection_uses_tls(&self) -> Result<bool, StoreError> {
+        let mut c = self.take()?;
+        let r = c
+            .client
+            .query_one(
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                &[],
+            )
+            .map(|row| row.get::<_, bool>(0))
+            .map_err(map_err);
+        self.put(c);
+        r
     }
 
     /// Drops every table of the schema (tests only clean up after themselves with it).
