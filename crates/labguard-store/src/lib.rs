@@ -25,6 +25,7 @@ mod group;
 mod held_review;
 mod ingest;
 mod instruments;
+mod leases;
 mod migrate;
 mod phishing;
 mod phishing_events;

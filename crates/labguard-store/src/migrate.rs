@@ -50,6 +50,11 @@ pub const SQLITE_MIGRATIONS: &[Migration] = &[
         name: "identity_hardening",
         sql: include_str!("../migrations/sqlite/0008_identity_hardening.sql"),
     },
+    Migration {
+        version: 11,
+        name: "job_leases",
+        sql: include_str!("../migrations/sqlite/0011_job_leases.sql"),
+    },
 ];
 
 pub const POSTGRES_MIGRATIONS: &[Migration] = &[
@@ -92,6 +97,11 @@ pub const POSTGRES_MIGRATIONS: &[Migration] = &[
         version: 8,
         name: "identity_hardening",
         sql: include_str!("../migrations/postgres/0008_identity_hardening.sql"),
+    },
+    Migration {
+        version: 11,
+        name: "job_leases",
+        sql: include_str!("../migrations/postgres/0011_job_leases.sql"),
     },
 ];
 
