@@ -26,6 +26,7 @@ mod held_review;
 mod ingest;
 mod instruments;
 mod key_usage;
+mod leases;
 mod migrate;
 mod pg_tls;
 mod phishing;

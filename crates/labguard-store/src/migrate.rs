@@ -55,6 +55,11 @@ pub const SQLITE_MIGRATIONS: &[Migration] = &[
         name: "sealed_keys",
         sql: include_str!("../migrations/sqlite/0009_sealed_keys.sql"),
     },
+    Migration {
+        version: 10,
+        name: "job_leases",
+        sql: include_str!("../migrations/sqlite/0010_job_leases.sql"),
+    },
 ];
 
 pub const POSTGRES_MIGRATIONS: &[Migration] = &[
@@ -102,6 +107,11 @@ pub const POSTGRES_MIGRATIONS: &[Migration] = &[
         version: 9,
         name: "sealed_keys",
         sql: include_str!("../migrations/postgres/0009_sealed_keys.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "job_leases",
+        sql: include_str!("../migrations/postgres/0010_job_leases.sql"),
     },
 ];
 

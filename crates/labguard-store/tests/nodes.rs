@@ -108,3 +108,42 @@ fn a_locked_sqlite_database_reports_busy_and_loses_nothing() {
     other.execute_batch("ROLLBACK").unwrap();
     assert_eq!(store.get_patient(&op(), p.id).unwrap(), p);
 }
+
+/// The daily compliance collection is lab-wide: of several nodes racing for the same day
+/// exactly one wins, and the next day is claimable again (the old scheduler ran per node).
+#[test]
+fn a_period_is_claimed_by_exactly_one_node() {
+    if std::env::var("LABGUARD_SKIP_PG").is_ok() {
+        return;
+    }
+    let env = envs("leases").pop().unwrap();
+    assert_eq!(env.name, "postgres");
+    drop(init(&env));
+    let nodes: Vec<Arc<labguard_store::Store>> = (0..4)
+        .map(|i| {
+            let mut o = opts();
+            o.node = format!("node-{i}");
+            Arc::new(env.data.open(o).unwrap())
+        })
+        .collect();
+    let now = chrono::Utc::now();
+    for day in ["2026-12-07", "2026-12-08"] {
+        let handles: Vec<_> = nodes
+            .iter()
+            .map(|store| {
+                let store = Arc::clone(store);
+                std::thread::spawn(move || {
+                    (0..5)
+                        .filter(|_| store.claim_period("compliance", day, now).unwrap())
+                        .count()
+                })
+            })
+            .collect();
+        let wins: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
+        assert_eq!(wins, 1, "{day} claimed {wins} times");
+    }
+    // An older period never takes the lease back.
+    assert!(!nodes[0]
+        .claim_period("compliance", "2026-12-07", now)
+        .unwrap());
+}
