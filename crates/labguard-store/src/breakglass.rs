@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::accounts::{opt_time, parse_time};
 use crate::actor::{Actor, ActorKind};
 use crate::backend::Value;
-use crate::records::{decode_patient, decode_result};
+use crate::rows::decode;
 use crate::store::{rfc3339, Store};
 use crate::table::{open, seal, PATIENTS, RESULTS};
 use crate::StoreError;
@@ -146,7 +146,7 @@ impl Store {
                 .into_iter()
                 .next()
                 .ok_or_else(|| StoreError::NotFound("patient".into()))?;
-            let p = decode_patient(&ring, row)?;
+            let p = decode::<Patient>(&ring, row)?;
             let results = tx
                 .query(
                     &format!(
@@ -156,7 +156,7 @@ impl Store {
                     &[pid.clone().into()],
                 )?
                 .into_iter()
-                .map(|r| decode_result(&ring, r))
+                .map(|r| decode::<LabResult>(&ring, r))
                 .collect::<Result<Vec<_>, _>>()?;
             drop(ring);
             let mut e = self.entry(

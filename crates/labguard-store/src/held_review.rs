@@ -8,9 +8,8 @@ use labguard_core::{Id, LabResult, Permission};
 
 use crate::actor::Actor;
 use crate::backend::Value;
-use crate::instruments::HELD_RESULTS;
 use crate::store::{rfc3339, Store};
-use crate::table::{open, split_row, RESULTS};
+use crate::table::{open, split_row, HELD_RESULTS};
 use crate::StoreError;
 
 /// What the reviewer decided.
@@ -86,8 +85,7 @@ impl Store {
                     let mut r: LabResult = open(&ring, HELD_RESULTS.name, &ids, "result", raw)?;
                     drop(ring);
                     r.verified_by = Some(actor.id.clone());
-                    let rv = self.result_values(&r)?;
-                    self.insert(tx, pending, actor, &RESULTS, &r.id.to_string(), &patient, rv)?;
+                    self.insert_row(tx, pending, actor, "result.create", &r, Some(&patient))?;
                     Some(r)
                 }
                 HeldDecision::Reject => None,

@@ -11,9 +11,9 @@ use labguard_core::{Id, LabOrder, LabResult, Permission, Specimen};
 
 use crate::actor::Actor;
 use crate::backend::{query_one, Tx, Value};
-use crate::instruments::{HELD_RESULTS, INBOUND_MESSAGES};
+use crate::rows::{parse_id, HeldRow, InboundRow};
 use crate::store::{rfc3339, Pending, Store};
-use crate::table::{open, seal, TableSpec, ORDERS, RESULTS, SPECIMENS};
+use crate::table::{open, SPECIMENS};
 use crate::StoreError;
 
 /// One message as delivered by an authenticated instrument, already parsed and mapped.
@@ -176,7 +176,7 @@ impl Store {
                 "SELECT id FROM patients WHERE mrn_bidx = ?",
                 &[bidx.to_vec().into()],
             )? {
-                patients.insert(*rid, parse_id(r.first())?);
+                patients.insert(*rid, first_id(r.first())?);
             }
         }
         // Resolver id -> (stored id, draw time), for specimens already on file.
@@ -188,7 +188,7 @@ impl Store {
                 "SELECT id, collected_at FROM specimens WHERE accession_bidx = ?",
                 &[bidx.to_vec().into()],
             )? {
-                let id = parse_id(r.first())?;
+                let id = first_id(r.first())?;
                 let drawn: DateTime<Utc> = open(
                     &ring,
                     SPECIMENS.name,
@@ -257,105 +257,64 @@ impl Store {
         let mid = message_id.to_string();
         let now = rfc3339(self.now());
         let first_patient = patients.values().next().map(ToString::to_string);
-        {
-            let ring = self.ring()?;
-            let ct = ring.seal(
-                &labguard_crypto::FieldRef::new(INBOUND_MESSAGES.name, &mid, "raw"),
-                &item.raw,
-            )?;
-            let values = vec![
-                item.device_id.to_string().into(),
-                item.control_id.clone().into(),
-                Value::Int(i64::from(ring.active_version())),
-                Value::Blob(ct),
-                hex::encode(labguard_crypto::sha256(&item.raw)).into(),
-                "AA".into(),
-                Value::Int(filed.len() as i64),
-                Value::Int(held.len() as i64),
-                now.clone().into(),
-            ];
-            drop(ring);
-            self.insert_row(
-                tx,
-                pending,
-                &item.actor,
-                &INBOUND_MESSAGES,
-                "message.receive",
-                &mid,
-                first_patient.as_deref(),
-                values,
-            )?;
-        }
+        let message = InboundRow {
+            id: message_id,
+            device_id: item.device_id,
+            control_id: &item.control_id,
+            raw: &item.raw,
+            ack_code: "AA",
+            filed: filed.len() as i64,
+            held: held.len() as i64,
+            received_at: &now,
+        };
+        let actor = &item.actor;
+        self.insert_row(
+            tx,
+            pending,
+            actor,
+            "message.receive",
+            &message,
+            first_patient.as_deref(),
+        )?;
         for s in &new_specimens {
-            let values = self.specimen_row(s)?;
-            self.insert_row(
-                tx,
-                pending,
-                &item.actor,
-                &SPECIMENS,
-                "specimen.create",
-                &s.id.to_string(),
-                Some(&s.patient_id.to_string()),
-                values,
-            )?;
+            s.validate()?;
+            let pid = s.patient_id.to_string();
+            self.insert_row(tx, pending, actor, "specimen.create", s, Some(&pid))?;
         }
         for o in &new_orders {
-            let values = self.order_row(o)?;
-            self.insert_row(
-                tx,
-                pending,
-                &item.actor,
-                &ORDERS,
-                "order.create",
-                &o.id.to_string(),
-                Some(&o.patient_id.to_string()),
-                values,
-            )?;
+            o.validate()?;
+            let pid = o.patient_id.to_string();
+            self.insert_row(tx, pending, actor, "order.create", o, Some(&pid))?;
         }
         for r in &filed {
             r.validate()?;
-            let values = self.result_values(r)?;
-            self.insert_row(
-                tx,
-                pending,
-                &item.actor,
-                &RESULTS,
-                "result.create",
-                &r.id.to_string(),
-                Some(&r.patient_id.to_string()),
-                values,
-            )?;
+            let pid = r.patient_id.to_string();
+            self.insert_row(tx, pending, actor, "result.create", r, Some(&pid))?;
         }
         let mut codes: Vec<&str> = Vec::new();
         for (r, known, reasons) in &held {
-            let id = r.id.to_string();
-            let ring = self.ring()?;
-            let values = vec![
-                if *known {
+            let row = HeldRow {
+                id: r.id,
+                patient_id: if *known {
                     r.patient_id.to_string()
                 } else {
                     String::new()
-                }
-                .into(),
-                mid.clone().into(),
-                item.device_id.to_string().into(),
-                Value::Int(i64::from(ring.active_version())),
-                "held".into(),
-                reasons.join(",").into(),
-                seal(&ring, HELD_RESULTS.name, &id, "result", r)?,
-                now.clone().into(),
-            ];
-            drop(ring);
+                },
+                message_id,
+                device_id: item.device_id,
+                state: "held".into(),
+                reasons: reasons.clone(),
+                result: r.clone(),
+                created_at: now.clone(),
+            };
             let patient = known.then(|| r.patient_id.to_string());
             self.insert_row(
                 tx,
                 pending,
-                &item.actor,
-                &HELD_RESULTS,
+                actor,
                 "held-result.create",
-                &id,
+                &row,
                 patient.as_deref(),
-                values,
             )?;
             codes.extend(reasons.iter().map(String::as_str));
         }
@@ -383,65 +342,6 @@ impl Store {
             held: held.len() as u64,
             duplicate: false,
         })
-    }
-
-    /// Inserts a row of `spec` and queues its audit entry carrying the row hash.
-    #[allow(clippy::too_many_arguments)]
-    fn insert_row(
-        &self,
-        tx: &mut dyn Tx,
-        pending: &mut Pending,
-        actor: &Actor,
-        spec: &TableSpec,
-        action: &str,
-        id: &str,
-        patient: Option<&str>,
-        values: Vec<Value>,
-    ) -> Result<(), StoreError> {
-        let hash = spec.row_hash(&values);
-        let mut params = Vec::with_capacity(values.len() + 1);
-        params.push(Value::Text(id.to_string()));
-        params.extend(values);
-        tx.execute(&spec.insert_sql(), &params)?;
-        let mut e = self.entry(actor, action, spec.resource, id, patient, Outcome::Success)?;
-        e.content_hash = Some(hash);
-        pending.push(e);
-        Ok(())
-    }
-
-    // Same column order as `add_specimen` / `add_order` (the TableSpec order).
-    fn specimen_row(&self, s: &Specimen) -> Result<Vec<Value>, StoreError> {
-        s.validate()?;
-        let ring = self.ring()?;
-        let (t, id) = (SPECIMENS.name, s.id.to_string());
-        Ok(vec![
-            s.patient_id.to_string().into(),
-            Value::Int(i64::from(ring.active_version())),
-            ring.blind_index("accession", s.accession.trim())
-                .to_vec()
-                .into(),
-            seal(&ring, t, &id, "accession", &s.accession)?,
-            seal(&ring, t, &id, "collector", &s.collector)?,
-            seal(&ring, t, &id, "collected_at", &s.collected_at)?,
-            seal(&ring, t, &id, "container", &s.container)?,
-            seal(&ring, t, &id, "body_site", &s.body_site)?,
-            rfc3339(self.now()).into(),
-        ])
-    }
-
-    fn order_row(&self, o: &LabOrder) -> Result<Vec<Value>, StoreError> {
-        o.validate()?;
-        let ring = self.ring()?;
-        let (t, id) = (ORDERS.name, o.id.to_string());
-        Ok(vec![
-            o.patient_id.to_string().into(),
-            o.specimen_id.map(|s| s.to_string()).into(),
-            Value::Int(i64::from(ring.active_version())),
-            seal(&ring, t, &id, "ordering_provider", &o.ordering_provider)?,
-            seal(&ring, t, &id, "tests", &o.tests)?,
-            seal(&ring, t, &id, "placed_at", &o.placed_at)?,
-            rfc3339(self.now()).into(),
-        ])
     }
 
     /// Whether a message from `device` with this control id is already stored (tests and
@@ -475,10 +375,9 @@ impl Store {
     }
 }
 
-fn parse_id(v: Option<&Value>) -> Result<Id, StoreError> {
-    Id::parse_str(
+fn first_id(v: Option<&Value>) -> Result<Id, StoreError> {
+    parse_id(
         v.ok_or_else(|| StoreError::Corrupt("missing id".into()))?
             .as_text()?,
     )
-    .map_err(|_| StoreError::Corrupt("malformed id".into()))
 }

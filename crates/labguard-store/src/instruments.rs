@@ -12,8 +12,9 @@ use labguard_crypto::{FieldRef, KeyRing};
 
 use crate::actor::Actor;
 use crate::backend::{query_one, Row, Value};
+use crate::rows::HeldRow;
 use crate::store::{rfc3339, Store};
-use crate::table::TableSpec;
+use crate::table::{TableSpec, HELD_RESULTS, INBOUND_MESSAGES};
 use crate::StoreError;
 
 /// How an instrument connects.
@@ -103,41 +104,6 @@ pub struct InstrumentAlert {
     pub created_at: String,
 }
 
-pub(crate) const INBOUND_MESSAGES: TableSpec = TableSpec {
-    name: "inbound_messages",
-    resource: "message",
-    columns: &[
-        "device_id",
-        "control_id",
-        "key_version",
-        "raw",
-        "raw_sha256",
-        "ack_code",
-        "results_filed",
-        "results_held",
-        "received_at",
-    ],
-    encrypted: &["raw"],
-    patient_column: None,
-};
-
-pub(crate) const HELD_RESULTS: TableSpec = TableSpec {
-    name: "held_results",
-    resource: "held-result",
-    columns: &[
-        "patient_id",
-        "message_id",
-        "device_id",
-        "key_version",
-        "state",
-        "reasons",
-        "result",
-        "created_at",
-    ],
-    encrypted: &["result"],
-    patient_column: Some("patient_id"),
-};
-
 /// `audit verify`'s extra check for a stored original: it must still hash to the SHA-256
 /// its audited row recorded (the row hash covers `raw_sha256`, the AEAD covers `raw`).
 pub(crate) fn verify_extra(
@@ -162,7 +128,7 @@ pub(crate) fn verify_extra(
 
 const ENROLLMENT_COLUMNS: &str = "id, name, sending_app, sending_facility, analytes, transport, cert_serial, cert_fingerprint, allow_from, enrolled_at, revoked_at";
 
-fn split_list(s: &str) -> Vec<String> {
+pub(crate) fn split_list(s: &str) -> Vec<String> {
     s.split(',')
         .map(str::trim)
         .filter(|x| !x.is_empty())
@@ -365,37 +331,30 @@ impl Store {
         )?;
         self.write(|tx, pending| {
             let ring = self.ring()?;
-            let rows = tx.query(
-                "SELECT id, patient_id, message_id, device_id, state, reasons, result FROM held_results WHERE state = 'held' ORDER BY created_at, id",
-                &[],
-            )?;
+            let sql = format!(
+                "{} WHERE state = 'held' ORDER BY created_at, id",
+                HELD_RESULTS.select_sql()
+            );
+            let rows = tx.query(&sql, &[])?;
             let mut out = Vec::with_capacity(rows.len());
             for r in rows {
-                let [id, patient, msg, dev, state, reasons, result] = r.as_slice() else {
-                    return Err(StoreError::Corrupt("held result row shape".into()));
-                };
-                let id_s = id.as_text()?;
-                let parse = |v: &Value| {
-                    Id::parse_str(v.as_text()?).map_err(|_| StoreError::Corrupt("held result id".into()))
-                };
-                let result: LabResult =
-                    crate::table::open(&ring, HELD_RESULTS.name, id_s, "result", result)?;
-                let patient = patient.as_text()?;
+                let h: HeldRow = crate::rows::decode(&ring, r)?;
+                let patient = h.patient_id.as_str();
                 pending.push(self.entry(
                     actor,
                     "held-result.read",
                     HELD_RESULTS.resource,
-                    id_s,
+                    &h.id.to_string(),
                     (!patient.is_empty()).then_some(patient),
                     Outcome::Success,
                 )?);
                 out.push(HeldResult {
-                    id: parse(id)?,
-                    message_id: parse(msg)?,
-                    device_id: parse(dev)?,
-                    reasons: split_list(reasons.as_text()?),
-                    state: state.as_text()?.into(),
-                    result,
+                    id: h.id,
+                    message_id: h.message_id,
+                    device_id: h.device_id,
+                    reasons: h.reasons,
+                    state: h.state,
+                    result: h.result,
                 });
             }
             Ok(out)
@@ -421,7 +380,7 @@ impl Store {
             let mut out = Vec::new();
             for id in ids {
                 if let Some(row) = query_one(tx, &sql, &[id.to_string().into()])? {
-                    let s = crate::records::decode_specimen(&ring, row)?;
+                    let s = crate::rows::decode::<labguard_core::Specimen>(&ring, row)?;
                     let pid = s.patient_id.to_string();
                     pending.push(self.entry(
                         actor,

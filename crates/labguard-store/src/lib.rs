@@ -34,6 +34,7 @@ mod phishing_events;
 mod postgres;
 mod records;
 mod rotation;
+mod rows;
 mod sealed_keys;
 mod sessions;
 mod sqlite;

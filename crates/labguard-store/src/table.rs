@@ -7,6 +7,9 @@ use serde::Serialize;
 use zeroize::Zeroizing;
 
 use crate::backend::{Row, Value};
+pub(crate) use crate::rows::{
+    HELD_RESULTS, INBOUND_MESSAGES, ORDERS, PATIENTS, RESULTS, SPECIMENS,
+};
 use crate::StoreError;
 
 pub(crate) struct TableSpec {
@@ -21,116 +24,14 @@ pub(crate) struct TableSpec {
     pub patient_column: Option<&'static str>,
 }
 
-pub(crate) const PATIENTS: TableSpec = TableSpec {
-    name: "patients",
-    resource: "patient",
-    columns: &[
-        "key_version",
-        "mrn_bidx",
-        "name_dob_bidx",
-        "mrn",
-        "family",
-        "given",
-        "birth_date",
-        "sex",
-        "phone",
-        "email",
-        "address",
-        "created_at",
-    ],
-    encrypted: &[
-        "mrn",
-        "family",
-        "given",
-        "birth_date",
-        "sex",
-        "phone",
-        "email",
-        "address",
-    ],
-    patient_column: Some("id"),
-};
-
-pub(crate) const SPECIMENS: TableSpec = TableSpec {
-    name: "specimens",
-    resource: "specimen",
-    columns: &[
-        "patient_id",
-        "key_version",
-        "accession_bidx",
-        "accession",
-        "collector",
-        "collected_at",
-        "container",
-        "body_site",
-        "created_at",
-    ],
-    encrypted: &[
-        "accession",
-        "collector",
-        "collected_at",
-        "container",
-        "body_site",
-    ],
-    patient_column: Some("patient_id"),
-};
-
-pub(crate) const ORDERS: TableSpec = TableSpec {
-    name: "orders",
-    resource: "order",
-    columns: &[
-        "patient_id",
-        "specimen_id",
-        "key_version",
-        "ordering_provider",
-        "tests",
-        "placed_at",
-        "created_at",
-    ],
-    encrypted: &["ordering_provider", "tests", "placed_at"],
-    patient_column: Some("patient_id"),
-};
-
-pub(crate) const RESULTS: TableSpec = TableSpec {
-    name: "results",
-    resource: "result",
-    columns: &[
-        "patient_id",
-        "specimen_id",
-        "order_id",
-        "key_version",
-        "status",
-        "performing_device",
-        "verified_by",
-        "analyte",
-        "analyte_name",
-        "value",
-        "units",
-        "reference_range",
-        "abnormal_flag",
-        "observed_at",
-        "created_at",
-    ],
-    encrypted: &[
-        "analyte",
-        "analyte_name",
-        "value",
-        "units",
-        "reference_range",
-        "abnormal_flag",
-        "observed_at",
-    ],
-    patient_column: Some("patient_id"),
-};
-
 /// Tables whose rows hold patient data, in foreign-key order.
 pub(crate) const PHI_TABLES: [&TableSpec; 6] = [
     &PATIENTS,
     &SPECIMENS,
     &ORDERS,
     &RESULTS,
-    &crate::instruments::INBOUND_MESSAGES,
-    &crate::instruments::HELD_RESULTS,
+    &INBOUND_MESSAGES,
+    &HELD_RESULTS,
 ];
 
 impl TableSpec {
@@ -145,6 +46,12 @@ impl TableSpec {
             self.name,
             self.columns.join(", ")
         )
+    }
+
+    /// Rewrites every column after `id` (parameters: the columns in order, then the id).
+    pub fn update_sql(&self) -> String {
+        let sets: Vec<String> = self.columns.iter().map(|c| format!("{c} = ?")).collect();
+        format!("UPDATE {} SET {} WHERE id = ?", self.name, sets.join(", "))
     }
 
     pub fn index_of(&self, column: &str) -> Result<usize, StoreError> {
@@ -262,4 +169,133 @@ pub(crate) fn reseal_as(
             other => StoreError::Crypto(other),
         })?;
     Ok(Value::Blob(ring.seal(&FieldRef::new(table, id, to), &pt)?))
+}
+
+/// Builds one row's column values in the spec's order. Every value names its column, which
+/// must be the next one of the spec and sealed exactly when the spec lists it as encrypted,
+/// so a row type and its column list cannot drift apart silently.
+pub(crate) struct Encoder<'a> {
+    spec: &'static TableSpec,
+    ring: &'a KeyRing,
+    id: &'a str,
+    values: Vec<Value>,
+}
+
+impl<'a> Encoder<'a> {
+    pub fn new(spec: &'static TableSpec, ring: &'a KeyRing, id: &'a str) -> Self {
+        Encoder {
+            spec,
+            ring,
+            id,
+            values: Vec::with_capacity(spec.columns.len()),
+        }
+    }
+
+    pub fn ring(&self) -> &KeyRing {
+        self.ring
+    }
+
+    fn next(&self, column: &str, sealed: bool) -> Result<(), StoreError> {
+        let table = self.spec.name;
+        if self.spec.columns.get(self.values.len()) != Some(&column) {
+            return Err(StoreError::Backend(format!(
+                "{table}.{column} written out of column order"
+            )));
+        }
+        if self.spec.encrypted.contains(&column) != sealed {
+            return Err(StoreError::Backend(format!(
+                "{table}.{column} sealed where the column list says otherwise"
+            )));
+        }
+        Ok(())
+    }
+
+    pub fn plain(&mut self, column: &str, value: impl Into<Value>) -> Result<(), StoreError> {
+        self.next(column, false)?;
+        self.values.push(value.into());
+        Ok(())
+    }
+
+    /// The active data-key version, which every sealed column of the row is under.
+    pub fn key_version(&mut self) -> Result<(), StoreError> {
+        let v = i64::from(self.ring.active_version());
+        self.plain("key_version", v)
+    }
+
+    /// A sealed column holding `value` as JSON.
+    pub fn sealed<T: Serialize + ?Sized>(
+        &mut self,
+        column: &str,
+        value: &T,
+    ) -> Result<(), StoreError> {
+        self.next(column, true)?;
+        let v = seal(self.ring, self.spec.name, self.id, column, value)?;
+        self.values.push(v);
+        Ok(())
+    }
+
+    /// A sealed column holding raw bytes (not JSON-encoded).
+    pub fn sealed_bytes(&mut self, column: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        self.next(column, true)?;
+        let ct = self
+            .ring
+            .seal(&FieldRef::new(self.spec.name, self.id, column), bytes)?;
+        self.values.push(Value::Blob(ct));
+        Ok(())
+    }
+
+    pub fn finish(self) -> Result<Vec<Value>, StoreError> {
+        if self.values.len() != self.spec.columns.len() {
+            return Err(StoreError::Backend(format!(
+                "{} row written without all its columns",
+                self.spec.name
+            )));
+        }
+        Ok(self.values)
+    }
+}
+
+/// Reads the columns of a row selected with `select_sql`, by name.
+pub(crate) struct Decoder<'a> {
+    spec: &'static TableSpec,
+    ring: &'a KeyRing,
+    pub id: String,
+    values: Vec<Value>,
+}
+
+impl<'a> Decoder<'a> {
+    pub fn new(spec: &'static TableSpec, ring: &'a KeyRing, row: Row) -> Result<Self, StoreError> {
+        let (id, values) = split_row(row)?;
+        Ok(Decoder {
+            spec,
+            ring,
+            id,
+            values,
+        })
+    }
+
+    pub fn raw(&self, column: &str) -> Result<&Value, StoreError> {
+        self.values
+            .get(self.spec.index_of(column)?)
+            .ok_or_else(|| StoreError::Corrupt(format!("{} row too short", self.spec.name)))
+    }
+
+    pub fn text(&self, column: &str) -> Result<&str, StoreError> {
+        self.raw(column)?.as_text()
+    }
+
+    pub fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.raw(column)?.opt_text()?.map(str::to_string))
+    }
+
+    /// Opens a sealed JSON column.
+    pub fn sealed<T: DeserializeOwned>(&self, column: &str) -> Result<T, StoreError> {
+        open(
+            self.ring,
+            self.spec.name,
+            &self.id,
+            column,
+            self.raw(column)?,
+        )
+    }
 }

@@ -6,7 +6,7 @@ use labguard_audit::{AuditEntry, Outcome};
 use labguard_core::{LabResult, Permission as P, Specimen};
 
 use crate::backend::Value;
-use crate::records::{decode_result, decode_specimen};
+use crate::rows::decode;
 use crate::store::Store;
 use crate::table::{RESULTS, SPECIMENS};
 use crate::{Actor, StoreError};
@@ -32,7 +32,7 @@ impl Store {
                     &[Value::Int(limit.into())],
                 )?
                 .into_iter()
-                .map(|r| decode_specimen(&ring, r))
+                .map(|r| decode::<Specimen>(&ring, r))
                 .collect::<Result<Vec<_>, _>>()?;
             drop(ring);
             for s in &out {
@@ -97,7 +97,7 @@ impl Store {
                     std::slice::from_ref(sid),
                 )?
                 .into_iter()
-                .map(|r| decode_result(&ring, r))
+                .map(|r| decode::<LabResult>(&ring, r))
                 .collect::<Result<Vec<_>, _>>()?;
             drop(ring);
             for r in &out {
