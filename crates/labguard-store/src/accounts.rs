@@ -13,6 +13,7 @@ use zeroize::Zeroizing;
 
 use crate::actor::{Actor, ActorKind};
 use crate::backend::{Row, Tx, Value};
+pub(crate) use crate::codec::{opt_time, parse_time};
 use crate::store::{rfc3339, Store};
 use crate::StoreError;
 
@@ -95,19 +96,6 @@ pub(crate) const ACCOUNT_COLS: &str = "s.id, s.username, s.display_name, s.role,
 
 pub(crate) fn account_select() -> String {
     format!("SELECT {ACCOUNT_COLS} FROM accounts a JOIN staff s ON s.id = a.user_id")
-}
-
-pub(crate) fn parse_time(v: &Value) -> Result<DateTime<Utc>, StoreError> {
-    DateTime::parse_from_rfc3339(v.as_text()?)
-        .map(|t| t.to_utc())
-        .map_err(|_| StoreError::Corrupt("malformed timestamp".into()))
-}
-
-pub(crate) fn opt_time(v: &Value) -> Result<Option<DateTime<Utc>>, StoreError> {
-    match v {
-        Value::Null => Ok(None),
-        other => parse_time(other).map(Some),
-    }
 }
 
 fn flag(v: &Value) -> Result<bool, StoreError> {

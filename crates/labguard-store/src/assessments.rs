@@ -7,8 +7,9 @@ use labguard_core::{Id, Permission, Role};
 use serde::{Deserialize, Serialize};
 
 use crate::actor::{Actor, ActorKind};
-use crate::assets::{json, parse_time, record_change};
+use crate::assets::record_change;
 use crate::backend::Row;
+use crate::codec::{parse_time_text, text, to_json};
 use crate::store::{rfc3339, Store};
 use crate::StoreError;
 
@@ -90,13 +91,6 @@ fn add_months(t: DateTime<Utc>, months: u32) -> NaiveDate {
     d.checked_add_months(Months::new(months)).unwrap_or(d)
 }
 
-fn text(r: &Row, i: usize) -> Result<Option<String>, StoreError> {
-    Ok(r.get(i)
-        .ok_or_else(|| StoreError::Corrupt("assessment row shape".into()))?
-        .opt_text()?
-        .map(str::to_string))
-}
-
 fn decode(r: &Row) -> Result<Assessment, StoreError> {
     let t = |i| text(r, i).map(Option::unwrap_or_default);
     let j = |i| -> Result<Vec<String>, StoreError> {
@@ -105,14 +99,14 @@ fn decode(r: &Row) -> Result<Assessment, StoreError> {
     Ok(Assessment {
         id: Id::parse_str(&t(0)?).map_err(|_| StoreError::Corrupt("assessment id".into()))?,
         device: t(1)?,
-        performed_at: parse_time(&t(2)?)?,
+        performed_at: parse_time_text(&t(2)?)?,
         assessor: t(3)?,
         checklist: serde_json::from_str(&t(4)?)
             .map_err(|_| StoreError::Corrupt("assessment checklist".into()))?,
         findings: j(5)?,
         evidence: j(6)?,
         signed_off_by: text(r, 7)?,
-        signed_off_at: text(r, 8)?.map(|s| parse_time(&s)).transpose()?,
+        signed_off_at: text(r, 8)?.map(|s| parse_time_text(&s)).transpose()?,
         next_due: t(9)?
             .parse()
             .map_err(|_| StoreError::Corrupt("assessment due date".into()))?,
@@ -185,15 +179,15 @@ impl Store {
                     device_id.clone().into(),
                     now_s.clone().into(),
                     a.assessor.clone().into(),
-                    json(&a.checklist)?.into(),
-                    json(&a.findings)?.into(),
-                    json(&a.evidence)?.into(),
+                    to_json(&a.checklist)?.into(),
+                    to_json(&a.findings)?.into(),
+                    to_json(&a.evidence)?.into(),
                     a.signed_off_by.clone().into(),
                     a.signed_off_at.map(rfc3339).into(),
                     a.next_due.to_string().into(),
                 ],
             )?;
-            record_change(tx, &device_id, actor, &now_s, "assessment.record", None, Some(json(&a)?))?;
+            record_change(tx, &device_id, actor, &now_s, "assessment.record", None, Some(to_json(&a)?))?;
             pending.push(self.entry(actor, "assessment.record", "device", &device_id, None, Outcome::Success)?);
             if new.sign_off {
                 pending.push(self.entry(actor, "assessment.sign-off", "device", &device_id, None, Outcome::Success)?);
@@ -247,8 +241,8 @@ impl Store {
                     .ok_or_else(|| StoreError::Corrupt("schedule row".into()))?
                     .as_int()?;
                 let every = u32::try_from(every).unwrap_or(6);
-                let created = parse_time(&text(r, 1)?.unwrap_or_default())?;
-                let last = text(r, 3)?.map(|s| parse_time(&s)).transpose()?;
+                let created = parse_time_text(&text(r, 1)?.unwrap_or_default())?;
+                let last = text(r, 3)?.map(|s| parse_time_text(&s)).transpose()?;
                 let next_due = add_months(last.unwrap_or(created), every);
                 Ok(ScheduleEntry {
                     device: text(r, 0)?.unwrap_or_default(),

@@ -12,6 +12,7 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use crate::actor::Actor;
 use crate::backend::{query_one, Row, Tx, Value};
+use crate::codec::{int, parse_time_text, text, to_json};
 use crate::instruments::Transport;
 use crate::store::{rfc3339, Pending, Store};
 use crate::StoreError;
@@ -82,25 +83,8 @@ pub(crate) fn from_code<T: DeserializeOwned>(s: &str) -> Option<T> {
     serde_json::from_value(serde_json::Value::String(s.to_string())).ok()
 }
 
-pub(crate) fn json<T: Serialize>(v: &T) -> Result<String, StoreError> {
-    serde_json::to_string(v).map_err(|e| StoreError::Corrupt(format!("encoding JSON: {e}")))
-}
-
 fn opt(s: &Option<String>) -> Value {
     s.clone().into()
-}
-
-fn text(r: &Row, i: usize) -> Result<Option<String>, StoreError> {
-    Ok(r.get(i)
-        .ok_or_else(|| StoreError::Corrupt("device row shape".into()))?
-        .opt_text()?
-        .map(str::to_string))
-}
-
-fn int(r: &Row, i: usize) -> Result<i64, StoreError> {
-    r.get(i)
-        .ok_or_else(|| StoreError::Corrupt("device row shape".into()))?
-        .as_int()
 }
 
 const DEVICE_COLUMNS: &str = "d.id, d.name, d.kind, d.manufacturer, d.model, d.serial, d.firmware, d.location, d.connectivity, d.network_address, d.owner, d.stores_phi, d.support_ends, d.cpe, d.assess_every_months, e.id, e.name, e.transport, e.revoked_at";
@@ -287,7 +271,7 @@ impl Store {
                 insert_control(tx, &ids, c, &now)?;
             }
             let after = find_device(tx, &ids)?;
-            record_change(tx, &ids, actor, &now, "device.create", None, Some(json(&after)?))?;
+            record_change(tx, &ids, actor, &now, "device.create", None, Some(to_json(&after)?))?;
             pending.push(self.entry(actor, "device.create", "device", &ids, None, Outcome::Success)?);
             Ok(id)
         })
@@ -331,7 +315,7 @@ impl Store {
                 ],
             )?;
             let after = find_device(tx, &ids)?;
-            record_change(tx, &ids, actor, &now, "device.update", Some(json(&before)?), Some(json(&after)?))?;
+            record_change(tx, &ids, actor, &now, "device.update", Some(to_json(&before)?), Some(to_json(&after)?))?;
             pending.push(self.entry(actor, "device.update", "device", &ids, None, Outcome::Success)?);
             Ok(before)
         })
@@ -363,7 +347,7 @@ impl Store {
                 &now,
                 "device.control.add",
                 None,
-                Some(json(control)?),
+                Some(to_json(control)?),
             )?;
             pending.push(self.entry(
                 actor,
@@ -471,7 +455,7 @@ impl Store {
                     now.clone().into(),
                 ],
             )?;
-            record_change(tx, &from, actor, &now, "device.link.add", None, Some(json(link)?))?;
+            record_change(tx, &from, actor, &now, "device.link.add", None, Some(to_json(link)?))?;
             pending.push(self.entry(actor, "device.link.add", "device", &from, None, Outcome::Success)?);
             Ok(())
         })
@@ -518,7 +502,7 @@ impl Store {
             let ids = d.id.map(|i| i.to_string()).unwrap_or_default();
             tx.execute(
                 "INSERT INTO exposure_scans (id, device_id, address, scanned_at, result) VALUES (?, ?, ?, ?, ?)",
-                &[Id::new_v4().to_string().into(), ids.clone().into(), address.into(), now.clone().into(), json(result)?.into()],
+                &[Id::new_v4().to_string().into(), ids.clone().into(), address.into(), now.clone().into(), to_json(result)?.into()],
             )?;
             pending.push(self.entry(actor, "device.scan", "device", &ids, None, Outcome::Success)?);
             Ok(())
@@ -531,9 +515,7 @@ impl Store {
         let mut tx = self.backend.begin()?;
         let rows = tx.query("SELECT MAX(scanned_at) FROM exposure_scans", &[])?;
         match rows.first().and_then(|r| r.first()) {
-            Some(Value::Text(t)) => DateTime::parse_from_rfc3339(t)
-                .map(|t| Some(t.to_utc()))
-                .map_err(|_| StoreError::Corrupt("exposure scan time".into())),
+            Some(Value::Text(t)) => parse_time_text(t).map(Some),
             _ => Ok(None),
         }
     }
@@ -599,7 +581,7 @@ impl Store {
             now,
             "device.create",
             None,
-            Some(json(&after)?),
+            Some(to_json(&after)?),
         )?;
         pending.push(self.entry(
             actor,
@@ -663,11 +645,4 @@ fn unlinked_instruments(tx: &mut dyn Tx) -> Result<Vec<InventoryDevice>, StoreEr
             })
         })
         .collect()
-}
-
-/// Parses a stored RFC 3339 time.
-pub(crate) fn parse_time(s: &str) -> Result<DateTime<Utc>, StoreError> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.to_utc())
-        .map_err(|_| StoreError::Corrupt("stored time".into()))
 }

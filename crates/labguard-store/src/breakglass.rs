@@ -11,9 +11,9 @@ use labguard_audit::Outcome;
 use labguard_core::{Id, LabResult, Patient, Permission};
 use serde::Serialize;
 
-use crate::accounts::{opt_time, parse_time};
 use crate::actor::{Actor, ActorKind};
 use crate::backend::Value;
+use crate::codec::{opt_time, parse_time};
 use crate::rows::decode;
 use crate::store::{rfc3339, Store};
 use crate::table::{open, seal, PATIENTS, RESULTS};

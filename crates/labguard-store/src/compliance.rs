@@ -11,11 +11,11 @@ use labguard_compliance::risk::{Risk, RiskSnapshot};
 use labguard_compliance::Evidence;
 use labguard_core::{Permission, Role};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 
-use crate::accounts::parse_time;
 use crate::actor::{Actor, ActorKind};
 use crate::backend::{Tx, Value};
+pub(crate) use crate::codec::from_json;
+use crate::codec::{parse_time, to_json};
 use crate::store::{rfc3339, Store};
 use crate::StoreError;
 
@@ -41,14 +41,6 @@ pub struct RunRecord {
     /// JSON; never PHI (counts, sizes, settings).
     pub detail: serde_json::Value,
     pub actor: String,
-}
-
-fn to_json<T: Serialize>(v: &T) -> Result<String, StoreError> {
-    serde_json::to_string(v).map_err(|e| StoreError::Corrupt(format!("encoding a record: {e}")))
-}
-
-pub(crate) fn from_json<T: DeserializeOwned>(v: &Value, what: &str) -> Result<T, StoreError> {
-    serde_json::from_str(v.as_text()?).map_err(|_| StoreError::Corrupt(format!("{what} record")))
 }
 
 fn new_id() -> String {

@@ -10,9 +10,10 @@ use labguard_compliance::collect::{
 use labguard_compliance::incident::{Incident, IncidentStatus};
 use labguard_core::Permission;
 
-use crate::accounts::{account_select, decode_account, opt_time, parse_time};
+use crate::accounts::{account_select, decode_account};
 use crate::actor::Actor;
 use crate::backend::{Tx, Value};
+use crate::codec::{opt_time, parse_time};
 use crate::compliance::{decode_run, from_json, run_kind};
 use crate::store::Store;
 use crate::StoreError;

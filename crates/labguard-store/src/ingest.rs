@@ -11,7 +11,8 @@ use labguard_core::{Id, LabOrder, LabResult, Permission, Specimen};
 
 use crate::actor::Actor;
 use crate::backend::{query_one, Tx, Value};
-use crate::rows::{parse_id, HeldRow, InboundRow};
+use crate::codec::parse_id;
+use crate::rows::{HeldRow, InboundRow};
 use crate::store::{rfc3339, Pending, Store};
 use crate::table::{open, SPECIMENS};
 use crate::StoreError;
@@ -176,7 +177,7 @@ impl Store {
                 "SELECT id FROM patients WHERE mrn_bidx = ?",
                 &[bidx.to_vec().into()],
             )? {
-                patients.insert(*rid, first_id(r.first())?);
+                patients.insert(*rid, parse_id(r.first().unwrap_or(&Value::Null))?);
             }
         }
         // Resolver id -> (stored id, draw time), for specimens already on file.
@@ -188,7 +189,7 @@ impl Store {
                 "SELECT id, collected_at FROM specimens WHERE accession_bidx = ?",
                 &[bidx.to_vec().into()],
             )? {
-                let id = first_id(r.first())?;
+                let id = parse_id(r.first().unwrap_or(&Value::Null))?;
                 let drawn: DateTime<Utc> = open(
                     &ring,
                     SPECIMENS.name,
@@ -373,11 +374,4 @@ impl Store {
         })
         .collect()
     }
-}
-
-fn first_id(v: Option<&Value>) -> Result<Id, StoreError> {
-    parse_id(
-        v.ok_or_else(|| StoreError::Corrupt("missing id".into()))?
-            .as_text()?,
-    )
 }

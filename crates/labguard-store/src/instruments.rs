@@ -12,6 +12,7 @@ use labguard_crypto::{FieldRef, KeyRing};
 
 use crate::actor::Actor;
 use crate::backend::{query_one, Row, Value};
+use crate::codec::opt_time;
 use crate::rows::HeldRow;
 use crate::store::{rfc3339, Store};
 use crate::table::{TableSpec, HELD_RESULTS, INBOUND_MESSAGES};
@@ -136,16 +137,6 @@ pub(crate) fn split_list(s: &str) -> Vec<String> {
         .collect()
 }
 
-fn time(v: &Value) -> Result<Option<DateTime<Utc>>, StoreError> {
-    v.opt_text()?
-        .map(|t| {
-            DateTime::parse_from_rfc3339(t)
-                .map(|t| t.to_utc())
-                .map_err(|_| StoreError::Corrupt("enrollment time".into()))
-        })
-        .transpose()
-}
-
 fn decode_enrollment(r: &Row) -> Result<Enrollment, StoreError> {
     let [id, name, app, fac, analytes, transport, serial, fp, allow, enrolled, revoked] =
         r.as_slice()
@@ -167,9 +158,9 @@ fn decode_enrollment(r: &Row) -> Result<Enrollment, StoreError> {
             .map(|a| a.parse())
             .collect::<Result<_, _>>()
             .map_err(|_| StoreError::Corrupt("enrollment address".into()))?,
-        enrolled_at: time(enrolled)?
+        enrolled_at: opt_time(enrolled)?
             .ok_or_else(|| StoreError::Corrupt("enrollment time".into()))?,
-        revoked_at: time(revoked)?,
+        revoked_at: opt_time(revoked)?,
     })
 }
 
@@ -230,7 +221,7 @@ impl Store {
                     "UPDATE instrument_enrollments SET revoked_at = ? WHERE id = ?",
                     &[now.clone().into(), e.id.to_string().into()],
                 )?;
-                e.revoked_at = time(&Value::Text(now.clone()))?;
+                e.revoked_at = opt_time(&Value::Text(now.clone()))?;
             }
             pending.push(self.entry(actor, "instrument.revoke", "instrument", &e.id.to_string(), None, Outcome::Success)?);
             Ok(e)

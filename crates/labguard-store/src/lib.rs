@@ -14,6 +14,7 @@ mod assets;
 mod audit_log;
 mod backend;
 mod breakglass;
+mod codec;
 mod compliance;
 mod compliance_facts;
 mod coverage;

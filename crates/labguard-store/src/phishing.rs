@@ -17,6 +17,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::actor::Actor;
 use crate::backend::{Row, Tx, Value};
+use crate::codec::{from_json, opt_time, to_json};
+pub(crate) use crate::codec::{parse_id, parse_time};
 use crate::store::{rfc3339, Store};
 use crate::StoreError;
 
@@ -137,31 +139,6 @@ pub(crate) fn event_from_code(s: &str) -> Result<EventKind, StoreError> {
     })
 }
 
-pub(crate) fn parse_time(v: &Value) -> Result<DateTime<Utc>, StoreError> {
-    DateTime::parse_from_rfc3339(v.as_text()?)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| StoreError::Corrupt("timestamp".into()))
-}
-
-fn opt_time(v: &Value) -> Result<Option<DateTime<Utc>>, StoreError> {
-    match v {
-        Value::Null => Ok(None),
-        v => parse_time(v).map(Some),
-    }
-}
-
-pub(crate) fn parse_id(v: &Value) -> Result<Id, StoreError> {
-    Id::parse_str(v.as_text()?).map_err(|_| StoreError::Corrupt("id column".into()))
-}
-
-pub(crate) fn json<T: Serialize>(v: &T) -> Result<String, StoreError> {
-    serde_json::to_string(v).map_err(|e| StoreError::Corrupt(format!("json: {e}")))
-}
-
-fn from_json<T: serde::de::DeserializeOwned>(v: &Value) -> Result<T, StoreError> {
-    serde_json::from_str(v.as_text()?).map_err(|_| StoreError::Corrupt("json column".into()))
-}
-
 fn u32_col(v: &Value) -> Result<u32, StoreError> {
     u32::try_from(v.as_int()?).map_err(|_| StoreError::Corrupt("count out of range".into()))
 }
@@ -178,11 +155,11 @@ fn campaign_row(r: &Row) -> Result<Campaign, StoreError> {
         id: parse_id(id)?,
         name: name.as_text()?.into(),
         template_id: tpl.as_text()?.into(),
-        target: from_json(target)?,
+        target: from_json(target, "phishing")?,
         from_address: from.as_text()?.into(),
         smtp_url: smtp.as_text()?.into(),
         base_url: base.as_text()?.into(),
-        allowed_domains: from_json(allowed)?,
+        allowed_domains: from_json(allowed, "phishing")?,
         per_minute: u32_col(rate)?,
         window_start: parse_time(ws)?,
         window_end: parse_time(we)?,
@@ -235,8 +212,8 @@ impl Store {
             "phishing_campaign",
             &id,
         )?;
-        let target = json(&c.target)?;
-        let allowed = json(&c.allowed_domains)?;
+        let target = to_json(&c.target)?;
+        let allowed = to_json(&c.allowed_domains)?;
         let now = rfc3339(self.now());
         self.write(|tx, pending| {
             tx.execute(
@@ -560,7 +537,7 @@ impl Store {
             "meta",
             "lab_mail_domains",
         )?;
-        let v = json(&domains)?;
+        let v = to_json(&domains)?;
         self.write(|tx, pending| {
             tx.execute("DELETE FROM meta WHERE key = 'lab_mail_domains'", &[])?;
             tx.execute(

@@ -7,7 +7,8 @@ use labguard_training::phishing::{EventKind, PhishEvent, TrackingToken};
 use labguard_training::{AssignmentRule, Recurrence, RuleKind, Target, VersionPolicy};
 
 use crate::actor::Actor;
-use crate::phishing::{event_code, event_from_code, json, parse_id, parse_time, TrackedEvent};
+use crate::codec::{parse_id, parse_time, to_json};
+use crate::phishing::{event_code, event_from_code, TrackedEvent};
 use crate::store::{rfc3339, Store};
 use crate::StoreError;
 
@@ -88,7 +89,7 @@ impl Store {
                         &[
                             rule.id.to_string().into(),
                             rule.course_id.clone().into(),
-                            json(&rule)?.into(),
+                            to_json(&rule)?.into(),
                             campaign_id.to_string().into(),
                             staff_id.to_string().into(),
                             rfc3339(now).into(),

@@ -7,7 +7,8 @@ use labguard_core::{Id, LabOrder, LabResult, Patient, Permission as P, ResultSta
 
 use crate::actor::Actor;
 use crate::backend::{Tx, Value};
-use crate::rows::{decode, parse_id, PhiRow};
+use crate::codec::parse_id;
+use crate::rows::{decode, PhiRow};
 use crate::store::{rfc3339, Pending, Store};
 use crate::table::{Encoder, TableSpec, PATIENTS, RESULTS, SPECIMENS};
 use crate::StoreError;
@@ -182,13 +183,7 @@ impl Store {
             )?;
             self.read_entry(pending, actor, "patient.list", &PATIENTS, "", None)?;
             rows.into_iter()
-                .map(|r| {
-                    parse_id(
-                        r.first()
-                            .ok_or_else(|| StoreError::Corrupt("id".into()))?
-                            .as_text()?,
-                    )
-                })
+                .map(|r| parse_id(r.first().ok_or_else(|| StoreError::Corrupt("id".into()))?))
                 .collect()
         })
     }

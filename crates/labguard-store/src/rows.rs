@@ -12,6 +12,7 @@ use labguard_core::{
 use labguard_crypto::KeyRing;
 
 use crate::backend::{Row, Value};
+use crate::codec::id_from_text;
 use crate::records::{mrn_key, name_dob_key};
 use crate::table::{Decoder, Encoder, TableSpec};
 use crate::StoreError;
@@ -30,17 +31,13 @@ pub(crate) trait DecodeRow: Sized {
     fn decode(d: &Decoder<'_>) -> Result<Self, StoreError>;
 }
 
-pub(crate) fn parse_id(v: &str) -> Result<Id, StoreError> {
-    Id::parse_str(v).map_err(|_| StoreError::Corrupt("malformed id".into()))
-}
-
 /// Decodes a row selected with `R::SPEC.select_sql()`.
 pub(crate) fn decode<R: DecodeRow>(ring: &KeyRing, row: Row) -> Result<R, StoreError> {
     R::decode(&Decoder::new(R::SPEC, ring, row)?)
 }
 
 fn opt_id(v: &Value) -> Result<Option<Id>, StoreError> {
-    v.opt_text()?.map(parse_id).transpose()
+    v.opt_text()?.map(id_from_text).transpose()
 }
 
 pub(crate) const PATIENTS: TableSpec = TableSpec {
@@ -101,7 +98,7 @@ impl DecodeRow for Patient {
     const SPEC: &'static TableSpec = &PATIENTS;
     fn decode(d: &Decoder<'_>) -> Result<Self, StoreError> {
         Ok(Patient {
-            id: parse_id(&d.id)?,
+            id: id_from_text(&d.id)?,
             mrn: d.sealed("mrn")?,
             family: d.sealed("family")?,
             given: d.sealed("given")?,
@@ -164,8 +161,8 @@ impl DecodeRow for Specimen {
     const SPEC: &'static TableSpec = &SPECIMENS;
     fn decode(d: &Decoder<'_>) -> Result<Self, StoreError> {
         Ok(Specimen {
-            id: parse_id(&d.id)?,
-            patient_id: parse_id(d.text("patient_id")?)?,
+            id: id_from_text(&d.id)?,
+            patient_id: id_from_text(d.text("patient_id")?)?,
             accession: d.sealed("accession")?,
             collector: d.sealed("collector")?,
             collected_at: d.sealed::<DateTime<Utc>>("collected_at")?,
@@ -267,8 +264,8 @@ impl DecodeRow for LabResult {
     const SPEC: &'static TableSpec = &RESULTS;
     fn decode(d: &Decoder<'_>) -> Result<Self, StoreError> {
         Ok(LabResult {
-            id: parse_id(&d.id)?,
-            patient_id: parse_id(d.text("patient_id")?)?,
+            id: id_from_text(&d.id)?,
+            patient_id: id_from_text(d.text("patient_id")?)?,
             specimen_id: opt_id(d.raw("specimen_id")?)?,
             order_id: opt_id(d.raw("order_id")?)?,
             analyte: d.sealed::<LoincCode>("analyte")?,
@@ -384,10 +381,10 @@ impl DecodeRow for HeldRow {
     const SPEC: &'static TableSpec = &HELD_RESULTS;
     fn decode(d: &Decoder<'_>) -> Result<Self, StoreError> {
         Ok(HeldRow {
-            id: parse_id(&d.id)?,
+            id: id_from_text(&d.id)?,
             patient_id: d.text("patient_id")?.to_string(),
-            message_id: parse_id(d.text("message_id")?)?,
-            device_id: parse_id(d.text("device_id")?)?,
+            message_id: id_from_text(d.text("message_id")?)?,
+            device_id: id_from_text(d.text("device_id")?)?,
             state: d.text("state")?.to_string(),
             reasons: crate::instruments::split_list(d.text("reasons")?),
             result: d.sealed("result")?,

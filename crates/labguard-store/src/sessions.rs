@@ -7,9 +7,10 @@ use chrono::{DateTime, Utc};
 use labguard_audit::Outcome;
 use labguard_core::{Permission, Role};
 
-use crate::accounts::{decode_account, opt_time, parse_time, Account, ACCOUNT_COLS};
+use crate::accounts::{decode_account, Account, ACCOUNT_COLS};
 use crate::actor::Actor;
 use crate::backend::Value;
+use crate::codec::{opt_time, parse_time};
 use crate::store::{rfc3339, Store};
 use crate::StoreError;
 
@@ -135,34 +136,33 @@ impl Store {
 
     /// Records activity on a session (for the idle timeout).
     pub fn touch_session(&self, token_hash: &str) -> Result<(), StoreError> {
-        let now = rfc3339(self.now());
-        let mut tx = self.backend.begin()?;
-        tx.execute(
+        self.stamp_now(
             "UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?",
-            &[now.into(), token_hash.into()],
-        )?;
-        tx.commit()
+            token_hash,
+        )
     }
 
     /// Records a second factor proved again within the session (re-authentication).
     pub fn refresh_session_mfa(&self, token_hash: &str) -> Result<(), StoreError> {
-        let now = rfc3339(self.now());
-        let mut tx = self.backend.begin()?;
-        tx.execute(
+        self.stamp_now(
             "UPDATE sessions SET mfa_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
-            &[now.into(), token_hash.into()],
-        )?;
-        tx.commit()
+            token_hash,
+        )
     }
 
     /// Records a use of an API token (callers throttle how often).
     pub fn touch_api_token(&self, token_hash: &str) -> Result<(), StoreError> {
+        self.stamp_now(
+            "UPDATE api_tokens SET last_used_at = ? WHERE token_hash = ?",
+            token_hash,
+        )
+    }
+
+    /// Runs `sql` (parameters: now, then the token hash) in its own transaction.
+    fn stamp_now(&self, sql: &str, token_hash: &str) -> Result<(), StoreError> {
         let now = rfc3339(self.now());
         let mut tx = self.backend.begin()?;
-        tx.execute(
-            "UPDATE api_tokens SET last_used_at = ? WHERE token_hash = ?",
-            &[now.into(), token_hash.into()],
-        )?;
+        tx.execute(sql, &[now.into(), token_hash.into()])?;
         tx.commit()
     }
 

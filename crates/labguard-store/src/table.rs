@@ -114,6 +114,23 @@ pub(crate) fn seal<T: Serialize + ?Sized>(
     ))
 }
 
+/// Opens one sealed field; a failed authentication names the table, row and column.
+fn open_raw(
+    ring: &KeyRing,
+    table: &str,
+    id: &str,
+    column: &str,
+    value: &Value,
+) -> Result<Zeroizing<Vec<u8>>, StoreError> {
+    ring.open(&FieldRef::new(table, id, column), value.as_blob()?)
+        .map_err(|e| match e {
+            labguard_crypto::CryptoError::Authentication => StoreError::Corrupt(format!(
+                "{table} row {id}, column {column}: ciphertext failed authentication"
+            )),
+            other => StoreError::Crypto(other),
+        })
+}
+
 pub(crate) fn open<T: DeserializeOwned>(
     ring: &KeyRing,
     table: &str,
@@ -121,14 +138,7 @@ pub(crate) fn open<T: DeserializeOwned>(
     column: &str,
     value: &Value,
 ) -> Result<T, StoreError> {
-    let pt = ring
-        .open(&FieldRef::new(table, id, column), value.as_blob()?)
-        .map_err(|e| match e {
-            labguard_crypto::CryptoError::Authentication => StoreError::Corrupt(format!(
-                "{table} row {id}, column {column}: ciphertext failed authentication"
-            )),
-            other => StoreError::Crypto(other),
-        })?;
+    let pt = open_raw(ring, table, id, column, value)?;
     serde_json::from_slice(&pt).map_err(|_| {
         StoreError::Corrupt(format!("{table} row {id}, column {column}: bad encoding"))
     })
@@ -142,14 +152,7 @@ pub(crate) fn reseal(
     column: &str,
     value: &Value,
 ) -> Result<Value, StoreError> {
-    let f = FieldRef::new(table, id, column);
-    let pt = ring.open(&f, value.as_blob()?).map_err(|e| match e {
-        labguard_crypto::CryptoError::Authentication => StoreError::Corrupt(format!(
-            "{table} row {id}, column {column}: ciphertext failed authentication"
-        )),
-        other => StoreError::Crypto(other),
-    })?;
-    Ok(Value::Blob(ring.seal(&f, &pt)?))
+    reseal_as(ring, (table, id), (column, column), value)
 }
 
 /// Moves an encrypted value from one column of a row to another: each column binds its own
@@ -160,14 +163,7 @@ pub(crate) fn reseal_as(
     (from, to): (&str, &str),
     value: &Value,
 ) -> Result<Value, StoreError> {
-    let pt = ring
-        .open(&FieldRef::new(table, id, from), value.as_blob()?)
-        .map_err(|e| match e {
-            labguard_crypto::CryptoError::Authentication => StoreError::Corrupt(format!(
-                "{table} row {id}, column {from}: ciphertext failed authentication"
-            )),
-            other => StoreError::Crypto(other),
-        })?;
+    let pt = open_raw(ring, table, id, from, value)?;
     Ok(Value::Blob(ring.seal(&FieldRef::new(table, id, to), &pt)?))
 }
 

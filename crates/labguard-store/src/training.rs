@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::actor::{Actor, ActorKind};
 use crate::backend::{Tx, Value};
-use crate::phishing::{parse_id, parse_time};
+use crate::codec::{parse_id, parse_time};
 use crate::store::{rfc3339, Store};
 use crate::StoreError;
 

@@ -13,8 +13,8 @@ use labguard_devices::sbom::{Sbom, SbomFormat};
 use serde::{Deserialize, Serialize};
 
 use crate::actor::Actor;
-use crate::assets::{json, parse_time};
-use crate::backend::{query_one, Row, Tx, Value};
+use crate::backend::{query_one, Tx, Value};
+use crate::codec::{parse_time_text, text, to_json};
 use crate::store::{rfc3339, Store};
 use crate::StoreError;
 
@@ -37,13 +37,6 @@ pub type Sighting = (String, String, String);
 
 /// Rows per multi-row INSERT: keeps statements well inside both backends' parameter limits.
 const BATCH: usize = 200;
-
-fn cell(r: &Row, i: usize) -> Result<Option<String>, StoreError> {
-    Ok(r.get(i)
-        .ok_or_else(|| StoreError::Corrupt("row shape".into()))?
-        .opt_text()?
-        .map(str::to_string))
-}
 
 fn decode_json<T: for<'de> Deserialize<'de>>(s: &str, what: &str) -> Result<T, StoreError> {
     serde_json::from_str(s).map_err(|_| StoreError::Corrupt(format!("stored {what} JSON")))
@@ -91,7 +84,7 @@ impl Store {
             "",
         )?;
         let now = rfc3339(self.now());
-        let document = json(sbom)?;
+        let document = to_json(sbom)?;
         self.write(|tx, pending| {
             let d = self.materialize_instrument(tx, pending, actor, device, &now)?;
             let device_id = d.id.map(|i| i.to_string()).unwrap_or_default();
@@ -105,7 +98,7 @@ impl Store {
                 &[device_id.clone().into(), fw.clone().into()],
             )?;
             if let Some(old) = &old {
-                let oid = cell(old, 0)?.unwrap_or_default();
+                let oid = text(old, 0)?.unwrap_or_default();
                 tx.execute("DELETE FROM sbom_components WHERE sbom_id = ?", &[oid.clone().into()])?;
                 tx.execute("DELETE FROM device_sboms WHERE id = ?", &[oid.into()])?;
             }
@@ -151,7 +144,7 @@ impl Store {
                 components: sbom.all_components().count(),
                 replaced: old.is_some(),
             };
-            crate::assets::record_change(tx, &device_id, actor, &now, "sbom.import", None, Some(json(&summary)?))?;
+            crate::assets::record_change(tx, &device_id, actor, &now, "sbom.import", None, Some(to_json(&summary)?))?;
             let mut e = self.entry(actor, "sbom.import", "device", &device_id, None, Outcome::Success)?;
             e.reason = Some(format!("sha256 {sha256}"));
             pending.push(e);
@@ -171,8 +164,8 @@ impl Store {
         let mut out = HashMap::new();
         // Ordered so that the preferred SBOM of each device comes last and wins.
         for r in &rows {
-            let name = cell(r, 0)?.unwrap_or_default();
-            let doc = cell(r, 1)?.unwrap_or_default();
+            let name = text(r, 0)?.unwrap_or_default();
+            let doc = text(r, 1)?.unwrap_or_default();
             out.insert(name, decode_json(&doc, "SBOM")?);
         }
         Ok(out)
@@ -213,13 +206,13 @@ impl Store {
         }
         let mut bodies = Vec::with_capacity(newest.len());
         for a in newest.values() {
-            bodies.push(json(a)?);
+            bodies.push(to_json(a)?);
         }
         self.write(|tx, pending| {
             let mut stored: HashMap<String, Option<DateTime<Utc>>> = HashMap::new();
             tx.for_each("SELECT id, modified FROM advisories", &[], &mut |r| {
-                let id = cell(&r, 0)?.unwrap_or_default();
-                let m = cell(&r, 1)?.map(|t| parse_time(&t)).transpose()?;
+                let id = text(&r, 0)?.unwrap_or_default();
+                let m = text(&r, 1)?.map(|t| parse_time_text(&t)).transpose()?;
                 stored.insert(id, m);
                 Ok(())
             })?;
@@ -271,7 +264,7 @@ impl Store {
         let mut tx = self.backend.begin()?;
         let mut db = AdvisoryDb::new();
         tx.for_each("SELECT body FROM advisories", &[], &mut |r| {
-            let body = cell(&r, 0)?.unwrap_or_default();
+            let body = text(&r, 0)?.unwrap_or_default();
             db.upsert(decode_json(&body, "advisory")?);
             Ok(())
         })?;
@@ -295,12 +288,12 @@ impl Store {
         )?;
         let mut bodies = Vec::with_capacity(kev.entries.len());
         for e in kev.entries.values() {
-            bodies.push(json(e)?);
+            bodies.push(to_json(e)?);
         }
         self.write(|tx, pending| {
             let mut stored: HashMap<String, String> = HashMap::new();
             tx.for_each("SELECT cve_id, body FROM kev_entries", &[], &mut |r| {
-                stored.insert(cell(&r, 0)?.unwrap_or_default(), cell(&r, 1)?.unwrap_or_default());
+                stored.insert(text(&r, 0)?.unwrap_or_default(), text(&r, 1)?.unwrap_or_default());
                 Ok(())
             })?;
             let mut s = MergeStats::default();
@@ -351,12 +344,12 @@ impl Store {
             "SELECT cve_id, catalog_version, body FROM kev_entries",
             &[],
             &mut |r| {
-                let e: KevEntry = decode_json(&cell(&r, 2)?.unwrap_or_default(), "KEV entry")?;
-                let v = cell(&r, 1)?.unwrap_or_default();
+                let e: KevEntry = decode_json(&text(&r, 2)?.unwrap_or_default(), "KEV entry")?;
+                let v = text(&r, 1)?.unwrap_or_default();
                 if v > kev.catalog_version {
                     kev.catalog_version = v;
                 }
-                kev.entries.insert(cell(&r, 0)?.unwrap_or_default(), e);
+                kev.entries.insert(text(&r, 0)?.unwrap_or_default(), e);
                 Ok(())
             },
         )?;
@@ -421,8 +414,8 @@ impl Store {
         .iter()
         .map(|r| {
             Ok((
-                cell(r, 0)?.unwrap_or_default(),
-                cell(r, 1)?.unwrap_or_default(),
+                text(r, 0)?.unwrap_or_default(),
+                text(r, 1)?.unwrap_or_default(),
             ))
         })
         .collect()
@@ -444,7 +437,7 @@ impl Store {
         )?;
         let now_s = rfc3339(self.now());
         // Round-tripped through the stored form, so a later read returns the same instant.
-        let now = parse_time(&now_s)?;
+        let now = parse_time_text(&now_s)?;
         self.write(|tx, pending| {
             let mut first: HashMap<String, DateTime<Utc>> = HashMap::new();
             tx.for_each(
@@ -452,8 +445,8 @@ impl Store {
                 &[],
                 &mut |r| {
                     first.insert(
-                        cell(&r, 0)?.unwrap_or_default(),
-                        parse_time(&cell(&r, 1)?.unwrap_or_default())?,
+                        text(&r, 0)?.unwrap_or_default(),
+                        parse_time_text(&text(&r, 1)?.unwrap_or_default())?,
                     );
                     Ok(())
                 },
@@ -566,7 +559,7 @@ impl Store {
                 .iter()
                 .map(|r| {
                     let n = r.get(1).ok_or_else(|| StoreError::Corrupt("count row".into()))?.as_int()?;
-                    Ok((cell(r, 0)?.unwrap_or_default(), u64::try_from(n).unwrap_or(0)))
+                    Ok((text(r, 0)?.unwrap_or_default(), u64::try_from(n).unwrap_or(0)))
                 })
                 .collect::<Result<_, StoreError>>()?;
             let mut new: Vec<(String, u64)> = counts.to_vec();
@@ -601,8 +594,8 @@ impl Store {
         )?;
         let mut out: Vec<(String, SeverityCounts)> = Vec::new();
         for r in &rows {
-            let day = cell(r, 0)?.unwrap_or_default();
-            let sev = cell(r, 1)?.unwrap_or_default();
+            let day = text(r, 0)?.unwrap_or_default();
+            let sev = text(r, 1)?.unwrap_or_default();
             let n = r
                 .get(2)
                 .ok_or_else(|| StoreError::Corrupt("count row".into()))?
