@@ -251,7 +251,11 @@ pub struct PhishingReport {
 
 /// The check before reading phishing campaigns or reports (`action` names it in the audit
 /// log): the security officer who runs them, or whoever reads the lab's reports.
-pub fn may_read_phishing(store: &Store, actor: &Actor, action: &str) -> Result<(), StoreError> {
+pub fn may_read_phishing(
+    store: &Store,
+    actor: &Actor,
+    action: labguard_store::Action,
+) -> Result<(), StoreError> {
     store.require_any(
         actor,
         &[

@@ -152,7 +152,7 @@ pub async fn all_assignments(
             s.require_any(
                 &actor,
                 &[P::TrainingManage, P::ReportsRead],
-                "training.assignments.read",
+                labguard_store::Action::TrainingAssignmentsRead,
                 "training_rule",
             )?;
             Ok(svc::open_assignments(s, None, now)?)
@@ -209,7 +209,7 @@ pub async fn add_rule(
             s.require_any(
                 &actor,
                 &[P::TrainingManage],
-                "training.assign",
+                labguard_store::Action::TrainingAssign,
                 "training_rule",
             )?;
             let c = svc::course(s, &body.course_id)?;
@@ -256,7 +256,7 @@ pub async fn campaigns(
     let actor = p.actor.clone();
     let cs = st
         .run(move |s| {
-            svc::may_read_phishing(s, &actor, "phishing.campaign.list")?;
+            svc::may_read_phishing(s, &actor, labguard_store::Action::PhishingCampaignList)?;
             Ok(s.list_campaigns()?)
         })
         .await?;
@@ -329,7 +329,7 @@ pub async fn create_campaign(
             s.require_any(
                 &actor,
                 &[P::PhishingManage],
-                "phishing.campaign.create",
+                labguard_store::Action::PhishingCampaignCreate,
                 "phishing_campaign",
             )?;
             labguard_mail::create_campaign(s, &actor, &spec).map_err(|e| match e {
@@ -363,7 +363,7 @@ pub async fn launch_campaign(
         s.require_any(
             &a2,
             &[P::PhishingManage],
-            "phishing.campaign.launch",
+            labguard_store::Action::PhishingCampaignLaunch,
             "phishing_campaign",
         )?;
         s.campaign(id)?;
@@ -406,7 +406,7 @@ pub async fn campaign_report(
     let actor = p.actor.clone();
     let r = st
         .run(move |s| {
-            svc::may_read_phishing(s, &actor, "phishing.report.read")?;
+            svc::may_read_phishing(s, &actor, labguard_store::Action::PhishingReportRead)?;
             Ok(svc::phishing_report(s, id)?)
         })
         .await?;

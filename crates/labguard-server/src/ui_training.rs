@@ -343,7 +343,7 @@ async fn campaigns_page(State(st): State<AppState>, req: Request) -> Response {
     let actor = p.actor.clone();
     let r = st
         .run(move |s| {
-            svc::may_read_phishing(s, &actor, "phishing.campaign.list")?;
+            svc::may_read_phishing(s, &actor, labguard_store::Action::PhishingCampaignList)?;
             Ok((s.list_campaigns()?, svc::all_reports(s)?))
         })
         .await;
@@ -384,7 +384,7 @@ async fn report_page(State(st): State<AppState>, Path(id): Path<Id>, req: Reques
     let actor = p.actor.clone();
     let r = st
         .run(move |s| {
-            svc::may_read_phishing(s, &actor, "phishing.report.read")?;
+            svc::may_read_phishing(s, &actor, labguard_store::Action::PhishingReportRead)?;
             Ok((svc::phishing_report(s, id)?, svc::all_reports(s)?))
         })
         .await;

@@ -11,6 +11,7 @@ use labguard_core::{Id, Permission, Role, Staff};
 use labguard_crypto::FieldRef;
 use zeroize::Zeroizing;
 
+use crate::action::Action;
 use crate::actor::{Actor, ActorKind};
 use crate::backend::{Row, Tx, Value};
 pub(crate) use crate::codec::{opt_time, parse_time};
@@ -76,16 +77,16 @@ pub enum SignInEvent {
 }
 
 impl SignInEvent {
-    fn action(self) -> (&'static str, Outcome) {
+    fn action(self) -> (Action, Outcome) {
         match self {
-            SignInEvent::PasswordAccepted => ("auth.password", Outcome::Success),
-            SignInEvent::PasswordRejected => ("auth.sign-in-failure", Outcome::Denied),
-            SignInEvent::MfaAccepted => ("auth.sign-in", Outcome::Success),
-            SignInEvent::MfaRejected => ("auth.sign-in-failure", Outcome::Denied),
-            SignInEvent::RecoveryCodeUsed => ("auth.recovery-code", Outcome::Success),
-            SignInEvent::Throttled => ("auth.throttled", Outcome::Denied),
-            SignInEvent::Locked => ("auth.lock", Outcome::Denied),
-            SignInEvent::SignedOut => ("auth.sign-out", Outcome::Success),
+            SignInEvent::PasswordAccepted => (Action::AuthPassword, Outcome::Success),
+            SignInEvent::PasswordRejected => (Action::AuthSignInFailure, Outcome::Denied),
+            SignInEvent::MfaAccepted => (Action::AuthSignIn, Outcome::Success),
+            SignInEvent::MfaRejected => (Action::AuthSignInFailure, Outcome::Denied),
+            SignInEvent::RecoveryCodeUsed => (Action::AuthRecoveryCode, Outcome::Success),
+            SignInEvent::Throttled => (Action::AuthThrottled, Outcome::Denied),
+            SignInEvent::Locked => (Action::AuthLock, Outcome::Denied),
+            SignInEvent::SignedOut => (Action::AuthSignOut, Outcome::Success),
         }
     }
 }
@@ -170,7 +171,7 @@ impl Store {
         self.authorize(
             actor,
             Permission::AccountsManage,
-            "account.create",
+            Action::AccountCreate,
             "account",
             &id,
         )?;
@@ -199,7 +200,7 @@ impl Store {
                     Value::Int(i64::from(must_change)),
                 ],
             )?;
-            pending.push(self.entry(actor, "account.create", "account", &id, None, Outcome::Success)?);
+            pending.push(self.entry(actor, Action::AccountCreate, "account", &id, None, Outcome::Success)?);
             Ok(())
         })
     }
@@ -224,7 +225,7 @@ impl Store {
             self.authorize(
                 actor,
                 Permission::AccountsManage,
-                "account.list",
+                Action::AccountList,
                 "account",
                 "",
             )?;
@@ -238,7 +239,7 @@ impl Store {
                 .collect::<Result<Vec<_>, _>>()?;
             pending.push(self.entry(
                 actor,
-                "account.list",
+                Action::AccountList,
                 "account",
                 "",
                 None,
@@ -253,7 +254,7 @@ impl Store {
         &self,
         actor: &Actor,
         user_id: &str,
-        action: &str,
+        action: Action,
     ) -> Result<(), StoreError> {
         let ok = match actor.kind {
             ActorKind::Operator | ActorKind::System => true,
@@ -284,7 +285,7 @@ impl Store {
         password_hash: &str,
         blocklist_failed: bool,
     ) -> Result<(), StoreError> {
-        self.self_or_operator(actor, user_id, "account.password")?;
+        self.self_or_operator(actor, user_id, Action::AccountPassword)?;
         let now = rfc3339(self.now());
         self.write(|tx, pending| {
             let n = tx.execute(
@@ -294,7 +295,7 @@ impl Store {
             if n == 0 {
                 return Err(StoreError::NotFound("account".into()));
             }
-            pending.push(self.entry(actor, "account.password", "account", user_id, None, Outcome::Success)?);
+            pending.push(self.entry(actor, Action::AccountPassword, "account", user_id, None, Outcome::Success)?);
             Ok(())
         })
     }
@@ -446,7 +447,7 @@ impl Store {
         self.authorize(
             actor,
             Permission::AccountsManage,
-            "auth.unlock",
+            Action::AuthUnlock,
             "account",
             "",
         )?;
@@ -462,7 +463,7 @@ impl Store {
             )?;
             pending.push(self.entry(
                 actor,
-                "auth.unlock",
+                Action::AuthUnlock,
                 "account",
                 &id,
                 None,
@@ -478,7 +479,7 @@ impl Store {
         self.authorize(
             actor,
             Permission::AccountsManage,
-            "account.disable",
+            Action::AccountDisable,
             "account",
             "",
         )?;
@@ -493,7 +494,7 @@ impl Store {
             let t = crate::credentials::revoke_tokens(tx, &id, &now)?;
             let mut e = self.entry(
                 actor,
-                "account.disable",
+                Action::AccountDisable,
                 "account",
                 &id,
                 None,

@@ -6,6 +6,7 @@ use labguard_audit::Outcome;
 use labguard_core::{Id, Permission, Role};
 use serde::{Deserialize, Serialize};
 
+use crate::action::Action;
 use crate::actor::{Actor, ActorKind};
 use crate::assets::record_change;
 use crate::backend::Row;
@@ -127,14 +128,14 @@ impl Store {
         self.authorize(
             actor,
             Permission::DevicesManage,
-            "assessment.record",
+            Action::AssessmentRecord,
             "device",
             "",
         )?;
         if new.sign_off && !may_sign_off(actor) {
             self.append_entries(&[self.entry(
                 actor,
-                "assessment.sign-off",
+                Action::AssessmentSignOff,
                 "device",
                 "",
                 None,
@@ -187,10 +188,10 @@ impl Store {
                     a.next_due.to_string().into(),
                 ],
             )?;
-            record_change(tx, &device_id, actor, &now_s, "assessment.record", None, Some(to_json(&a)?))?;
-            pending.push(self.entry(actor, "assessment.record", "device", &device_id, None, Outcome::Success)?);
+            record_change(tx, &device_id, actor, &now_s, Action::AssessmentRecord, None, Some(to_json(&a)?))?;
+            pending.push(self.entry(actor, Action::AssessmentRecord, "device", &device_id, None, Outcome::Success)?);
             if new.sign_off {
-                pending.push(self.entry(actor, "assessment.sign-off", "device", &device_id, None, Outcome::Success)?);
+                pending.push(self.entry(actor, Action::AssessmentSignOff, "device", &device_id, None, Outcome::Success)?);
             }
             Ok(a)
         })
@@ -201,7 +202,7 @@ impl Store {
         self.authorize(
             actor,
             Permission::DevicesRead,
-            "assessment.read",
+            Action::AssessmentRead,
             "device",
             "",
         )?;
@@ -225,7 +226,7 @@ impl Store {
         self.authorize(
             actor,
             Permission::DevicesRead,
-            "assessment.read",
+            Action::AssessmentRead,
             "device",
             "",
         )?;

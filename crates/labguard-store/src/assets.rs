@@ -10,6 +10,7 @@ use labguard_devices::cpe::Cpe;
 use labguard_devices::device::{Asset, CompensatingControl, Connectivity, DeviceKind};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
+use crate::action::Action;
 use crate::actor::Actor;
 use crate::backend::{query_one, Row, Tx, Value};
 use crate::codec::{int, parse_time_text, text, to_json};
@@ -175,7 +176,7 @@ pub(crate) fn record_change(
     device_id: &str,
     actor: &Actor,
     at: &str,
-    action: &str,
+    action: Action,
     before: Option<String>,
     after: Option<String>,
 ) -> Result<(), StoreError> {
@@ -197,7 +198,7 @@ pub(crate) fn record_change(
             Value::Int(seq),
             at.into(),
             actor.id.clone().into(),
-            action.into(),
+            action.code().into(),
             before.into(),
             after.into(),
         ],
@@ -231,7 +232,7 @@ impl Store {
         self.authorize(
             actor,
             Permission::DevicesManage,
-            "device.create",
+            Action::DeviceCreate,
             "device",
             &ids,
         )?;
@@ -271,8 +272,8 @@ impl Store {
                 insert_control(tx, &ids, c, &now)?;
             }
             let after = find_device(tx, &ids)?;
-            record_change(tx, &ids, actor, &now, "device.create", None, Some(to_json(&after)?))?;
-            pending.push(self.entry(actor, "device.create", "device", &ids, None, Outcome::Success)?);
+            record_change(tx, &ids, actor, &now, Action::DeviceCreate, None, Some(to_json(&after)?))?;
+            pending.push(self.entry(actor, Action::DeviceCreate, "device", &ids, None, Outcome::Success)?);
             Ok(id)
         })
     }
@@ -287,7 +288,7 @@ impl Store {
         self.authorize(
             actor,
             Permission::DevicesManage,
-            "device.update",
+            Action::DeviceUpdate,
             "device",
             "",
         )?;
@@ -315,8 +316,8 @@ impl Store {
                 ],
             )?;
             let after = find_device(tx, &ids)?;
-            record_change(tx, &ids, actor, &now, "device.update", Some(to_json(&before)?), Some(to_json(&after)?))?;
-            pending.push(self.entry(actor, "device.update", "device", &ids, None, Outcome::Success)?);
+            record_change(tx, &ids, actor, &now, Action::DeviceUpdate, Some(to_json(&before)?), Some(to_json(&after)?))?;
+            pending.push(self.entry(actor, Action::DeviceUpdate, "device", &ids, None, Outcome::Success)?);
             Ok(before)
         })
     }
@@ -331,7 +332,7 @@ impl Store {
         self.authorize(
             actor,
             Permission::DevicesManage,
-            "device.control.add",
+            Action::DeviceControlAdd,
             "device",
             "",
         )?;
@@ -345,13 +346,13 @@ impl Store {
                 &ids,
                 actor,
                 &now,
-                "device.control.add",
+                Action::DeviceControlAdd,
                 None,
                 Some(to_json(control)?),
             )?;
             pending.push(self.entry(
                 actor,
-                "device.control.add",
+                Action::DeviceControlAdd,
                 "device",
                 &ids,
                 None,
@@ -364,7 +365,13 @@ impl Store {
     /// One device by name or id (with its controls), or an enrolled instrument of that
     /// name not yet in the inventory.
     pub fn asset(&self, actor: &Actor, which: &str) -> Result<Option<InventoryDevice>, StoreError> {
-        self.authorize(actor, Permission::DevicesRead, "device.read", "device", "")?;
+        self.authorize(
+            actor,
+            Permission::DevicesRead,
+            Action::DeviceRead,
+            "device",
+            "",
+        )?;
         let mut tx = self.backend.begin()?;
         if let Some(d) = find_device(tx.as_mut(), which)? {
             return Ok(Some(d));
@@ -380,7 +387,13 @@ impl Store {
     /// The whole inventory, by name: recorded devices plus every enrolled instrument no
     /// device is linked to (so nothing that delivers results is missing from it).
     pub fn inventory(&self, actor: &Actor) -> Result<Vec<InventoryDevice>, StoreError> {
-        self.authorize(actor, Permission::DevicesRead, "device.read", "device", "")?;
+        self.authorize(
+            actor,
+            Permission::DevicesRead,
+            Action::DeviceRead,
+            "device",
+            "",
+        )?;
         let mut tx = self.backend.begin()?;
         let rows = tx.query(
             &format!("SELECT {DEVICE_COLUMNS} FROM {DEVICE_FROM} ORDER BY d.name"),
@@ -404,7 +417,13 @@ impl Store {
         actor: &Actor,
         which: &str,
     ) -> Result<Vec<DeviceChange>, StoreError> {
-        self.authorize(actor, Permission::DevicesRead, "device.read", "device", "")?;
+        self.authorize(
+            actor,
+            Permission::DevicesRead,
+            Action::DeviceRead,
+            "device",
+            "",
+        )?;
         let mut tx = self.backend.begin()?;
         let d = require_device(tx.as_mut(), which)?;
         let id = d.id.map(|i| i.to_string()).unwrap_or_default();
@@ -436,7 +455,7 @@ impl Store {
         self.authorize(
             actor,
             Permission::DevicesManage,
-            "device.link.add",
+            Action::DeviceLinkAdd,
             "device",
             "",
         )?;
@@ -455,15 +474,21 @@ impl Store {
                     now.clone().into(),
                 ],
             )?;
-            record_change(tx, &from, actor, &now, "device.link.add", None, Some(to_json(link)?))?;
-            pending.push(self.entry(actor, "device.link.add", "device", &from, None, Outcome::Success)?);
+            record_change(tx, &from, actor, &now, Action::DeviceLinkAdd, None, Some(to_json(link)?))?;
+            pending.push(self.entry(actor, Action::DeviceLinkAdd, "device", &from, None, Outcome::Success)?);
             Ok(())
         })
     }
 
     /// The network map, by source device name.
     pub fn network_links(&self, actor: &Actor) -> Result<Vec<NetworkLink>, StoreError> {
-        self.authorize(actor, Permission::DevicesRead, "device.read", "device", "")?;
+        self.authorize(
+            actor,
+            Permission::DevicesRead,
+            Action::DeviceRead,
+            "device",
+            "",
+        )?;
         let mut tx = self.backend.begin()?;
         tx.query(
             "SELECT a.name, b.name, l.protocol, l.carries_phi FROM network_links l JOIN devices a ON a.id = l.from_device JOIN devices b ON b.id = l.to_device ORDER BY a.name, b.name, l.protocol",
@@ -492,7 +517,7 @@ impl Store {
         self.authorize(
             actor,
             Permission::DevicesManage,
-            "device.scan",
+            Action::DeviceScan,
             "device",
             "",
         )?;
@@ -504,7 +529,7 @@ impl Store {
                 "INSERT INTO exposure_scans (id, device_id, address, scanned_at, result) VALUES (?, ?, ?, ?, ?)",
                 &[Id::new_v4().to_string().into(), ids.clone().into(), address.into(), now.clone().into(), to_json(result)?.into()],
             )?;
-            pending.push(self.entry(actor, "device.scan", "device", &ids, None, Outcome::Success)?);
+            pending.push(self.entry(actor, Action::DeviceScan, "device", &ids, None, Outcome::Success)?);
             Ok(())
         })
     }
@@ -524,7 +549,13 @@ impl Store {
         &self,
         actor: &Actor,
     ) -> Result<std::collections::HashMap<String, serde_json::Value>, StoreError> {
-        self.authorize(actor, Permission::DevicesRead, "device.read", "device", "")?;
+        self.authorize(
+            actor,
+            Permission::DevicesRead,
+            Action::DeviceRead,
+            "device",
+            "",
+        )?;
         let mut tx = self.backend.begin()?;
         let rows = tx.query(
             "SELECT d.name, s.result FROM exposure_scans s JOIN devices d ON d.id = s.device_id ORDER BY d.name, s.scanned_at, s.id",
@@ -579,13 +610,13 @@ impl Store {
             &ids,
             actor,
             now,
-            "device.create",
+            Action::DeviceCreate,
             None,
             Some(to_json(&after)?),
         )?;
         pending.push(self.entry(
             actor,
-            "device.create",
+            Action::DeviceCreate,
             "device",
             &ids,
             None,

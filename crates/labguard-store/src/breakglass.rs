@@ -11,6 +11,7 @@ use labguard_audit::Outcome;
 use labguard_core::{Id, LabResult, Patient, Permission};
 use serde::Serialize;
 
+use crate::action::Action;
 use crate::actor::{Actor, ActorKind};
 use crate::backend::Value;
 use crate::codec::{opt_time, parse_time};
@@ -89,7 +90,7 @@ impl Store {
                     now.clone().into(),
                 ],
             )?;
-            let mut e = self.entry(actor, "break-glass.grant", "patient", &pid, Some(&pid), Outcome::Success)?;
+            let mut e = self.entry(actor, Action::BreakGlassGrant, "patient", &pid, Some(&pid), Outcome::Success)?;
             e.reason = Some(grant_note(&gid));
             pending.push(e);
             Ok(())
@@ -125,7 +126,7 @@ impl Store {
         let Some(gid) = self.active_grant(actor, &pid)? else {
             let e = self.entry(
                 actor,
-                "break-glass.read",
+                Action::BreakGlassRead,
                 "patient",
                 &pid,
                 None,
@@ -161,7 +162,7 @@ impl Store {
             drop(ring);
             let mut e = self.entry(
                 actor,
-                "patient.read",
+                Action::PatientRead,
                 "patient",
                 &pid,
                 Some(&pid),
@@ -172,7 +173,7 @@ impl Store {
             for r in &results {
                 let mut e = self.entry(
                     actor,
-                    "result.read",
+                    Action::ResultRead,
                     "result",
                     &r.id.to_string(),
                     Some(&pid),
@@ -187,7 +188,13 @@ impl Store {
 
     /// Alerts, open ones first, newest first.
     pub fn list_alerts(&self, actor: &Actor, limit: u32) -> Result<Vec<Alert>, StoreError> {
-        self.authorize(actor, Permission::AlertsReview, "alert.list", "alert", "")?;
+        self.authorize(
+            actor,
+            Permission::AlertsReview,
+            Action::AlertList,
+            "alert",
+            "",
+        )?;
         self.write(|tx, pending| {
             let rows = tx.query(
                 "SELECT a.id, a.kind, a.user_id, a.subject_id, a.created_at, a.reviewed_by, a.reviewed_at, b.reason \
@@ -218,13 +225,19 @@ impl Store {
                 });
             }
             drop(ring);
-            pending.push(self.entry(actor, "alert.list", "alert", "", None, Outcome::Success)?);
+            pending.push(self.entry(actor, Action::AlertList, "alert", "", None, Outcome::Success)?);
             Ok(out)
         })
     }
 
     pub fn review_alert(&self, actor: &Actor, id: &str) -> Result<(), StoreError> {
-        self.authorize(actor, Permission::AlertsReview, "alert.review", "alert", id)?;
+        self.authorize(
+            actor,
+            Permission::AlertsReview,
+            Action::AlertReview,
+            "alert",
+            id,
+        )?;
         let now = rfc3339(self.now());
         self.write(|tx, pending| {
             let n = tx.execute(
@@ -234,7 +247,7 @@ impl Store {
             if n == 0 {
                 return Err(StoreError::NotFound("open alert".into()));
             }
-            pending.push(self.entry(actor, "alert.review", "alert", id, None, Outcome::Success)?);
+            pending.push(self.entry(actor, Action::AlertReview, "alert", id, None, Outcome::Success)?);
             Ok(())
         })
     }

@@ -12,6 +12,7 @@ use labguard_compliance::Evidence;
 use labguard_core::{Permission, Role};
 use serde::de::DeserializeOwned;
 
+use crate::action::Action;
 use crate::actor::{Actor, ActorKind};
 use crate::backend::{Tx, Value};
 pub(crate) use crate::codec::from_json;
@@ -19,15 +20,44 @@ use crate::codec::{parse_time, to_json};
 use crate::store::{rfc3339, Store};
 use crate::StoreError;
 
-/// Kinds of recorded runs.
-pub mod run_kind {
-    pub const AUDIT_VERIFY: &str = "audit.verify";
-    pub const BACKUP_CREATE: &str = "backup.create";
-    pub const BACKUP_VERIFY: &str = "backup.verify";
+/// Kinds of recorded runs, with the codes stored in `compliance_runs.kind` (and as the
+/// reason of their `run.record` audit entry): stable, never renamed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RunKind {
+    AuditVerify,
+    BackupCreate,
+    BackupVerify,
     /// A restore into a scratch location (drill) or in earnest; both prove recovery.
-    pub const BACKUP_RESTORE: &str = "backup.restore";
-    pub const ACCESS_REVIEW: &str = "access.review";
-    pub const SERVER_START: &str = "server.start";
+    BackupRestore,
+    AccessReview,
+    ServerStart,
+    /// A compliance report was exported (who exported which report is on the record).
+    ComplianceReport,
+}
+
+impl RunKind {
+    pub const fn code(self) -> &'static str {
+        match self {
+            RunKind::AuditVerify => "audit.verify",
+            RunKind::BackupCreate => "backup.create",
+            RunKind::BackupVerify => "backup.verify",
+            RunKind::BackupRestore => "backup.restore",
+            RunKind::AccessReview => "access.review",
+            RunKind::ServerStart => "server.start",
+            RunKind::ComplianceReport => "compliance.report",
+        }
+    }
+}
+
+/// The run kinds under their older constant names, so callers keep reading the same.
+pub mod run_kind {
+    use super::RunKind;
+    pub const AUDIT_VERIFY: RunKind = RunKind::AuditVerify;
+    pub const BACKUP_CREATE: RunKind = RunKind::BackupCreate;
+    pub const BACKUP_VERIFY: RunKind = RunKind::BackupVerify;
+    pub const BACKUP_RESTORE: RunKind = RunKind::BackupRestore;
+    pub const ACCESS_REVIEW: RunKind = RunKind::AccessReview;
+    pub const SERVER_START: RunKind = RunKind::ServerStart;
 }
 
 /// One recorded run.
@@ -51,7 +81,7 @@ impl Store {
     fn compliance_write<T>(
         &self,
         actor: &Actor,
-        action: &str,
+        action: Action,
         resource: &str,
         id: &str,
         reason: Option<String>,
@@ -72,7 +102,7 @@ impl Store {
     pub fn record_run(
         &self,
         actor: &Actor,
-        kind: &str,
+        kind: RunKind,
         ok: bool,
         duration_ms: Option<i64>,
         detail: &serde_json::Value,
@@ -85,7 +115,7 @@ impl Store {
                 "INSERT INTO compliance_runs (id, kind, at, ok, duration_ms, detail, actor) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 &[
                     id.clone().into(),
-                    kind.into(),
+                    kind.code().into(),
                     at.clone().into(),
                     Value::Int(i64::from(ok)),
                     duration_ms.into(),
@@ -93,8 +123,8 @@ impl Store {
                     actor.id.clone().into(),
                 ],
             )?;
-            let mut e = self.entry(actor, "run.record", "compliance_run", &id, None, if ok { Outcome::Success } else { Outcome::Error })?;
-            e.reason = Some(kind.to_string());
+            let mut e = self.entry(actor, Action::RunRecord, "compliance_run", &id, None, if ok { Outcome::Success } else { Outcome::Error })?;
+            e.reason = Some(kind.code().to_string());
             pending.push(e);
             Ok(())
         })?;
@@ -102,15 +132,9 @@ impl Store {
     }
 
     /// The newest run of `kind` (successful only, if `ok_only`).
-    pub fn last_run(&self, kind: &str, ok_only: bool) -> Result<Option<RunRecord>, StoreError> {
+    pub fn last_run(&self, kind: RunKind, ok_only: bool) -> Result<Option<RunRecord>, StoreError> {
         let mut tx = self.backend.begin()?;
-        let sql = if ok_only {
-            "SELECT id, kind, at, ok, duration_ms, detail, actor FROM compliance_runs WHERE kind = ? AND ok = 1 ORDER BY at DESC LIMIT 1"
-        } else {
-            "SELECT id, kind, at, ok, duration_ms, detail, actor FROM compliance_runs WHERE kind = ? ORDER BY at DESC LIMIT 1"
-        };
-        let rows = tx.query(sql, &[kind.into()])?;
-        rows.first().map(|r| decode_run(r)).transpose()
+        last_run_in(tx.as_mut(), kind, ok_only)
     }
 
     /// Saves evidence records; each gets its own audit entry carrying the record's SHA-256.
@@ -118,7 +142,7 @@ impl Store {
         self.authorize(
             actor,
             Permission::ComplianceManage,
-            "evidence.collect",
+            Action::EvidenceCollect,
             "compliance_evidence",
             "",
         )?;
@@ -136,7 +160,7 @@ impl Store {
                         to_json(ev)?.into(),
                     ],
                 )?;
-                let mut e = self.entry(actor, "evidence.collect", "compliance_evidence", &id, None, Outcome::Success)?;
+                let mut e = self.entry(actor, Action::EvidenceCollect, "compliance_evidence", &id, None, Outcome::Success)?;
                 e.reason = Some(format!("{} {} sha256={}", ev.collector, ev.status.code(), ev.sha256));
                 pending.push(e);
             }
@@ -149,7 +173,7 @@ impl Store {
         self.authorize(
             actor,
             Permission::ReportsRead,
-            "evidence.read",
+            Action::EvidenceRead,
             "compliance_evidence",
             "",
         )?;
@@ -185,7 +209,7 @@ impl Store {
         let id = new_id();
         let at = rfc3339(self.now());
         let sg = to_json(&safeguards)?;
-        self.compliance_write(actor, "score.record", "compliance_score", &id, Some(format!("{overall:.1}")), |tx| {
+        self.compliance_write(actor, Action::ScoreRecord, "compliance_score", &id, Some(format!("{overall:.1}")), |tx| {
             tx.execute(
                 "INSERT INTO compliance_scores (id, at, overall_x10, safeguards) VALUES (?, ?, ?, ?)",
                 &[id.clone().into(), at.clone().into(), Value::Int((overall * 10.0).round() as i64), sg.clone().into()],
@@ -202,7 +226,7 @@ impl Store {
         self.authorize(
             actor,
             Permission::ReportsRead,
-            "score.read",
+            Action::ScoreRead,
             "compliance_score",
             "",
         )?;
@@ -235,7 +259,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let rec = to_json(doc)?;
         let subject = doc.subject.code();
-        self.compliance_write(actor, "policy.add", "policy_document", &doc.id, Some(format!("{subject} v{}", doc.version)), |tx| {
+        self.compliance_write(actor, Action::PolicyAdd, "policy_document", &doc.id, Some(format!("{subject} v{}", doc.version)), |tx| {
             let prev = tx.query(
                 "SELECT id, record FROM policy_documents WHERE subject = ? AND title = ? AND superseded_on IS NULL",
                 &[subject.into(), doc.title.clone().into()],
@@ -273,7 +297,7 @@ impl Store {
 
     pub fn add_baa(&self, actor: &Actor, baa: &Baa) -> Result<(), StoreError> {
         let rec = to_json(baa)?;
-        self.compliance_write(actor, "baa.add", "baa", &baa.id, None, |tx| {
+        self.compliance_write(actor, Action::BaaAdd, "baa", &baa.id, None, |tx| {
             tx.execute(
                 "INSERT INTO baas (id, vendor, record) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET vendor = excluded.vendor, record = excluded.record",
                 &[baa.id.clone().into(), baa.vendor.clone().into(), rec.clone().into()],
@@ -292,7 +316,7 @@ impl Store {
         if actor.kind != ActorKind::Staff(Role::SecurityOfficer) || a.signed_by != actor.id {
             let e = self.entry(
                 actor,
-                "attestation.sign",
+                Action::AttestationSign,
                 "attestation",
                 &a.id,
                 None,
@@ -304,7 +328,7 @@ impl Store {
             ));
         }
         let rec = to_json(a)?;
-        self.compliance_write(actor, "attestation.sign", "attestation", &a.id, Some(a.subject.code().into()), |tx| {
+        self.compliance_write(actor, Action::AttestationSign, "attestation", &a.id, Some(a.subject.code().into()), |tx| {
             tx.execute(
                 "INSERT INTO attestations (id, subject, signed_by, signed_at, record) VALUES (?, ?, ?, ?, ?)",
                 &[a.id.clone().into(), a.subject.code().into(), a.signed_by.clone().into(), rfc3339(a.signed_at).into(), rec.clone().into()],
@@ -329,7 +353,7 @@ impl Store {
         let snap = RiskSnapshot::of(r, now);
         let at = rfc3339(now);
         let hid = new_id();
-        self.compliance_write(actor, "risk.update", "risk", &r.id, Some(format!("residual {}", r.residual_score())), |tx| {
+        self.compliance_write(actor, Action::RiskUpdate, "risk", &r.id, Some(format!("residual {}", r.residual_score())), |tx| {
             tx.execute(
                 "INSERT INTO risks (id, threat, treatment, updated_at, record) VALUES (?, ?, ?, ?, ?) \
                  ON CONFLICT (id) DO UPDATE SET threat = excluded.threat, treatment = excluded.treatment, updated_at = excluded.updated_at, record = excluded.record",
@@ -352,7 +376,13 @@ impl Store {
         actor: &Actor,
         risk_id: &str,
     ) -> Result<Vec<RiskSnapshot>, StoreError> {
-        self.authorize(actor, Permission::ReportsRead, "risk.read", "risk", risk_id)?;
+        self.authorize(
+            actor,
+            Permission::ReportsRead,
+            Action::RiskRead,
+            "risk",
+            risk_id,
+        )?;
         let mut tx = self.backend.begin()?;
         let mut out = vec![];
         for r in tx.query("SELECT at, inherent, residual, treatment FROM risk_history WHERE risk_id = ? ORDER BY at", &[risk_id.into()])? {
@@ -375,7 +405,7 @@ impl Store {
     pub fn save_incident(&self, actor: &Actor, i: &Incident) -> Result<(), StoreError> {
         let rec = to_json(i)?;
         let at = rfc3339(self.now());
-        self.compliance_write(actor, "incident.save", "incident", &i.id, Some(i.status.code().into()), |tx| {
+        self.compliance_write(actor, Action::IncidentSave, "incident", &i.id, Some(i.status.code().into()), |tx| {
             tx.execute(
                 "INSERT INTO incidents (id, discovered_on, status, updated_at, record) VALUES (?, ?, ?, ?, ?) \
                  ON CONFLICT (id) DO UPDATE SET discovered_on = excluded.discovered_on, status = excluded.status, updated_at = excluded.updated_at, record = excluded.record",
@@ -403,7 +433,7 @@ impl Store {
         self.authorize(
             actor,
             Permission::AccountsManage,
-            "account.departure",
+            Action::AccountDeparture,
             "account",
             "",
         )?;
@@ -423,7 +453,7 @@ impl Store {
             )?;
             pending.push(self.entry(
                 actor,
-                "account.departure",
+                Action::AccountDeparture,
                 "account",
                 &id,
                 None,
@@ -501,19 +531,35 @@ impl Store {
         sql: &str,
         what: &str,
     ) -> Result<Vec<T>, StoreError> {
-        self.authorize(
-            actor,
-            Permission::ReportsRead,
-            &format!("{what}.read"),
-            what,
-            "",
-        )?;
+        let action = match what {
+            "policy" => Action::PolicyRead,
+            "baa" => Action::BaaRead,
+            "attestation" => Action::AttestationRead,
+            "risk" => Action::RiskRead,
+            _ => Action::IncidentRead,
+        };
+        self.authorize(actor, Permission::ReportsRead, action, what, "")?;
         let mut tx = self.backend.begin()?;
         tx.query(sql, &[])?
             .iter()
             .map(|r| from_json(r.first().unwrap_or(&Value::Null), what))
             .collect()
     }
+}
+
+/// The newest run of `kind` (successful only, if `ok_only`) inside `tx`.
+pub(crate) fn last_run_in(
+    tx: &mut dyn Tx,
+    kind: RunKind,
+    ok_only: bool,
+) -> Result<Option<RunRecord>, StoreError> {
+    let sql = if ok_only {
+        "SELECT id, kind, at, ok, duration_ms, detail, actor FROM compliance_runs WHERE kind = ? AND ok = 1 ORDER BY at DESC LIMIT 1"
+    } else {
+        "SELECT id, kind, at, ok, duration_ms, detail, actor FROM compliance_runs WHERE kind = ? ORDER BY at DESC LIMIT 1"
+    };
+    let rows = tx.query(sql, &[kind.code().into()])?;
+    rows.first().map(|r| decode_run(r)).transpose()
 }
 
 pub(crate) fn decode_run(r: &[Value]) -> Result<RunRecord, StoreError> {

@@ -11,10 +11,11 @@ use labguard_compliance::incident::{Incident, IncidentStatus};
 use labguard_core::Permission;
 
 use crate::accounts::{account_select, decode_account};
+use crate::action::Action;
 use crate::actor::Actor;
 use crate::backend::{Tx, Value};
 use crate::codec::{opt_time, parse_time};
-use crate::compliance::{decode_run, from_json, run_kind};
+use crate::compliance::{from_json, last_run_in, run_kind, RunKind};
 use crate::store::Store;
 use crate::StoreError;
 
@@ -37,24 +38,12 @@ const GENERIC_NAMES: &[&str] = &[
     "phlebotomy",
 ];
 
-fn last_run(tx: &mut dyn Tx, kind: &str, ok_only: bool) -> Result<Option<Run>, StoreError> {
-    let sql = if ok_only {
-        "SELECT id, kind, at, ok, duration_ms, detail, actor FROM compliance_runs WHERE kind = ? AND ok = 1 ORDER BY at DESC LIMIT 1"
-    } else {
-        "SELECT id, kind, at, ok, duration_ms, detail, actor FROM compliance_runs WHERE kind = ? ORDER BY at DESC LIMIT 1"
-    };
-    let rows = tx.query(sql, &[kind.into()])?;
-    Ok(match rows.first() {
-        Some(r) => {
-            let run = decode_run(r)?;
-            Some(Run {
-                at: run.at,
-                ok: run.ok,
-                duration_ms: run.duration_ms,
-            })
-        }
-        None => None,
-    })
+fn last_run(tx: &mut dyn Tx, kind: RunKind, ok_only: bool) -> Result<Option<Run>, StoreError> {
+    Ok(last_run_in(tx, kind, ok_only)?.map(|run| Run {
+        at: run.at,
+        ok: run.ok,
+        duration_ms: run.duration_ms,
+    }))
 }
 
 impl Store {
@@ -64,7 +53,7 @@ impl Store {
         self.authorize(
             actor,
             Permission::ReportsRead,
-            "evidence.read",
+            Action::EvidenceRead,
             "compliance_evidence",
             "",
         )?;
@@ -147,14 +136,9 @@ fn account_facts(tx: &mut dyn Tx) -> Result<AccountFacts, StoreError> {
 }
 
 fn server_facts(tx: &mut dyn Tx) -> Result<Option<ServerFacts>, StoreError> {
-    let rows = tx.query(
-        "SELECT id, kind, at, ok, duration_ms, detail, actor FROM compliance_runs WHERE kind = ? ORDER BY at DESC LIMIT 1",
-        &[run_kind::SERVER_START.into()],
-    )?;
-    let Some(r) = rows.first() else {
+    let Some(run) = last_run_in(tx, RunKind::ServerStart, false)? else {
         return Ok(None);
     };
-    let run = decode_run(r)?;
     let d = &run.detail;
     Ok(Some(ServerFacts {
         started_at: run.at,

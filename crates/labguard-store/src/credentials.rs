@@ -7,6 +7,7 @@ use labguard_audit::Outcome;
 use labguard_core::{Id, Permission};
 use labguard_crypto::FieldRef;
 
+use crate::action::Action;
 use crate::actor::Actor;
 use crate::backend::{Tx, Value};
 use crate::store::{rfc3339, Store};
@@ -56,7 +57,7 @@ impl Store {
         user_id: &str,
         secret: &[u8],
     ) -> Result<(), StoreError> {
-        self.self_or_operator(actor, user_id, "mfa.enroll-start")?;
+        self.self_or_operator(actor, user_id, Action::MfaEnrollStart)?;
         self.write(|tx, pending| {
             let ring = self.ring()?;
             let ct = ring.seal(
@@ -74,7 +75,7 @@ impl Store {
             }
             pending.push(self.entry(
                 actor,
-                "mfa.enroll-start",
+                Action::MfaEnrollStart,
                 "account",
                 user_id,
                 None,
@@ -96,7 +97,7 @@ impl Store {
         step: Option<u64>,
         keep: Option<&str>,
     ) -> Result<MfaConfirmed, StoreError> {
-        self.self_or_operator(actor, user_id, "mfa.enroll")?;
+        self.self_or_operator(actor, user_id, Action::MfaEnroll)?;
         let step = step
             .map(i64::try_from)
             .transpose()
@@ -138,7 +139,7 @@ impl Store {
                 return Err(StoreError::NotFound("pending TOTP enrolment".into()));
             }
             let sessions_ended = end_sessions(tx, user_id, keep, &now)?;
-            let action = if replaced { "mfa.change" } else { "mfa.enroll" };
+            let action = if replaced { Action::MfaChange } else { Action::MfaEnroll };
             if replaced {
                 tx.execute(
                     "INSERT INTO alerts (id, kind, user_id, subject_id, created_at) VALUES (?, 'mfa-changed', ?, ?, ?)",
@@ -170,7 +171,7 @@ impl Store {
         keep: Option<&str>,
         revoke_api_tokens: bool,
     ) -> Result<CredentialChange, StoreError> {
-        self.self_or_operator(actor, user_id, "account.password")?;
+        self.self_or_operator(actor, user_id, Action::AccountPassword)?;
         let now = rfc3339(self.now());
         self.write(|tx, pending| {
             let n = tx.execute(
@@ -188,7 +189,7 @@ impl Store {
                     0
                 },
             };
-            let mut e = self.entry(actor, "account.password", "account", user_id, None, Outcome::Success)?;
+            let mut e = self.entry(actor, Action::AccountPassword, "account", user_id, None, Outcome::Success)?;
             e.reason = Some(format!(
                 "{} other sessions ended, {} API tokens revoked",
                 c.sessions_ended, c.tokens_revoked
@@ -210,7 +211,7 @@ impl Store {
         self.authorize(
             actor,
             Permission::AccountsManage,
-            "account.reset-password",
+            Action::AccountResetPassword,
             "account",
             "",
         )?;
@@ -230,7 +231,7 @@ impl Store {
             };
             let mut e = self.entry(
                 actor,
-                "account.reset-password",
+                Action::AccountResetPassword,
                 "account",
                 &id,
                 None,

@@ -4,6 +4,7 @@
 use labguard_audit::Outcome;
 use labguard_core::{Id, Permission, Role, Staff};
 
+use crate::action::Action;
 use crate::actor::Actor;
 use crate::backend::Value;
 use crate::store::{rfc3339, Store};
@@ -28,7 +29,7 @@ impl Store {
         self.authorize(
             actor,
             Permission::AccountsManage,
-            "staff.create",
+            Action::StaffCreate,
             "staff",
             &id,
         )?;
@@ -45,7 +46,7 @@ impl Store {
                     rfc3339(self.now()).into(),
                 ],
             )?;
-            pending.push(self.entry(actor, "staff.create", "staff", &id, None, Outcome::Success)?);
+            pending.push(self.entry(actor, Action::StaffCreate, "staff", &id, None, Outcome::Success)?);
             Ok(())
         })
     }
@@ -79,7 +80,7 @@ impl Store {
         self.authorize(
             actor,
             Permission::DevicesManage,
-            "device.create",
+            Action::DeviceCreate,
             "device",
             &id,
         )?;
@@ -98,7 +99,7 @@ impl Store {
                     rfc3339(self.now()).into(),
                 ],
             )?;
-            pending.push(self.entry(actor, "device.create", "device", &id, None, Outcome::Success)?);
+            pending.push(self.entry(actor, Action::DeviceCreate, "device", &id, None, Outcome::Success)?);
             Ok(())
         })
     }

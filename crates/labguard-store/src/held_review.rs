@@ -6,6 +6,7 @@
 use labguard_audit::Outcome;
 use labguard_core::{Id, LabResult, Permission};
 
+use crate::action::Action;
 use crate::actor::Actor;
 use crate::backend::Value;
 use crate::store::{rfc3339, Store};
@@ -23,6 +24,13 @@ pub enum HeldDecision {
 }
 
 impl HeldDecision {
+    fn action(self) -> Action {
+        match self {
+            HeldDecision::Release => Action::HeldResultReleased,
+            HeldDecision::Reject => Action::HeldResultRejected,
+        }
+    }
+
     fn state(self) -> &'static str {
         match self {
             HeldDecision::Release => "released",
@@ -40,14 +48,8 @@ impl Store {
         decision: HeldDecision,
     ) -> Result<Option<LabResult>, StoreError> {
         let ids = id.to_string();
-        let action = format!("held-result.{}", decision.state());
-        self.authorize(
-            actor,
-            Permission::ResultVerify,
-            &action,
-            "held-result",
-            &ids,
-        )?;
+        let action = decision.action();
+        self.authorize(actor, Permission::ResultVerify, action, "held-result", &ids)?;
         self.write(|tx, pending| {
             let sql = format!("{} WHERE id = ?", HELD_RESULTS.select_sql());
             let row = tx
@@ -85,7 +87,7 @@ impl Store {
                     let mut r: LabResult = open(&ring, HELD_RESULTS.name, &ids, "result", raw)?;
                     drop(ring);
                     r.verified_by = Some(actor.id.clone());
-                    self.insert_row(tx, pending, actor, "result.create", &r, Some(&patient))?;
+                    self.insert_row(tx, pending, actor, Action::ResultCreate, &r, Some(&patient))?;
                     Some(r)
                 }
                 HeldDecision::Reject => None,
@@ -97,7 +99,7 @@ impl Store {
             )?;
             let mut e = self.entry(
                 actor,
-                &action,
+                action,
                 HELD_RESULTS.resource,
                 &ids,
                 (!patient.is_empty()).then_some(patient.as_str()),

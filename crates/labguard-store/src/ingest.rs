@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use labguard_audit::Outcome;
 use labguard_core::{Id, LabOrder, LabResult, Permission, Specimen};
 
+use crate::action::Action;
 use crate::actor::Actor;
 use crate::backend::{query_one, Tx, Value};
 use crate::codec::parse_id;
@@ -75,7 +76,7 @@ impl Store {
                 self.authorize(
                     &item.actor,
                     Permission::ResultEnter,
-                    "message.receive",
+                    Action::MessageReceive,
                     "message",
                     "",
                 )?;
@@ -273,24 +274,24 @@ impl Store {
             tx,
             pending,
             actor,
-            "message.receive",
+            Action::MessageReceive,
             &message,
             first_patient.as_deref(),
         )?;
         for s in &new_specimens {
             s.validate()?;
             let pid = s.patient_id.to_string();
-            self.insert_row(tx, pending, actor, "specimen.create", s, Some(&pid))?;
+            self.insert_row(tx, pending, actor, Action::SpecimenCreate, s, Some(&pid))?;
         }
         for o in &new_orders {
             o.validate()?;
             let pid = o.patient_id.to_string();
-            self.insert_row(tx, pending, actor, "order.create", o, Some(&pid))?;
+            self.insert_row(tx, pending, actor, Action::OrderCreate, o, Some(&pid))?;
         }
         for r in &filed {
             r.validate()?;
             let pid = r.patient_id.to_string();
-            self.insert_row(tx, pending, actor, "result.create", r, Some(&pid))?;
+            self.insert_row(tx, pending, actor, Action::ResultCreate, r, Some(&pid))?;
         }
         let mut codes: Vec<&str> = Vec::new();
         for (r, known, reasons) in &held {
@@ -313,7 +314,7 @@ impl Store {
                 tx,
                 pending,
                 actor,
-                "held-result.create",
+                Action::HeldResultCreate,
                 &row,
                 patient.as_deref(),
             )?;
@@ -329,7 +330,7 @@ impl Store {
             )?;
             pending.push(self.entry(
                 &item.actor,
-                "alert.create",
+                Action::AlertCreate,
                 "alert",
                 &alert,
                 None,

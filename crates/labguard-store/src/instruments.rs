@@ -10,6 +10,7 @@ use labguard_audit::Outcome;
 use labguard_core::{Id, LabResult, Permission};
 use labguard_crypto::{FieldRef, KeyRing};
 
+use crate::action::Action;
 use crate::actor::Actor;
 use crate::backend::{query_one, Row, Value};
 use crate::codec::opt_time;
@@ -171,7 +172,7 @@ impl Store {
         self.authorize(
             actor,
             Permission::DevicesManage,
-            "instrument.enroll",
+            Action::InstrumentEnroll,
             "instrument",
             &id,
         )?;
@@ -193,7 +194,7 @@ impl Store {
                     e.revoked_at.map(rfc3339).into(),
                 ],
             )?;
-            pending.push(self.entry(actor, "instrument.enroll", "instrument", &id, None, Outcome::Success)?);
+            pending.push(self.entry(actor, Action::InstrumentEnroll, "instrument", &id, None, Outcome::Success)?);
             Ok(())
         })
     }
@@ -203,7 +204,7 @@ impl Store {
         self.authorize(
             actor,
             Permission::DevicesManage,
-            "instrument.revoke",
+            Action::InstrumentRevoke,
             "instrument",
             "",
         )?;
@@ -223,7 +224,7 @@ impl Store {
                 )?;
                 e.revoked_at = opt_time(&Value::Text(now.clone()))?;
             }
-            pending.push(self.entry(actor, "instrument.revoke", "instrument", &e.id.to_string(), None, Outcome::Success)?);
+            pending.push(self.entry(actor, Action::InstrumentRevoke, "instrument", &e.id.to_string(), None, Outcome::Success)?);
             Ok(e)
         })
     }
@@ -275,7 +276,7 @@ impl Store {
                 "INSERT INTO instrument_alerts (id, kind, device_id, message_id, held_result_id, detail, created_at) VALUES (?, 'delivery-refused', ?, NULL, NULL, ?, ?)",
                 &[alert.clone().into(), device.map(|d| d.to_string()).into(), why.into(), now.clone().into()],
             )?;
-            let mut e = self.entry(actor, "message.refuse", "message", "", None, Outcome::Denied)?;
+            let mut e = self.entry(actor, Action::MessageRefuse, "message", "", None, Outcome::Denied)?;
             e.reason = Some(why.to_string());
             pending.push(e);
             Ok(())
@@ -316,7 +317,7 @@ impl Store {
         self.authorize(
             actor,
             Permission::ResultVerify,
-            "held-result.read",
+            Action::HeldResultRead,
             "held-result",
             "",
         )?;
@@ -333,7 +334,7 @@ impl Store {
                 let patient = h.patient_id.as_str();
                 pending.push(self.entry(
                     actor,
-                    "held-result.read",
+                    Action::HeldResultRead,
                     HELD_RESULTS.resource,
                     &h.id.to_string(),
                     (!patient.is_empty()).then_some(patient),
@@ -361,7 +362,7 @@ impl Store {
         self.authorize(
             actor,
             Permission::ResultRead,
-            "specimen.read",
+            Action::SpecimenRead,
             "specimen",
             "",
         )?;
@@ -375,7 +376,7 @@ impl Store {
                     let pid = s.patient_id.to_string();
                     pending.push(self.entry(
                         actor,
-                        "specimen.read",
+                        Action::SpecimenRead,
                         "specimen",
                         &id.to_string(),
                         Some(&pid),

@@ -8,6 +8,7 @@
 //! - [`DataDir`] knows the on-disk layout (database file and 0600 key file).
 
 mod accounts;
+mod action;
 mod actor;
 mod assessments;
 mod assets;
@@ -47,6 +48,7 @@ mod vulns;
 mod worklists;
 
 pub use accounts::{Account, SignInEvent};
+pub use action::Action;
 pub use actor::{Actor, ActorKind};
 pub use assessments::{
     Assessment, CheckResult, ChecklistItem, NewAssessment, ScheduleEntry, DEFAULT_CHECKLIST,
@@ -54,7 +56,7 @@ pub use assessments::{
 pub use assets::{DeviceChange, InstrumentLink, InventoryDevice, NetworkLink};
 pub use backend::{Backend, BackendKind, Row, Tx, Value};
 pub use breakglass::{Alert, NewGrant};
-pub use compliance::{run_kind, RunRecord};
+pub use compliance::{run_kind, RunKind, RunRecord};
 pub use coverage::{audited, Cover, Coverage};
 pub use credentials::{CredentialChange, MfaConfirmed};
 pub use datadir::{DataDir, Location};

@@ -15,6 +15,7 @@ use labguard_core::{Id, Permission, Role};
 use labguard_training::phishing::{EventKind, TargetGroup, TrackingToken};
 use serde::{Deserialize, Serialize};
 
+use crate::action::Action;
 use crate::actor::Actor;
 use crate::backend::{Row, Tx, Value};
 use crate::codec::{from_json, opt_time, to_json};
@@ -128,6 +129,17 @@ pub fn event_code(k: EventKind) -> &'static str {
     }
 }
 
+/// The audit action for a recipient's first event of a kind (`phishing.event.<code>`).
+pub(crate) fn event_action(k: EventKind) -> Action {
+    match k {
+        EventKind::Sent => Action::PhishingEventSent,
+        EventKind::Opened => Action::PhishingEventOpened,
+        EventKind::Clicked => Action::PhishingEventClicked,
+        EventKind::Submitted => Action::PhishingEventSubmitted,
+        EventKind::Reported => Action::PhishingEventReported,
+    }
+}
+
 pub(crate) fn event_from_code(s: &str) -> Result<EventKind, StoreError> {
     Ok(match s {
         "sent" => EventKind::Sent,
@@ -208,7 +220,7 @@ impl Store {
         self.authorize(
             actor,
             Permission::PhishingManage,
-            "phishing.campaign.create",
+            Action::PhishingCampaignCreate,
             "phishing_campaign",
             &id,
         )?;
@@ -249,7 +261,7 @@ impl Store {
             }
             pending.push(self.entry(
                 actor,
-                "phishing.campaign.create",
+                Action::PhishingCampaignCreate,
                 "phishing_campaign",
                 &id,
                 None,
@@ -300,7 +312,7 @@ impl Store {
         self.authorize(
             actor,
             Permission::PhishingManage,
-            "phishing.campaign.launch",
+            Action::PhishingCampaignLaunch,
             "phishing_campaign",
             &id,
         )?;
@@ -313,7 +325,7 @@ impl Store {
             if n == 1 {
                 pending.push(self.entry(
                     actor,
-                    "phishing.campaign.launch",
+                    Action::PhishingCampaignLaunch,
                     "phishing_campaign",
                     &id,
                     None,
@@ -339,7 +351,7 @@ impl Store {
         self.authorize(
             actor,
             Permission::PhishingManage,
-            "phishing.send.claim",
+            Action::PhishingSendClaim,
             "phishing_recipient",
             &id,
         )?;
@@ -352,7 +364,7 @@ impl Store {
             if n == 1 {
                 pending.push(self.entry(
                     actor,
-                    "phishing.send.claim",
+                    Action::PhishingSendClaim,
                     "phishing_recipient",
                     &id,
                     None,
@@ -389,7 +401,7 @@ impl Store {
         self.authorize(
             actor,
             Permission::PhishingManage,
-            "phishing.send",
+            Action::PhishingSend,
             "phishing_recipient",
             &id,
         )?;
@@ -407,7 +419,7 @@ impl Store {
                 "INSERT INTO phishing_events (id, campaign_id, recipient_id, staff_id, kind, at) SELECT ?, campaign_id, id, staff_id, 'sent', ? FROM phishing_recipients WHERE id = ? ON CONFLICT DO NOTHING",
                 &[Id::new_v4().to_string().into(), now.clone().into(), id.clone().into()],
             )?;
-            pending.push(self.entry(actor, "phishing.send", "phishing_recipient", &id, None, Outcome::Success)?);
+            pending.push(self.entry(actor, Action::PhishingSend, "phishing_recipient", &id, None, Outcome::Success)?);
             Ok(())
         })
     }
@@ -426,14 +438,14 @@ impl Store {
         self.authorize(
             actor,
             Permission::PhishingManage,
-            "phishing.send.retry",
+            Action::PhishingSendRetry,
             "phishing_recipient",
             &id,
         )?;
         self.write(|tx, pending| {
             let (status, outcome, action) = match next_at {
-                Some(_) => ("pending", "deferred", "phishing.send.retry"),
-                None => ("failed", "gave-up", "phishing.send.fail"),
+                Some(_) => ("pending", "deferred", Action::PhishingSendRetry),
+                None => ("failed", "gave-up", Action::PhishingSendFail),
             };
             let n = tx.execute(
                 "UPDATE phishing_recipients SET status = ?, token_digest = NULL, next_attempt_at = ?, last_error = ? WHERE id = ? AND status = 'sending'",
@@ -471,7 +483,7 @@ impl Store {
         self.authorize(
             actor,
             Permission::PhishingManage,
-            "phishing.send.unconfirmed",
+            Action::PhishingSendUnconfirmed,
             "phishing_recipient",
             &id,
         )?;
@@ -483,7 +495,7 @@ impl Store {
             self.delivery(tx, &id, "unconfirmed", Some(error))?;
             pending.push(self.entry(
                 actor,
-                "phishing.send.unconfirmed",
+                Action::PhishingSendUnconfirmed,
                 "phishing_recipient",
                 &id,
                 None,
@@ -533,7 +545,7 @@ impl Store {
         self.authorize(
             actor,
             Permission::PhishingManage,
-            "lab.set-domains",
+            Action::LabSetDomains,
             "meta",
             "lab_mail_domains",
         )?;
@@ -546,7 +558,7 @@ impl Store {
             )?;
             pending.push(self.entry(
                 actor,
-                "lab.set-domains",
+                Action::LabSetDomains,
                 "meta",
                 "lab_mail_domains",
                 None,

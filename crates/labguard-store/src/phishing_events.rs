@@ -6,9 +6,10 @@ use labguard_core::Id;
 use labguard_training::phishing::{EventKind, PhishEvent, TrackingToken};
 use labguard_training::{AssignmentRule, Recurrence, RuleKind, Target, VersionPolicy};
 
+use crate::action::Action;
 use crate::actor::Actor;
 use crate::codec::{parse_id, parse_time, to_json};
-use crate::phishing::{event_code, event_from_code, TrackedEvent};
+use crate::phishing::{event_action, event_code, event_from_code, TrackedEvent};
 use crate::store::{rfc3339, Store};
 use crate::StoreError;
 
@@ -66,7 +67,7 @@ impl Store {
                 };
                 pending.push(self.entry(
                     &actor,
-                    &format!("phishing.event.{}", event_code(kind)),
+                    event_action(kind),
                     "phishing_recipient",
                     &rid_s,
                     None,
@@ -99,7 +100,7 @@ impl Store {
                         remedial_assigned = true;
                         pending.push(self.entry(
                             &actor,
-                            "training.assign.remedial",
+                            Action::TrainingAssignRemedial,
                             "training_rule",
                             &rule.id.to_string(),
                             None,

@@ -5,6 +5,7 @@ use chrono::NaiveDate;
 use labguard_audit::Outcome;
 use labguard_core::{Id, LabOrder, LabResult, Patient, Permission as P, ResultStatus, Specimen};
 
+use crate::action::Action;
 use crate::actor::Actor;
 use crate::backend::{Tx, Value};
 use crate::codec::parse_id;
@@ -43,7 +44,7 @@ impl Store {
         tx: &mut dyn Tx,
         pending: &mut Pending,
         actor: &Actor,
-        action: &str,
+        action: Action,
         row: &R,
         patient: Option<&str>,
     ) -> Result<(), StoreError> {
@@ -65,7 +66,7 @@ impl Store {
         &self,
         pending: &mut Pending,
         actor: &Actor,
-        action: &str,
+        action: Action,
         spec: &TableSpec,
         id: &str,
         patient: Option<&str>,
@@ -79,13 +80,13 @@ impl Store {
         self.authorize(
             actor,
             P::DemographicsWrite,
-            "patient.create",
+            Action::PatientCreate,
             "patient",
             &id,
         )?;
         p.validate()?;
         self.write(|tx, pending| {
-            self.insert_row(tx, pending, actor, "patient.create", p, Some(&id))
+            self.insert_row(tx, pending, actor, Action::PatientCreate, p, Some(&id))
         })
     }
 
@@ -96,7 +97,13 @@ impl Store {
         actor: &Actor,
         mrn: &str,
     ) -> Result<Option<Patient>, StoreError> {
-        self.authorize(actor, P::DemographicsRead, "patient.search", "patient", "")?;
+        self.authorize(
+            actor,
+            P::DemographicsRead,
+            Action::PatientSearch,
+            "patient",
+            "",
+        )?;
         self.read(|tx, pending| {
             let ring = self.ring()?;
             let bidx = ring.blind_index("mrn", &mrn_key(mrn));
@@ -112,7 +119,7 @@ impl Store {
             self.read_entry(
                 pending,
                 actor,
-                "patient.search",
+                Action::PatientSearch,
                 &PATIENTS,
                 &id,
                 found.as_ref().map(|_| id.as_str()),
@@ -128,7 +135,13 @@ impl Store {
         given: &str,
         birth_date: NaiveDate,
     ) -> Result<Vec<Patient>, StoreError> {
-        self.authorize(actor, P::DemographicsRead, "patient.search", "patient", "")?;
+        self.authorize(
+            actor,
+            P::DemographicsRead,
+            Action::PatientSearch,
+            "patient",
+            "",
+        )?;
         self.read(|tx, pending| {
             let ring = self.ring()?;
             let bidx = ring.blind_index("name-dob", &name_dob_key(family, given, birth_date));
@@ -140,11 +153,18 @@ impl Store {
                 .collect::<Result<Vec<_>, _>>()?;
             drop(ring);
             if found.is_empty() {
-                self.read_entry(pending, actor, "patient.search", &PATIENTS, "", None)?;
+                self.read_entry(pending, actor, Action::PatientSearch, &PATIENTS, "", None)?;
             }
             for p in &found {
                 let id = p.id.to_string();
-                self.read_entry(pending, actor, "patient.search", &PATIENTS, &id, Some(&id))?;
+                self.read_entry(
+                    pending,
+                    actor,
+                    Action::PatientSearch,
+                    &PATIENTS,
+                    &id,
+                    Some(&id),
+                )?;
             }
             Ok(found)
         })
@@ -152,7 +172,13 @@ impl Store {
 
     pub fn get_patient(&self, actor: &Actor, id: Id) -> Result<Patient, StoreError> {
         let ids = id.to_string();
-        self.authorize(actor, P::DemographicsRead, "patient.read", "patient", &ids)?;
+        self.authorize(
+            actor,
+            P::DemographicsRead,
+            Action::PatientRead,
+            "patient",
+            &ids,
+        )?;
         self.read(|tx, pending| {
             let ring = self.ring()?;
             let sql = format!("{} WHERE id = ?", PATIENTS.select_sql());
@@ -163,7 +189,14 @@ impl Store {
                 .ok_or_else(|| StoreError::NotFound(format!("patient {ids}")))?;
             let p = decode::<Patient>(&ring, row)?;
             drop(ring);
-            self.read_entry(pending, actor, "patient.read", &PATIENTS, &ids, Some(&ids))?;
+            self.read_entry(
+                pending,
+                actor,
+                Action::PatientRead,
+                &PATIENTS,
+                &ids,
+                Some(&ids),
+            )?;
             Ok(p)
         })
     }
@@ -175,13 +208,19 @@ impl Store {
         limit: u32,
         offset: u32,
     ) -> Result<Vec<Id>, StoreError> {
-        self.authorize(actor, P::DemographicsRead, "patient.list", "patient", "")?;
+        self.authorize(
+            actor,
+            P::DemographicsRead,
+            Action::PatientList,
+            "patient",
+            "",
+        )?;
         self.read(|tx, pending| {
             let rows = tx.query(
                 "SELECT id FROM patients ORDER BY created_at, id LIMIT ? OFFSET ?",
                 &[Value::Int(limit.into()), Value::Int(offset.into())],
             )?;
-            self.read_entry(pending, actor, "patient.list", &PATIENTS, "", None)?;
+            self.read_entry(pending, actor, Action::PatientList, &PATIENTS, "", None)?;
             rows.into_iter()
                 .map(|r| parse_id(r.first().ok_or_else(|| StoreError::Corrupt("id".into()))?))
                 .collect()
@@ -190,11 +229,17 @@ impl Store {
 
     pub fn add_specimen(&self, actor: &Actor, s: &Specimen) -> Result<(), StoreError> {
         let id = s.id.to_string();
-        self.authorize(actor, P::SpecimenRecord, "specimen.create", "specimen", &id)?;
+        self.authorize(
+            actor,
+            P::SpecimenRecord,
+            Action::SpecimenCreate,
+            "specimen",
+            &id,
+        )?;
         s.validate()?;
         let pid = s.patient_id.to_string();
         self.write(|tx, pending| {
-            self.insert_row(tx, pending, actor, "specimen.create", s, Some(&pid))
+            self.insert_row(tx, pending, actor, Action::SpecimenCreate, s, Some(&pid))
         })
     }
 
@@ -206,7 +251,7 @@ impl Store {
         self.authorize(
             actor,
             P::CollectionListRead,
-            "specimen.search",
+            Action::SpecimenSearch,
             "specimen",
             "",
         )?;
@@ -226,7 +271,7 @@ impl Store {
             self.read_entry(
                 pending,
                 actor,
-                "specimen.search",
+                Action::SpecimenSearch,
                 &SPECIMENS,
                 &id,
                 pid.as_deref(),
@@ -237,10 +282,12 @@ impl Store {
 
     pub fn add_order(&self, actor: &Actor, o: &LabOrder) -> Result<(), StoreError> {
         let id = o.id.to_string();
-        self.authorize(actor, P::SpecimenRecord, "order.create", "order", &id)?;
+        self.authorize(actor, P::SpecimenRecord, Action::OrderCreate, "order", &id)?;
         o.validate()?;
         let pid = o.patient_id.to_string();
-        self.write(|tx, pending| self.insert_row(tx, pending, actor, "order.create", o, Some(&pid)))
+        self.write(|tx, pending| {
+            self.insert_row(tx, pending, actor, Action::OrderCreate, o, Some(&pid))
+        })
     }
 
     pub fn add_result(&self, actor: &Actor, r: &LabResult) -> Result<(), StoreError> {
@@ -249,14 +296,14 @@ impl Store {
 
     /// Files several results in one transaction (one analyzer message is one unit).
     pub fn add_results(&self, actor: &Actor, results: &[LabResult]) -> Result<(), StoreError> {
-        self.authorize(actor, P::ResultEnter, "result.create", "result", "")?;
+        self.authorize(actor, P::ResultEnter, Action::ResultCreate, "result", "")?;
         for r in results {
             r.validate()?;
         }
         self.write(|tx, pending| {
             for r in results {
                 let pid = r.patient_id.to_string();
-                self.insert_row(tx, pending, actor, "result.create", r, Some(&pid))?;
+                self.insert_row(tx, pending, actor, Action::ResultCreate, r, Some(&pid))?;
             }
             Ok(())
         })
@@ -268,7 +315,7 @@ impl Store {
         patient: Id,
     ) -> Result<Vec<LabResult>, StoreError> {
         let pid = patient.to_string();
-        self.authorize(actor, P::ResultRead, "result.read", "result", &pid)?;
+        self.authorize(actor, P::ResultRead, Action::ResultRead, "result", &pid)?;
         self.read(|tx, pending| {
             let ring = self.ring()?;
             let sql = format!(
@@ -285,7 +332,7 @@ impl Store {
                 self.read_entry(
                     pending,
                     actor,
-                    "result.read",
+                    Action::ResultRead,
                     &RESULTS,
                     &r.id.to_string(),
                     Some(&pid),
@@ -298,7 +345,7 @@ impl Store {
     /// A pathologist's sign-off: the result becomes final (or stays corrected) and names them.
     pub fn verify_result(&self, actor: &Actor, id: Id) -> Result<LabResult, StoreError> {
         let ids = id.to_string();
-        self.authorize(actor, P::ResultVerify, "result.verify", "result", &ids)?;
+        self.authorize(actor, P::ResultVerify, Action::ResultVerify, "result", &ids)?;
         self.write(|tx, pending| {
             let ring = self.ring()?;
             let sql = format!("{} WHERE id = ?", RESULTS.select_sql());
@@ -320,7 +367,7 @@ impl Store {
             tx.execute(&RESULTS.update_sql(), &params)?;
             let mut e = self.entry(
                 actor,
-                "result.verify",
+                Action::ResultVerify,
                 "result",
                 &ids,
                 Some(&r.patient_id.to_string()),

@@ -6,6 +6,7 @@
 use labguard_audit::Outcome;
 use labguard_crypto::KeyPurpose;
 
+use crate::action::Action;
 use crate::actor::Actor;
 use crate::backend::{query_one, Value};
 use crate::store::{rfc3339, Store};
@@ -47,7 +48,7 @@ impl Store {
         self.authorize(
             actor,
             labguard_core::Permission::KeysManage,
-            "keys.rotate",
+            Action::KeysRotate,
             "key",
             "data",
         )?;
@@ -136,7 +137,7 @@ impl Store {
                 "INSERT INTO key_rotation (to_version, started_at) VALUES (?, ?)",
                 &[Value::Int(to.into()), now.into()],
             )?;
-            pending.push(self.entry(actor, "keys.rotate.start", "key", &format!("data-v{to}"), None, Outcome::Success)?);
+            pending.push(self.entry(actor, Action::KeysRotateStart, "key", &format!("data-v{to}"), None, Outcome::Success)?);
             Ok(to)
         })?;
         Ok((to, false))
@@ -214,7 +215,7 @@ impl Store {
             for (id, patient, hash) in entries {
                 let mut e = self.entry(
                     actor,
-                    "keys.rotate.row",
+                    Action::KeysRotateRow,
                     spec.resource,
                     &id,
                     Some(&patient),
@@ -252,7 +253,7 @@ impl Store {
                 "UPDATE key_rotation SET finished_at = ? WHERE to_version = ?",
                 &[rfc3339(self.now()).into(), Value::Int(to.into())],
             )?;
-            pending.push(self.entry(actor, "keys.rotate.finish", "key", &format!("data-v{to}"), None, Outcome::Success)?);
+            pending.push(self.entry(actor, Action::KeysRotateFinish, "key", &format!("data-v{to}"), None, Outcome::Success)?);
             Ok(())
         })
     }

@@ -8,6 +8,7 @@ use labguard_audit::Outcome;
 use labguard_crypto::FieldRef;
 use zeroize::Zeroizing;
 
+use crate::action::Action;
 use crate::actor::Actor;
 use crate::backend::{query_one, Tx, Value};
 use crate::store::{rfc3339, Store};
@@ -109,7 +110,7 @@ impl Store {
             if n > 0 {
                 pending.push(self.entry(
                     actor,
-                    "keys.seal",
+                    Action::KeysSeal,
                     "key",
                     name,
                     None,

@@ -8,6 +8,7 @@ use labguard_audit::Outcome;
 use labguard_core::{Permission, Role};
 
 use crate::accounts::{decode_account, Account, ACCOUNT_COLS};
+use crate::action::Action;
 use crate::actor::Actor;
 use crate::backend::Value;
 use crate::codec::{opt_time, parse_time};
@@ -190,7 +191,7 @@ impl Store {
                     })
                 })
                 .collect::<Result<Vec<_>, StoreError>>()?;
-            pending.push(self.entry(actor, "api-token.list", "api-token", &actor.id, None, Outcome::Success)?);
+            pending.push(self.entry(actor, Action::ApiTokenList, "api-token", &actor.id, None, Outcome::Success)?);
             Ok(out)
         })
     }
@@ -211,7 +212,7 @@ impl Store {
             if n > 0 {
                 let mut e = self.entry(
                     actor,
-                    "session.revoke",
+                    Action::SessionRevoke,
                     "session",
                     &actor.id,
                     None,
@@ -243,7 +244,7 @@ impl Store {
             self.authorize(
                 actor,
                 Permission::AccountsManage,
-                "api-token.create",
+                Action::ApiTokenCreate,
                 "api-token",
                 "",
             )?;
@@ -261,7 +262,7 @@ impl Store {
                     expires_at.map(rfc3339).into(),
                 ],
             )?;
-            let mut e = self.entry(actor, "api-token.create", "api-token", user_id, None, Outcome::Success)?;
+            let mut e = self.entry(actor, Action::ApiTokenCreate, "api-token", user_id, None, Outcome::Success)?;
             e.reason = Some(format!("scope {}", scope.code()));
             pending.push(e);
             Ok(())
@@ -306,7 +307,7 @@ impl Store {
             self.authorize(
                 actor,
                 Permission::AccountsManage,
-                "api-token.revoke",
+                Action::ApiTokenRevoke,
                 "api-token",
                 &owner,
             )?;
@@ -319,7 +320,7 @@ impl Store {
             )?;
             pending.push(self.entry(
                 actor,
-                "api-token.revoke",
+                Action::ApiTokenRevoke,
                 "api-token",
                 &owner,
                 None,

@@ -9,6 +9,7 @@ use labguard_core::Permission;
 use labguard_crypto::{Kek, KeyPurpose, KeyRing};
 use zeroize::Zeroizing;
 
+use crate::action::Action;
 use crate::actor::Actor;
 use crate::backend::{query_one, Backend, BackendKind, Tx};
 use crate::StoreError;
@@ -178,7 +179,7 @@ impl Store {
     pub(crate) fn entry(
         &self,
         actor: &Actor,
-        action: &str,
+        action: Action,
         resource: &str,
         resource_id: &str,
         patient: Option<&str>,
@@ -192,7 +193,7 @@ impl Store {
             time: rfc3339(self.now()),
             actor: actor.id.clone(),
             role: actor.role_code().to_string(),
-            action: action.to_string(),
+            action: action.code().to_string(),
             resource: resource.to_string(),
             resource_id: resource_id.to_string(),
             patient_ref,
@@ -301,7 +302,7 @@ impl Store {
         &self,
         actor: &Actor,
         p: Permission,
-        action: &str,
+        action: Action,
         resource: &str,
         resource_id: &str,
     ) -> Result<(), StoreError> {
@@ -334,13 +335,13 @@ impl Store {
         self.authorize(
             actor,
             Permission::BackupManage,
-            "backup.create",
+            Action::BackupCreate,
             "database",
             "",
         )?;
         self.append_entries(&[self.entry(
             actor,
-            "backup.create",
+            Action::BackupCreate,
             "database",
             "",
             None,

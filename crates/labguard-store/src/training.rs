@@ -8,6 +8,7 @@ use labguard_core::{Id, Permission};
 use labguard_training::{AssignmentRule, Completion, RuleKind};
 use serde::{Deserialize, Serialize};
 
+use crate::action::Action;
 use crate::actor::{Actor, ActorKind};
 use crate::backend::{Tx, Value};
 use crate::codec::{parse_id, parse_time};
@@ -51,7 +52,7 @@ impl Store {
         &self,
         actor: &Actor,
         staff: Id,
-        action: &str,
+        action: Action,
         resource: &str,
         id: &str,
     ) -> Result<(), StoreError> {
@@ -67,7 +68,7 @@ impl Store {
         &self,
         actor: &Actor,
         perms: &[Permission],
-        action: &str,
+        action: Action,
         resource: &str,
     ) -> Result<(), StoreError> {
         if perms.iter().any(|p| actor.may(*p)) {
@@ -83,7 +84,7 @@ impl Store {
         self.authorize(
             actor,
             Permission::TrainingManage,
-            "training.course.add",
+            Action::TrainingCourseAdd,
             "training_course",
             &rid,
         )?;
@@ -99,7 +100,7 @@ impl Store {
                     now.clone().into(),
                 ],
             )?;
-            pending.push(self.entry(actor, "training.course.add", "training_course", &rid, None, Outcome::Success)?);
+            pending.push(self.entry(actor, Action::TrainingCourseAdd, "training_course", &rid, None, Outcome::Success)?);
             Ok(())
         })
     }
@@ -135,7 +136,7 @@ impl Store {
         self.authorize(
             actor,
             Permission::TrainingManage,
-            "training.assign",
+            Action::TrainingAssign,
             "training_rule",
             &id,
         )?;
@@ -159,7 +160,7 @@ impl Store {
                     now.clone().into(),
                 ],
             )?;
-            pending.push(self.entry(actor, "training.assign", "training_rule", &id, None, Outcome::Success)?);
+            pending.push(self.entry(actor, Action::TrainingAssign, "training_rule", &id, None, Outcome::Success)?);
             Ok(())
         })
     }
@@ -198,7 +199,7 @@ impl Store {
         self.authorize_self_or_manage(
             actor,
             staff,
-            "training.attempt.start",
+            Action::TrainingAttemptStart,
             "training_attempt",
             &ids,
         )?;
@@ -218,7 +219,7 @@ impl Store {
                     now.clone().into(),
                 ],
             )?;
-            pending.push(self.entry(actor, "training.attempt.start", "training_attempt", &ids, None, Outcome::Success)?);
+            pending.push(self.entry(actor, Action::TrainingAttemptStart, "training_attempt", &ids, None, Outcome::Success)?);
             Ok(())
         })?;
         Ok(id)
@@ -288,7 +289,7 @@ impl Store {
         self.authorize_self_or_manage(
             actor,
             attempt.staff_id,
-            "training.attempt.submit",
+            Action::TrainingAttemptSubmit,
             "training_attempt",
             &ids,
         )?;
@@ -314,7 +315,7 @@ impl Store {
             if n != 1 {
                 return Err(StoreError::Conflict);
             }
-            pending.push(self.entry(actor, "training.attempt.submit", "training_attempt", &ids, None, Outcome::Success)?);
+            pending.push(self.entry(actor, Action::TrainingAttemptSubmit, "training_attempt", &ids, None, Outcome::Success)?);
             if let (true, Some(cert)) = (passed, certificate_json) {
                 let cid = Id::new_v4().to_string();
                 tx.execute(
@@ -329,7 +330,7 @@ impl Store {
                         cert.into(),
                     ],
                 )?;
-                pending.push(self.entry(actor, "training.complete", "training_completion", &cid, None, Outcome::Success)?);
+                pending.push(self.entry(actor, Action::TrainingComplete, "training_completion", &cid, None, Outcome::Success)?);
             }
             Ok(())
         })
@@ -384,7 +385,7 @@ impl Store {
         self.authorize(
             actor,
             Permission::TrainingManage,
-            "training.remind",
+            Action::TrainingRemind,
             "training_reminder",
             key,
         )?;
@@ -402,7 +403,7 @@ impl Store {
                 ],
             )?;
             if n == 1 {
-                pending.push(self.entry(actor, "training.remind", "training_reminder", key, None, Outcome::Success)?);
+                pending.push(self.entry(actor, Action::TrainingRemind, "training_reminder", key, None, Outcome::Success)?);
             }
             Ok(())
         })

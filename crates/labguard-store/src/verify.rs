@@ -8,6 +8,7 @@ use labguard_audit::{AuditEntry, Hash, LogVerifier, VerifierKey, VerifyError};
 use labguard_crypto::FieldRef;
 use thiserror::Error;
 
+use crate::action::Action;
 use crate::backend::Value;
 use crate::store::Store;
 use crate::table::{split_row, PHI_TABLES};
@@ -84,7 +85,7 @@ impl Store {
         self.authorize(
             actor,
             labguard_core::Permission::AuditRead,
-            "audit.verify",
+            Action::AuditVerify,
             "audit_log",
             "",
         )?;
@@ -94,7 +95,7 @@ impl Store {
         } else {
             labguard_audit::Outcome::Error
         };
-        let e = self.entry(actor, "audit.verify", "audit_log", "", None, outcome)?;
+        let e = self.entry(actor, Action::AuditVerify, "audit_log", "", None, outcome)?;
         self.append_entries(&[e])?;
         Ok(r)
     }

@@ -12,6 +12,7 @@ use labguard_devices::advisory::{Advisory, AdvisoryDb, KevCatalog, KevEntry, Mer
 use labguard_devices::sbom::{Sbom, SbomFormat};
 use serde::{Deserialize, Serialize};
 
+use crate::action::Action;
 use crate::actor::Actor;
 use crate::backend::{query_one, Tx, Value};
 use crate::codec::{parse_time_text, text, to_json};
@@ -79,7 +80,7 @@ impl Store {
         self.authorize(
             actor,
             Permission::DevicesManage,
-            "sbom.import",
+            Action::SbomImport,
             "device",
             "",
         )?;
@@ -144,8 +145,8 @@ impl Store {
                 components: sbom.all_components().count(),
                 replaced: old.is_some(),
             };
-            crate::assets::record_change(tx, &device_id, actor, &now, "sbom.import", None, Some(to_json(&summary)?))?;
-            let mut e = self.entry(actor, "sbom.import", "device", &device_id, None, Outcome::Success)?;
+            crate::assets::record_change(tx, &device_id, actor, &now, Action::SbomImport, None, Some(to_json(&summary)?))?;
+            let mut e = self.entry(actor, Action::SbomImport, "device", &device_id, None, Outcome::Success)?;
             e.reason = Some(format!("sha256 {sha256}"));
             pending.push(e);
             Ok(summary)
@@ -155,7 +156,13 @@ impl Store {
     /// Each inventory device's SBOM for its recorded firmware version (falling back to
     /// the newest SBOM imported for it), by device name.
     pub fn device_sboms(&self, actor: &Actor) -> Result<HashMap<String, Sbom>, StoreError> {
-        self.authorize(actor, Permission::DevicesRead, "sbom.read", "device", "")?;
+        self.authorize(
+            actor,
+            Permission::DevicesRead,
+            Action::SbomRead,
+            "device",
+            "",
+        )?;
         let mut tx = self.backend.begin()?;
         let rows = tx.query(
             "SELECT d.name, s.document, CASE WHEN s.firmware_version = d.firmware THEN 1 ELSE 0 END AS cur, s.imported_at FROM device_sboms s JOIN devices d ON d.id = s.device_id ORDER BY d.name, cur, s.imported_at",
@@ -184,7 +191,7 @@ impl Store {
         self.authorize(
             actor,
             Permission::DevicesManage,
-            "advisory.import",
+            Action::AdvisoryImport,
             "advisories",
             source,
         )?;
@@ -244,7 +251,7 @@ impl Store {
             }
             insert_many(tx, "advisories", &["id", "modified", "source", "aliases", "body", "imported_at"], new_rows)?;
             if s.inserted + s.updated > 0 {
-                let mut e = self.entry(actor, "advisory.import", "advisories", source, None, Outcome::Success)?;
+                let mut e = self.entry(actor, Action::AdvisoryImport, "advisories", source, None, Outcome::Success)?;
                 e.reason = Some(format!("{kind}: {} new, {} updated, {} unchanged", s.inserted, s.updated, s.unchanged));
                 pending.push(e);
             }
@@ -257,7 +264,7 @@ impl Store {
         self.authorize(
             actor,
             Permission::DevicesRead,
-            "advisory.read",
+            Action::AdvisoryRead,
             "advisories",
             "",
         )?;
@@ -282,7 +289,7 @@ impl Store {
         self.authorize(
             actor,
             Permission::DevicesManage,
-            "kev.import",
+            Action::KevImport,
             "advisories",
             source,
         )?;
@@ -321,7 +328,7 @@ impl Store {
             }
             insert_many(tx, "kev_entries", &["cve_id", "catalog_version", "date_added", "body"], new_rows)?;
             if s.inserted + s.updated > 0 {
-                let mut e = self.entry(actor, "kev.import", "advisories", source, None, Outcome::Success)?;
+                let mut e = self.entry(actor, Action::KevImport, "advisories", source, None, Outcome::Success)?;
                 e.reason = Some(format!("KEV {}: {} new, {} updated, {} unchanged", kev.catalog_version, s.inserted, s.updated, s.unchanged));
                 pending.push(e);
             }
@@ -334,7 +341,7 @@ impl Store {
         self.authorize(
             actor,
             Permission::DevicesRead,
-            "advisory.read",
+            Action::AdvisoryRead,
             "advisories",
             "",
         )?;
@@ -369,7 +376,7 @@ impl Store {
         self.authorize(
             actor,
             Permission::DevicesManage,
-            "vex.import",
+            Action::VexImport,
             "advisories",
             source,
         )?;
@@ -390,7 +397,7 @@ impl Store {
                     now.clone().into(),
                 ],
             )?;
-            let mut e = self.entry(actor, "vex.import", "advisories", &id, None, Outcome::Success)?;
+            let mut e = self.entry(actor, Action::VexImport, "advisories", &id, None, Outcome::Success)?;
             e.reason = Some(format!("{format}: {statements} statement(s) from {source}"));
             pending.push(e);
             Ok(true)
@@ -402,7 +409,7 @@ impl Store {
         self.authorize(
             actor,
             Permission::DevicesRead,
-            "advisory.read",
+            Action::AdvisoryRead,
             "advisories",
             "",
         )?;
@@ -431,7 +438,7 @@ impl Store {
         self.authorize(
             actor,
             Permission::DevicesRead,
-            "finding.record",
+            Action::FindingRecord,
             "device",
             "",
         )?;
@@ -482,7 +489,7 @@ impl Store {
             for (device, n) in per_device {
                 let mut e = self.entry(
                     actor,
-                    "finding.record",
+                    Action::FindingRecord,
                     "device",
                     device,
                     None,
@@ -503,7 +510,13 @@ impl Store {
         actor: &Actor,
         overdue: &[(String, String)],
     ) -> Result<usize, StoreError> {
-        self.authorize(actor, Permission::DevicesRead, "alert.raise", "alert", "")?;
+        self.authorize(
+            actor,
+            Permission::DevicesRead,
+            Action::AlertRaise,
+            "alert",
+            "",
+        )?;
         if overdue.is_empty() {
             return Ok(0);
         }
@@ -525,7 +538,7 @@ impl Store {
                     "INSERT INTO alerts (id, kind, user_id, subject_id, created_at) VALUES (?, ?, NULL, ?, ?)",
                     &[id.clone().into(), kind.clone().into(), subject.clone().into(), now.clone().into()],
                 )?;
-                let mut e = self.entry(actor, "alert.raise", "alert", &id, None, Outcome::Success)?;
+                let mut e = self.entry(actor, Action::AlertRaise, "alert", &id, None, Outcome::Success)?;
                 e.reason = Some(kind.clone());
                 pending.push(e);
                 raised += 1;
@@ -545,7 +558,7 @@ impl Store {
         self.authorize(
             actor,
             Permission::DevicesRead,
-            "finding.record",
+            Action::FindingRecord,
             "device",
             "",
         )?;
@@ -575,7 +588,7 @@ impl Store {
                     &[day.clone().into(), sev.clone().into(), Value::Int(i64::try_from(*n).unwrap_or(i64::MAX))],
                 )?;
             }
-            pending.push(self.entry(actor, "finding.snapshot", "device", &day, None, Outcome::Success)?);
+            pending.push(self.entry(actor, Action::FindingSnapshot, "device", &day, None, Outcome::Success)?);
             Ok(())
         })
     }
@@ -586,7 +599,13 @@ impl Store {
         actor: &Actor,
         days: u32,
     ) -> Result<Vec<(String, SeverityCounts)>, StoreError> {
-        self.authorize(actor, Permission::DevicesRead, "finding.read", "device", "")?;
+        self.authorize(
+            actor,
+            Permission::DevicesRead,
+            Action::FindingRead,
+            "device",
+            "",
+        )?;
         let mut tx = self.backend.begin()?;
         let rows = tx.query(
             "SELECT day, severity, count FROM device_finding_counts WHERE day IN (SELECT DISTINCT day FROM device_finding_counts ORDER BY day DESC LIMIT ?) ORDER BY day, severity",

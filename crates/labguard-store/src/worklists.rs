@@ -5,6 +5,7 @@
 use labguard_audit::{AuditEntry, Outcome};
 use labguard_core::{LabResult, Permission as P, Specimen};
 
+use crate::action::Action;
 use crate::backend::Value;
 use crate::rows::decode;
 use crate::store::Store;
@@ -17,7 +18,7 @@ impl Store {
         self.authorize(
             actor,
             P::CollectionListRead,
-            "specimen.list",
+            Action::SpecimenList,
             "specimen",
             "",
         )?;
@@ -39,7 +40,7 @@ impl Store {
                 let pid = s.patient_id.to_string();
                 pending.push(self.entry(
                     actor,
-                    "specimen.list",
+                    Action::SpecimenList,
                     "specimen",
                     &s.id.to_string(),
                     Some(&pid),
@@ -49,7 +50,7 @@ impl Store {
             if out.is_empty() {
                 pending.push(self.entry(
                     actor,
-                    "specimen.list",
+                    Action::SpecimenList,
                     "specimen",
                     "",
                     None,
@@ -67,7 +68,7 @@ impl Store {
         actor: &Actor,
         accession: &str,
     ) -> Result<Option<Vec<LabResult>>, StoreError> {
-        self.authorize(actor, P::ResultRead, "result.read", "result", "")?;
+        self.authorize(actor, P::ResultRead, Action::ResultRead, "result", "")?;
         self.read(|tx, pending| {
             let ring = self.ring()?;
             let bidx = ring.blind_index("accession", accession.trim());
@@ -79,7 +80,7 @@ impl Store {
                 drop(ring);
                 pending.push(self.entry(
                     actor,
-                    "result.read",
+                    Action::ResultRead,
                     "result",
                     "",
                     None,
@@ -103,7 +104,7 @@ impl Store {
             for r in &out {
                 pending.push(self.entry(
                     actor,
-                    "result.read",
+                    Action::ResultRead,
                     "result",
                     &r.id.to_string(),
                     Some(&pid),
@@ -113,7 +114,7 @@ impl Store {
             if out.is_empty() {
                 pending.push(self.entry(
                     actor,
-                    "result.read",
+                    Action::ResultRead,
                     "result",
                     "",
                     Some(&pid),
@@ -133,7 +134,7 @@ impl Store {
         from: u64,
         limit: u32,
     ) -> Result<Vec<(u64, AuditEntry)>, StoreError> {
-        self.authorize(actor, P::AuditRead, "audit.read", "audit-log", "")?;
+        self.authorize(actor, P::AuditRead, Action::AuditRead, "audit-log", "")?;
         let from = i64::try_from(from).map_err(|_| StoreError::NotFound("entry".into()))?;
         let rows = {
             let mut tx = self.backend.begin()?;
@@ -157,7 +158,7 @@ impl Store {
             .collect::<Result<Vec<_>, StoreError>>()?;
         self.append_entries(&[self.entry(
             actor,
-            "audit.read",
+            Action::AuditRead,
             "audit-log",
             &from.to_string(),
             None,

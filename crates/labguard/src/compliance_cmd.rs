@@ -152,7 +152,7 @@ pub fn run(g: &Global, cmd: ComplianceCmd) -> Result<()> {
             // Who exported which report is itself on the record.
             store.record_run(
                 &op,
-                "compliance.report",
+                labguard_store::RunKind::ComplianceReport,
                 true,
                 None,
                 &serde_json::json!({"format": format!("{:?}", g.format).to_lowercase(), "sha256": sha256_hex(&bytes)}),
