@@ -23,6 +23,7 @@ mod credentials;
 mod datadir;
 mod directory;
 mod error;
+mod findings;
 mod group;
 mod held_review;
 mod ingest;
@@ -30,6 +31,7 @@ mod instruments;
 mod key_usage;
 mod leases;
 mod migrate;
+mod network;
 mod pg_tls;
 mod phishing;
 mod phishing_events;
@@ -53,7 +55,7 @@ pub use actor::{Actor, ActorKind};
 pub use assessments::{
     Assessment, CheckResult, ChecklistItem, NewAssessment, ScheduleEntry, DEFAULT_CHECKLIST,
 };
-pub use assets::{DeviceChange, InstrumentLink, InventoryDevice, NetworkLink};
+pub use assets::{DeviceChange, InstrumentLink, InventoryDevice};
 pub use backend::{Backend, BackendKind, Row, Tx, Value};
 pub use breakglass::{Alert, NewGrant};
 pub use compliance::{run_kind, RunKind, RunRecord};
@@ -66,6 +68,7 @@ pub use held_review::HeldDecision;
 pub use ingest::{Inbound, IngestOutcome, BEFORE_DRAW, UNKNOWN_PATIENT};
 pub use instruments::{Enrollment, HeldResult, InstrumentAlert, Transport};
 pub use key_usage::KeyVersionUsage;
+pub use network::NetworkLink;
 pub use pg_tls::{parse_target, PgTarget, RootCerts, SslMode};
 pub use phishing::{
     event_code, Campaign, DeliveryStatus, NewRecipient, RecipientRecord, TrackedEvent,
