@@ -34,6 +34,7 @@ mod migrate;
 mod network;
 mod pg_tls;
 mod phishing;
+mod phishing_delivery;
 mod phishing_events;
 mod postgres;
 mod records;
@@ -71,9 +72,9 @@ pub use key_usage::KeyVersionUsage;
 pub use network::NetworkLink;
 pub use pg_tls::{parse_target, PgTarget, RootCerts, SslMode};
 pub use phishing::{
-    event_code, Campaign, Delivery, DeliveryStatus, MailTransport, NewRecipient, RecipientRecord,
-    TrackedEvent,
+    event_code, Campaign, DeliveryStatus, NewRecipient, RecipientRecord, TrackedEvent,
 };
+pub use phishing_delivery::{Delivery, MailTransport};
 pub use postgres::PgBackend;
 pub use rotation::{RotateOptions, RotationReport};
 pub use sealed_keys::SealedKey;
