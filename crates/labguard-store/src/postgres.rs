@@ -10,7 +10,6 @@ use postgres::{Client, NoTls, Statement};
 use crate::pg_tls::{self, RustlsConnect, SslMode};
 
 use crate::backend::{Backend, BackendKind, Row, Tx, Value};
-use crate::migrate::POSTGRES_MIGRATIONS;
 use crate::StoreError;
 
 /// Connections one node keeps open. Callers beyond it wait for a free one instead of
@@ -355,7 +354,7 @@ impl Backend for PgBackend {
         let mut tx = self.begin()?;
         // One node migrates; the others wait here, then find nothing left to do.
         tx.execute("SELECT pg_advisory_xact_lock(7340301)", &[])?;
-        crate::migrate::apply(tx.as_mut(), POSTGRES_MIGRATIONS)?;
+        crate::migrate::apply(tx.as_mut(), crate::migrate::Dialect::Postgres)?;
         tx.commit()
     }
 }

@@ -8,7 +8,6 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags, ToSql};
 
 use crate::backend::{Backend, BackendKind, Row, Tx, Value};
-use crate::migrate::SQLITE_MIGRATIONS;
 use crate::StoreError;
 
 pub struct SqliteBackend {
@@ -133,7 +132,7 @@ impl Backend for SqliteBackend {
 
     fn migrate(&self) -> Result<(), StoreError> {
         let mut tx = self.begin()?;
-        crate::migrate::apply(tx.as_mut(), SQLITE_MIGRATIONS)?;
+        crate::migrate::apply(tx.as_mut(), crate::migrate::Dialect::Sqlite)?;
         tx.commit()
     }
 }

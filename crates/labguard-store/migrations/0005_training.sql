@@ -1,4 +1,5 @@
--- labguard schema v5 (SQLite): staff security training and phishing simulation (issue 6).
+-- sqlite: -- labguard schema v5 (SQLite): staff security training and phishing simulation (issue 6).
+-- postgres: -- labguard schema v5 (PostgreSQL): staff security training and phishing simulation (issue 6).
 -- None of this is patient data (stored in the clear); every change is audited through Store.
 -- Timestamps are RFC 3339 UTC with microseconds, so text order is time order.
 

@@ -1,4 +1,5 @@
--- labguard schema v3 (PostgreSQL): instruments delivering HL7 v2 over MLLP.
+-- sqlite: -- labguard schema v3 (SQLite): instruments delivering HL7 v2 over MLLP.
+-- postgres: -- labguard schema v3 (PostgreSQL): instruments delivering HL7 v2 over MLLP.
 -- Enrollments and alerts are not patient data (stored in the clear, every change audited);
 -- the original messages and held results are, so their content columns are ciphertext.
 
@@ -29,7 +30,7 @@ CREATE TABLE inbound_messages (
     device_id     TEXT NOT NULL REFERENCES instrument_enrollments (id),
     control_id    TEXT NOT NULL,
     key_version   BIGINT NOT NULL,
-    raw           BYTEA NOT NULL,
+    raw           {blob} NOT NULL,
     raw_sha256    TEXT NOT NULL,
     ack_code      TEXT NOT NULL,
     results_filed BIGINT NOT NULL,
@@ -50,7 +51,7 @@ CREATE TABLE held_results (
     state             TEXT NOT NULL CHECK (state IN ('held', 'released', 'rejected')),
     -- Comma-separated reason codes (no values), e.g. `outside-physiologic-limits`.
     reasons           TEXT NOT NULL,
-    result            BYTEA NOT NULL,
+    result            {blob} NOT NULL,
     created_at        TEXT NOT NULL
 );
 CREATE INDEX held_results_state ON held_results (state);

@@ -1,4 +1,5 @@
--- labguard schema v4 (SQLite): device security. Inventory details, SBOMs, advisories (OSV, KEV,
+-- sqlite: -- labguard schema v4 (SQLite): device security. Inventory details, SBOMs, advisories (OSV, KEV,
+-- postgres: -- labguard schema v4 (PostgreSQL): device security. Inventory details, SBOMs, advisories (OSV, KEV,
 -- VEX), findings' first sight, compensating controls, assessments, the network map and
 -- exposure scans. None of it is patient data (stored in the clear); every change is audited.
 

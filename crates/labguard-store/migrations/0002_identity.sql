@@ -1,4 +1,5 @@
--- labguard schema v2 (PostgreSQL): accounts, sessions, API tokens, sign-in throttling,
+-- sqlite: -- labguard schema v2 (SQLite): accounts, sessions, API tokens, sign-in throttling,
+-- postgres: -- labguard schema v2 (PostgreSQL): accounts, sessions, API tokens, sign-in throttling,
 -- break-glass grants and security alerts. Staff rows (0001) stay the identity; an account
 -- row adds the credentials of the staff member with the same id.
 CREATE TABLE accounts (
@@ -9,7 +10,7 @@ CREATE TABLE accounts (
     -- Set when a later blocklist check refused the current password: it must be changed.
     blocklist_failed    BIGINT NOT NULL DEFAULT 0,
     -- Sealed with the data key (FieldRef accounts/<user_id>/totp_secret); NULL until enrolment starts.
-    totp_secret         BYTEA,
+    totp_secret         {blob},
     totp_key_version    BIGINT,
     -- Last accepted TOTP step: a code at or before it is a replay.
     totp_last_step      BIGINT,
@@ -59,7 +60,7 @@ CREATE TABLE break_glass (
     role        TEXT NOT NULL,
     patient_id  TEXT NOT NULL REFERENCES patients (id),
     -- The stated reason may mention clinical details: sealed like patient data.
-    reason      BYTEA NOT NULL,
+    reason      {blob} NOT NULL,
     key_version BIGINT NOT NULL,
     granted_at  TEXT NOT NULL,
     expires_at  TEXT NOT NULL

@@ -6,8 +6,10 @@
 CREATE TABLE sealed_keys (
     name        TEXT    PRIMARY KEY,
     cert_pem    TEXT    NOT NULL,
-    key_sealed  BLOB    NOT NULL,
-    key_version INTEGER NOT NULL,
+-- sqlite:     key_sealed  BLOB    NOT NULL,
+-- postgres:     key_sealed  BYTEA   NOT NULL,
+-- sqlite:     key_version INTEGER NOT NULL,
+-- postgres:     key_version BIGINT  NOT NULL,
     created_at  TEXT    NOT NULL
 );
 
@@ -16,7 +18,9 @@ CREATE TABLE sealed_keys (
 -- lose at most the seals of transactions that never committed. warned_at: when the 2^30
 -- warning and its security alert were raised (once per version).
 CREATE TABLE key_usage (
-    version   INTEGER PRIMARY KEY,
-    seals     INTEGER NOT NULL,
+-- sqlite:     version   INTEGER PRIMARY KEY,
+-- postgres:     version   BIGINT  PRIMARY KEY,
+-- sqlite:     seals     INTEGER NOT NULL,
+-- postgres:     seals     BIGINT  NOT NULL,
     warned_at TEXT
 );

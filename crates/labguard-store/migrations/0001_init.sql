@@ -1,4 +1,5 @@
--- labguard schema v1 (SQLite). Columns holding patient data are BLOBs of AES-256-GCM
+-- sqlite: -- labguard schema v1 (SQLite). Columns holding patient data are BLOBs of AES-256-GCM
+-- postgres: -- labguard schema v1 (PostgreSQL). Columns holding patient data are BLOBs of AES-256-GCM
 -- ciphertext (see labguard-crypto); *_bidx columns are keyed blind indexes for lookups.
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
@@ -8,7 +9,7 @@ CREATE TABLE meta (
 CREATE TABLE keys (
     purpose    TEXT    NOT NULL,
     version    BIGINT  NOT NULL,
-    wrapped    BLOB    NOT NULL,
+    wrapped    {blob}    NOT NULL,
     state      TEXT    NOT NULL CHECK (state IN ('active', 'retiring', 'retired')),
     created_at TEXT    NOT NULL,
     PRIMARY KEY (purpose, version)
@@ -39,16 +40,16 @@ CREATE TABLE devices (
 CREATE TABLE patients (
     id            TEXT PRIMARY KEY,
     key_version   BIGINT NOT NULL,
-    mrn_bidx      BLOB NOT NULL UNIQUE,
-    name_dob_bidx BLOB NOT NULL,
-    mrn           BLOB NOT NULL,
-    family        BLOB NOT NULL,
-    given         BLOB NOT NULL,
-    birth_date    BLOB NOT NULL,
-    sex           BLOB NOT NULL,
-    phone         BLOB NOT NULL,
-    email         BLOB NOT NULL,
-    address       BLOB NOT NULL,
+    mrn_bidx      {blob} NOT NULL UNIQUE,
+    name_dob_bidx {blob} NOT NULL,
+    mrn           {blob} NOT NULL,
+    family        {blob} NOT NULL,
+    given         {blob} NOT NULL,
+    birth_date    {blob} NOT NULL,
+    sex           {blob} NOT NULL,
+    phone         {blob} NOT NULL,
+    email         {blob} NOT NULL,
+    address       {blob} NOT NULL,
     created_at    TEXT NOT NULL
 );
 CREATE INDEX patients_name_dob ON patients (name_dob_bidx);
@@ -58,12 +59,12 @@ CREATE TABLE specimens (
     id             TEXT PRIMARY KEY,
     patient_id     TEXT NOT NULL REFERENCES patients (id),
     key_version    BIGINT NOT NULL,
-    accession_bidx BLOB NOT NULL UNIQUE,
-    accession      BLOB NOT NULL,
-    collector      BLOB NOT NULL,
-    collected_at   BLOB NOT NULL,
-    container      BLOB NOT NULL,
-    body_site      BLOB NOT NULL,
+    accession_bidx {blob} NOT NULL UNIQUE,
+    accession      {blob} NOT NULL,
+    collector      {blob} NOT NULL,
+    collected_at   {blob} NOT NULL,
+    container      {blob} NOT NULL,
+    body_site      {blob} NOT NULL,
     created_at     TEXT NOT NULL
 );
 CREATE INDEX specimens_patient ON specimens (patient_id);
@@ -74,9 +75,9 @@ CREATE TABLE orders (
     patient_id        TEXT NOT NULL REFERENCES patients (id),
     specimen_id       TEXT REFERENCES specimens (id),
     key_version       BIGINT NOT NULL,
-    ordering_provider BLOB NOT NULL,
-    tests             BLOB NOT NULL,
-    placed_at         BLOB NOT NULL,
+    ordering_provider {blob} NOT NULL,
+    tests             {blob} NOT NULL,
+    placed_at         {blob} NOT NULL,
     created_at        TEXT NOT NULL
 );
 CREATE INDEX orders_patient ON orders (patient_id);
@@ -92,13 +93,13 @@ CREATE TABLE results (
     status            TEXT NOT NULL,
     performing_device TEXT,
     verified_by       TEXT,
-    analyte           BLOB NOT NULL,
-    analyte_name      BLOB NOT NULL,
-    value             BLOB NOT NULL,
-    units             BLOB NOT NULL,
-    reference_range   BLOB NOT NULL,
-    abnormal_flag     BLOB NOT NULL,
-    observed_at       BLOB NOT NULL,
+    analyte           {blob} NOT NULL,
+    analyte_name      {blob} NOT NULL,
+    value             {blob} NOT NULL,
+    units             {blob} NOT NULL,
+    reference_range   {blob} NOT NULL,
+    abnormal_flag     {blob} NOT NULL,
+    observed_at       {blob} NOT NULL,
     created_at        TEXT NOT NULL
 );
 CREATE INDEX results_patient ON results (patient_id);
@@ -108,8 +109,8 @@ CREATE INDEX results_key_version ON results (key_version);
 -- RFC 9162 Merkle log. seq is the leaf index: dense, 0-based, assigned under the head lock.
 CREATE TABLE audit_log (
     seq       BIGINT PRIMARY KEY,
-    entry     BLOB NOT NULL,
-    leaf_hash BLOB NOT NULL
+    entry     {blob} NOT NULL,
+    leaf_hash {blob} NOT NULL
 );
 
 -- One row: the tree size and its compact frontier, locked by every appending transaction
@@ -117,7 +118,7 @@ CREATE TABLE audit_log (
 CREATE TABLE audit_head (
     id       BIGINT PRIMARY KEY CHECK (id = 1),
     size     BIGINT NOT NULL,
-    frontier BLOB NOT NULL,
+    frontier {blob} NOT NULL,
     last_checkpoint_size BIGINT NOT NULL,
     last_checkpoint_at   TEXT NOT NULL
 );

@@ -1,4 +1,5 @@
--- labguard schema v6 (SQLite): HIPAA compliance. None of this is patient data (counts, dates,
+-- sqlite: -- labguard schema v6 (SQLite): HIPAA compliance. None of this is patient data (counts, dates,
+-- postgres: -- labguard schema v6 (PostgreSQL): HIPAA compliance. None of this is patient data (counts, dates,
 -- hashes, staff names), so it is stored in the clear; every write is audited through Store.
 -- Records are JSON of labguard-compliance types; the columns beside them are for queries.
 
