@@ -104,10 +104,7 @@ pub fn create(
     let work = tempfile::tempdir()?;
     let db = work.path().join(DB);
     store.export_sqlite(actor, &db)?;
-    let kek_text = Zeroizing::new(match std::env::var(labguard_crypto::KEK_ENV) {
-        Ok(t) => t,
-        Err(_) => fs::read_to_string(data.kek_path())?,
-    });
+    let kek_text = data.kek_text()?;
     let (audit_size, root) = store.audit_head()?;
     let (db_size, db_hash) = sha256_file(&db)?;
     let kek_hash = hex::encode(labguard_crypto::sha256(kek_text.as_bytes()));
@@ -262,12 +259,7 @@ fn unpack(from: &Path, identity_file: &Path, dir: &Path) -> Result<Manifest, Bac
 /// Opens unpacked data and runs the full verify; the tree must match the manifest.
 fn check(dir: &Path, manifest: &Manifest) -> Result<VerifyReport, BackupError> {
     let data = DataDir::sqlite(dir);
-    let kek = Zeroizing::new(fs::read_to_string(data.kek_path())?);
-    let store = Store::open(
-        Box::new(labguard_store::SqliteBackend::open(&data.db_path(), false)?),
-        labguard_crypto::Kek::parse(&kek).map_err(labguard_store::StoreError::from)?,
-        StoreOptions::default(),
-    )?;
+    let store = data.open_unpacked(StoreOptions::default())?;
     let report = store
         .verify(&mut |_, _| {})
         .map_err(|e| BackupError::VerifyFailed(e.to_string()))?;

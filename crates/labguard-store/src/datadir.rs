@@ -81,6 +81,26 @@ impl DataDir {
         Store::open(self.backend(false)?, kek, opts)
     }
 
+    /// Opens a SQLite data dir unpacked from a backup with its own key file (never
+    /// `LABGUARD_KEK`: the snapshot must open under the key it was taken with).
+    pub fn open_unpacked(&self, opts: StoreOptions) -> Result<Store, StoreError> {
+        let text = zeroize::Zeroizing::new(fs::read_to_string(self.kek_path())?);
+        let kek = Kek::parse(&text)?;
+        Store::open(
+            Box::new(SqliteBackend::open(&self.db_path(), false)?),
+            kek,
+            opts,
+        )
+    }
+
+    /// The KEK's text as a backup stores it: from `LABGUARD_KEK` if set, else the key file.
+    pub fn kek_text(&self) -> Result<zeroize::Zeroizing<String>, StoreError> {
+        Ok(zeroize::Zeroizing::new(match std::env::var(KEK_ENV) {
+            Ok(t) => t,
+            Err(_) => fs::read_to_string(self.kek_path())?,
+        }))
+    }
+
     fn backend(&self, create: bool) -> Result<Box<dyn crate::Backend>, StoreError> {
         Ok(match &self.location {
             Location::Sqlite => Box::new(SqliteBackend::open(&self.db_path(), create)?),
