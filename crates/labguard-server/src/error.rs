@@ -78,6 +78,18 @@ impl ApiError {
     }
 }
 
+impl From<labguard_app::training::SubmitError> for ApiError {
+    fn from(e: labguard_app::training::SubmitError) -> Self {
+        use labguard_app::training::SubmitError;
+        match e {
+            SubmitError::Store(s) => s.into(),
+            SubmitError::Quiz(q) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", q.to_string())
+            }
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
         match e {

@@ -8,9 +8,9 @@ use chrono::Utc;
 use labguard_core::Permission as P;
 use labguard_devices::risk::RemediationPolicy;
 
-use crate::devices::{fleet_report, DeviceOut, ReportOut};
 use crate::state::AppState;
 use crate::ui::{denied_page, esc, header_bar, meta, page, who};
+use labguard_app::devices::{fleet_report, DeviceOut, ReportOut};
 
 const SEVERITIES: [(&str, &str); 4] = [
     ("critical", "#c53030"),

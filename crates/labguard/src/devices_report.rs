@@ -3,8 +3,8 @@
 
 use anyhow::Result;
 use chrono::Utc;
+use labguard_app::devices::fleet_report;
 use labguard_devices::risk::RemediationPolicy;
-use labguard_server::devices::fleet_report;
 use labguard_store::{Actor, Store};
 
 use crate::opts::{emit, Global};
