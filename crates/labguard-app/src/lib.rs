@@ -4,6 +4,7 @@
 //! in the store. This crate knows no HTTP: its result types are plain serde values (with
 //! OpenAPI schemas under the `openapi` feature, for the server's documentation).
 
+pub mod compliance;
 pub mod compliance_facts;
 pub mod devices;
 pub mod training;
