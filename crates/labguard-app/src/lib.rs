@@ -4,7 +4,9 @@
 //! in the store. This crate knows no HTTP: its result types are plain serde values (with
 //! OpenAPI schemas under the `openapi` feature, for the server's documentation).
 
+pub mod accounts;
 pub mod compliance;
 pub mod compliance_facts;
 pub mod devices;
+pub mod error;
 pub mod training;

@@ -236,7 +236,7 @@ fn lab(people: &[(&str, Role)], idle_secs: i64) -> Lab {
     let op = Actor::operator();
     let mut made = Vec::new();
     for (i, (username, role)) in people.iter().enumerate() {
-        let (acct, password) = labguard_server::admin::provision_account(
+        let (acct, password) = labguard_app::accounts::provision_account(
             &store,
             &op,
             username,
