@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::Json;
 use chrono::Utc;
-use labguard_app::devices::{fleet_report, DeviceOut, FindingOut, ReportOut};
+use labguard_app::devices::{fleet_report, DeviceOut, FindingOut, Recording, ReportOut};
 use labguard_devices::risk::RemediationPolicy;
 use labguard_store::{Actor, Store, StoreError};
 
@@ -12,6 +12,9 @@ use crate::error::{ApiResult, ErrorBody};
 use crate::extract::ApiPath;
 use crate::state::AppState;
 
+/// The report as of now. Every route here is a GET: it computes and answers, and records
+/// nothing (sightings, counts and alerts are recorded by `devices report` and the daily
+/// compliance collection).
 fn report_now(store: &Store, actor: &Actor, only: Option<&str>) -> Result<ReportOut, StoreError> {
     fleet_report(
         store,
@@ -19,6 +22,7 @@ fn report_now(store: &Store, actor: &Actor, only: Option<&str>) -> Result<Report
         only,
         &RemediationPolicy::default(),
         Utc::now(),
+        Recording::ReadOnly,
     )
 }
 
