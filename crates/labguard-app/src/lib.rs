@@ -9,4 +9,5 @@ pub mod compliance;
 pub mod compliance_facts;
 pub mod devices;
 pub mod error;
+pub mod signin;
 pub mod training;
