@@ -5,20 +5,18 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, TimeDelta, Utc};
+use labguard_app::accounts::{provision_account_with, review_report, AccountOut};
 use labguard_audit::Outcome as AuditOutcome;
-use labguard_core::{Id, Role, Staff};
-use labguard_identity::{
-    hash_password, AccessReviewPolicy, AccessReviewReport, AccountFacts, HashParams,
-};
-use labguard_store::{Account, Actor, Alert, Store};
+use labguard_core::{Id, Role};
+use labguard_identity::AccessReviewReport;
+use labguard_store::{Actor, Alert, Store};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use zeroize::Zeroizing;
 
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::state::{random, AppState};
+use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
 pub struct AuditEntryOut {
@@ -69,31 +67,6 @@ impl From<Alert> for AlertOut {
     }
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct AccountOut {
-    pub user_id: String,
-    pub username: String,
-    pub display_name: String,
-    pub role: String,
-    pub mfa_enrolled: bool,
-    pub last_sign_in: Option<DateTime<Utc>>,
-    pub disabled: bool,
-}
-
-impl From<&Account> for AccountOut {
-    fn from(a: &Account) -> Self {
-        AccountOut {
-            user_id: a.staff.id.to_string(),
-            username: a.staff.username.clone(),
-            display_name: a.staff.display_name.clone(),
-            role: a.staff.role.code().into(),
-            mfa_enrolled: a.mfa_enrolled,
-            last_sign_in: a.last_sign_in,
-            disabled: a.is_disabled(),
-        }
-    }
-}
-
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAccountIn {
@@ -133,108 +106,6 @@ pub struct SecurityStats {
     pub accounts_enabled: u64,
     pub accounts_with_mfa: u64,
     pub open_alerts: u64,
-}
-
-fn username_ok(u: &str) -> bool {
-    (2..=64).contains(&u.len())
-        && u.chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && u.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
-}
-
-/// Creates an account with a random initial password (returned once). Shared by the API
-/// and `labguard users add`.
-pub fn provision_account(
-    store: &Store,
-    actor: &Actor,
-    username: &str,
-    display_name: &str,
-    role: Role,
-    email: &str,
-    params: &HashParams,
-) -> ApiResult<(Account, Zeroizing<String>)> {
-    provision_account_with(
-        store,
-        actor,
-        username,
-        display_name,
-        role,
-        email,
-        params,
-        false,
-    )
-}
-
-/// A random password handed over once: 20 symbols from a 32-letter alphabet, 100 bits,
-/// well past any blocklist. No punctuation, so it never starts with `-` on a command line.
-pub fn one_time_password() -> ApiResult<Zeroizing<String>> {
-    const ALPHA: &[u8; 32] = b"abcdefghijkmnpqrstuvwxyz23456789";
-    let bytes = Zeroizing::new(random::<20>()?);
-    Ok(Zeroizing::new(
-        bytes
-            .iter()
-            .map(|b| char::from(ALPHA[usize::from(*b) % 32]))
-            .collect::<String>(),
-    ))
-}
-
-/// [`provision_account`]; with `one_time`, the password must be changed at first sign-in
-/// (what an administrator hands over is known to two people until then).
-#[allow(clippy::too_many_arguments)]
-pub fn provision_account_with(
-    store: &Store,
-    actor: &Actor,
-    username: &str,
-    display_name: &str,
-    role: Role,
-    email: &str,
-    params: &HashParams,
-    one_time: bool,
-) -> ApiResult<(Account, Zeroizing<String>)> {
-    if !username_ok(username) {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid-fields",
-            "username must be 2-64 characters: lower-case letters, digits, '.', '_' or '-'",
-        ));
-    }
-    // PostgreSQL text cannot hold NUL, and no name or address needs control characters.
-    if display_name
-        .chars()
-        .chain(email.chars())
-        .any(char::is_control)
-    {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid-fields",
-            "display name and email may not contain control characters",
-        ));
-    }
-    if display_name.chars().count() > 100 || email.chars().count() > 200 {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid-fields",
-            "display name or email too long",
-        ));
-    }
-    let password = one_time_password()?;
-    let salt = random::<16>()?;
-    let phc = hash_password(&password, &salt, params).map_err(|_| ApiError::internal())?;
-    let staff = Staff {
-        id: Id::new_v4(),
-        username: username.to_string(),
-        display_name: display_name.to_string(),
-        role,
-        email: email.to_string(),
-        active: true,
-    };
-    store.create_account_with(actor, &staff, &phc, false, one_time)?;
-    let account = store
-        .account_by_id(&staff.id.to_string())?
-        .ok_or_else(ApiError::internal)?;
-    Ok((account, password))
 }
 
 #[utoipa::path(get, path = "/api/v1/audit", params(AuditQuery),
@@ -293,27 +164,6 @@ pub async fn review_alert(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub fn review_report(
-    store: &Store,
-    actor: &Actor,
-    now: DateTime<Utc>,
-) -> ApiResult<AccessReviewReport> {
-    let facts: Vec<AccountFacts> = store
-        .list_accounts(actor)?
-        .iter()
-        .map(|a| AccountFacts {
-            user: a.staff.id,
-            username: a.staff.username.clone(),
-            role: a.staff.role,
-            created_at: a.created_at,
-            last_sign_in: a.last_sign_in,
-            mfa_enrolled: a.mfa_enrolled,
-            disabled: a.is_disabled(),
-        })
-        .collect();
-    Ok(AccessReviewPolicy::default().review(&facts, now))
-}
-
 #[utoipa::path(get, path = "/api/v1/access-review",
     responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn access_review(
@@ -321,7 +171,9 @@ pub async fn access_review(
     p: Principal,
 ) -> ApiResult<Json<AccessReviewReport>> {
     let (actor, now) = (p.actor.clone(), st.now());
-    Ok(Json(st.run(move |s| review_report(s, &actor, now)).await?))
+    Ok(Json(
+        st.run(move |s| Ok(review_report(s, &actor, now)?)).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/security/stats",
@@ -429,7 +281,7 @@ pub async fn create_account(
     let (actor, params) = (p.actor.clone(), st.settings.hash_params);
     let (acc, pw) = st
         .run(move |s| {
-            provision_account_with(
+            Ok(provision_account_with(
                 s,
                 &actor,
                 &a.username,
@@ -438,7 +290,7 @@ pub async fn create_account(
                 &a.email,
                 &params,
                 true,
-            )
+            )?)
         })
         .await?;
     Ok((

@@ -132,10 +132,7 @@ pub async fn collect(State(st): State<AppState>, p: Principal) -> ApiResult<Json
     }
     let (actor, now) = (p.actor.clone(), st.now());
     let r = st
-        .run(move |s| {
-            let facts = crate::compliance_facts::LiveFacts::gather(s, &actor, now);
-            Ok(s.collect_compliance(&actor, &facts)?)
-        })
+        .run(move |s| Ok(labguard_app::compliance::collect(s, &actor, now)?))
         .await?;
     Ok(Json(CollectOut {
         overall: r.overall,

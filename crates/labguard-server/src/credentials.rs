@@ -295,7 +295,7 @@ pub async fn reset_password(
     ApiPath(username): ApiPath<String>,
 ) -> ApiResult<Json<ResetOut>> {
     let (actor, params) = (p.actor.clone(), st.settings.hash_params);
-    let pw = crate::admin::one_time_password()?;
+    let pw = labguard_app::accounts::one_time_password()?;
     let salt = random::<16>()?;
     let phc =
         labguard_identity::hash_password(&pw, &salt, &params).map_err(|_| ApiError::internal())?;

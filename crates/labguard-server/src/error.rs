@@ -78,6 +78,34 @@ impl ApiError {
     }
 }
 
+impl From<labguard_app::training::SubmitError> for ApiError {
+    fn from(e: labguard_app::training::SubmitError) -> Self {
+        use labguard_app::training::SubmitError;
+        match e {
+            SubmitError::Store(s) => s.into(),
+            SubmitError::Quiz(q) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", q.to_string())
+            }
+        }
+    }
+}
+
+impl From<labguard_app::error::AppError> for ApiError {
+    fn from(e: labguard_app::error::AppError) -> Self {
+        use labguard_app::error::AppError;
+        match e {
+            AppError::Store(s) => s.into(),
+            AppError::Invalid(m) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-fields", m)
+            }
+            AppError::Internal(m) => {
+                crate::log::error("app", m);
+                ApiError::internal()
+            }
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
         match e {

@@ -6,12 +6,11 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use labguard_identity::session::{new_token, TokenKind};
-use labguard_identity::throttle::Counter;
-use labguard_identity::{
-    dummy_verify, totp, verify_password, AttemptEvent, Outcome, RecoveryCodeSet, Throttle,
-    ThrottleState, TotpSecret,
+use labguard_app::signin::{
+    self as app_signin, load_throttle, record_failure, throttle_key, Check, Factor, Guard, Verdict,
 };
+use labguard_identity::session::{new_token, TokenKind};
+use labguard_identity::{dummy_verify, verify_password, Throttle};
 use labguard_store::{Account, SessionStage, SignInEvent, Store};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -81,45 +80,18 @@ pub struct RecoveryCodes {
     pub csrf_token: String,
 }
 
-fn counter(json: Option<String>) -> Option<Counter> {
-    json.and_then(|j| serde_json::from_str(&j).ok())
-}
-
-/// Loads the throttle for one account name and source address.
-pub(crate) fn load_throttle(
-    st: &AppState,
-    store: &Store,
-    key: &str,
-    src: &str,
-) -> ApiResult<Throttle> {
-    let (a, s) = store.throttle_counters(key, src)?;
-    let mut state = ThrottleState::default();
-    if let Some(c) = counter(a) {
-        state.accounts.insert(key.to_string(), c);
+/// The throttled-check context for this server: its policy, locks and clock.
+pub(crate) fn guard<'a>(st: &'a AppState, store: &'a Store) -> Guard<'a> {
+    Guard {
+        store,
+        policy: &st.settings.throttle,
+        locks: &st.throttle_locks,
+        now: st.now(),
     }
-    if let Some(c) = counter(s) {
-        state.sources.insert(src.to_string(), c);
-    }
-    Ok(Throttle::new(st.settings.throttle.clone(), state))
-}
-
-pub(crate) fn save_throttle(store: &Store, t: &Throttle, key: &str, src: &str) -> ApiResult<()> {
-    let a = t
-        .state
-        .accounts
-        .get(key)
-        .and_then(|c| serde_json::to_string(c).ok());
-    let s = t
-        .state
-        .sources
-        .get(src)
-        .and_then(|c| serde_json::to_string(c).ok());
-    store.save_throttle_counters((key, a.as_deref()), (src, s.as_deref()))?;
-    Ok(())
 }
 
 /// Records a failed attempt and returns the generic refusal.
-pub(crate) fn fail(
+fn fail(
     st: &AppState,
     store: &Store,
     t: &mut Throttle,
@@ -128,18 +100,8 @@ pub(crate) fn fail(
     src: &str,
     event: SignInEvent,
 ) -> ApiError {
-    let d = t.record(&AttemptEvent {
-        account: key,
-        source: src,
-        at: st.now(),
-        outcome: Outcome::Failure,
-    });
     Metrics::inc(&st.metrics.sign_in_failures);
-    let _ = save_throttle(store, t, key, src);
-    let _ = store.record_sign_in(who, src, event);
-    if d.locked {
-        let _ = store.record_sign_in(who, src, SignInEvent::Locked);
-    }
+    record_failure(&guard(st, store), t, who, key, src, event);
     ApiError::invalid_credentials()
 }
 
@@ -183,14 +145,14 @@ pub async fn sign_in(
     let st2 = st.clone();
     let (secret, stage) = st
         .run(move |store| {
-            let key = req.username.trim().to_lowercase();
+            let key = throttle_key(&req.username);
             let _serial = st2.throttle_locks.hold(&key, &src);
             // Several nodes on one PostgreSQL share the counters: serialize across them too.
             let _nodes = store.cross_node_locks(&[
                 &format!("sign-in account {key}"),
                 &format!("sign-in source {src}"),
             ])?;
-            let mut t = load_throttle(&st2, store, &key, &src)?;
+            let mut t = load_throttle(store, &st2.settings.throttle, &key, &src)?;
             let account = store.account_by_username(&key)?;
             let d = t.check(&key, &src, st2.now());
             if !d.allowed {
@@ -327,9 +289,9 @@ pub fn me_of(st: &AppState, p: &AnyStage) -> Me {
     }
 }
 
-/// Runs one credential check for `a` under the sign-in throttle: refused with 429 while
-/// the account or source is throttled, and a failure counts exactly like a failed sign-in.
-/// Every step that takes a password or a code after sign-in goes through here.
+/// Runs one credential check for `a` under the sign-in throttle (labguard-app's): refused
+/// with 429 while the account or source is throttled, and a failure counts exactly like a
+/// failed sign-in. Every step that takes a password or a code after sign-in goes through here.
 pub(crate) fn throttled_check(
     st: &AppState,
     store: &Store,
@@ -338,34 +300,25 @@ pub(crate) fn throttled_check(
     event: SignInEvent,
     check: impl FnOnce(&Store) -> ApiResult<bool>,
 ) -> ApiResult<()> {
-    let key = a.staff.username.to_lowercase();
-    let _serial = st.throttle_locks.hold(&key, src);
-    // Several nodes on one PostgreSQL share the counters: serialize across them too.
-    let _nodes = store.cross_node_locks(&[
-        &format!("sign-in account {key}"),
-        &format!("sign-in source {src}"),
-    ])?;
-    let mut t = load_throttle(st, store, &key, src)?;
-    let d = t.check(&key, src, st.now());
-    if !d.allowed {
-        store.record_sign_in(Some(a), src, SignInEvent::Throttled)?;
-        return Err(throttled(&d));
+    let key = throttle_key(&a.staff.username);
+    let verdict = app_signin::throttled_check(&guard(st, store), &key, Some(a), src, |s| {
+        Ok::<_, ApiError>(if check(s)? {
+            Check::Passed
+        } else {
+            Check::Failed(event)
+        })
+    })?;
+    match verdict {
+        Verdict::Passed => Ok(()),
+        Verdict::Throttled(d) => Err(throttled(&d)),
+        Verdict::Refused => {
+            Metrics::inc(&st.metrics.sign_in_failures);
+            Err(ApiError::invalid_credentials())
+        }
     }
-    if !check(store)? {
-        return Err(fail(st, store, &mut t, Some(a), &key, src, event));
-    }
-    t.record(&AttemptEvent {
-        account: &key,
-        source: src,
-        at: st.now(),
-        outcome: Outcome::Success,
-    });
-    save_throttle(store, &t, &key, src)?;
-    Ok(())
 }
 
-/// Checks a TOTP code (against the authenticator in force, refusing replays) or consumes
-/// a recovery code. Exactly one of the two must be sent.
+/// Checks a TOTP code or consumes a recovery code. Exactly one of the two must be sent.
 pub(crate) fn second_factor_ok(
     st: &AppState,
     store: &Store,
@@ -373,39 +326,20 @@ pub(crate) fn second_factor_ok(
     req: &MfaRequest,
     src: &str,
 ) -> ApiResult<bool> {
-    let user = a.staff.id.to_string();
-    let now = st.now();
-    match (&req.code, &req.recovery_code) {
-        (Some(code), None) => {
-            let Some(secret) = store.totp_secret(&user)? else {
-                return Ok(false);
-            };
-            let secret = TotpSecret::from_bytes(&secret).map_err(|_| ApiError::internal())?;
-            let unix = u64::try_from(now.timestamp()).unwrap_or(0);
-            match totp::verify(&secret, code, unix, a.totp_last_step) {
-                Ok(step) => Ok(store.accept_totp_step(&user, step)?),
-                Err(_) => Ok(false),
-            }
+    let factor = match (&req.code, &req.recovery_code) {
+        (Some(code), None) => Factor::Totp(code),
+        (None, Some(rc)) => Factor::Recovery(rc),
+        _ => {
+            return Err(ApiError::bad_request(
+                "send either `code` or `recovery_code`",
+            ))
         }
-        (None, Some(rc)) => {
-            let Some(mut set) = a
-                .recovery_codes
-                .as_deref()
-                .and_then(|j| serde_json::from_str::<RecoveryCodeSet>(j).ok())
-            else {
-                return Ok(false);
-            };
-            if set.consume(rc, now).is_ok() {
-                let json = serde_json::to_string(&set).map_err(|_| ApiError::internal())?;
-                store.set_recovery_codes(&user, &json)?;
-                store.record_sign_in(Some(a), src, SignInEvent::RecoveryCodeUsed)?;
-                Ok(true)
-            } else {
-                Ok(false)
-            }
-        }
-        _ => Err(ApiError::bad_request(
-            "send either `code` or `recovery_code`",
-        )),
-    }
+    };
+    Ok(app_signin::second_factor_ok(
+        store,
+        a,
+        factor,
+        src,
+        st.now(),
+    )?)
 }

@@ -71,39 +71,7 @@ pub struct Inner {
     pub throttle_locks: ThrottleLocks,
 }
 
-const STRIPES: usize = 64;
-
-/// Striped locks keyed by account name and source address.
-pub struct ThrottleLocks([std::sync::Mutex<()>; STRIPES]);
-
-impl Default for ThrottleLocks {
-    fn default() -> Self {
-        ThrottleLocks(std::array::from_fn(|_| std::sync::Mutex::new(())))
-    }
-}
-
-impl ThrottleLocks {
-    fn stripe(key: &str) -> usize {
-        use std::hash::{BuildHasher, Hasher};
-        // A fixed hasher: the stripe only spreads contention, it protects nothing secret.
-        let mut h =
-            std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
-                .build_hasher();
-        h.write(key.as_bytes());
-        (h.finish() % STRIPES as u64) as usize
-    }
-
-    /// Holds the locks for an account name and a source address (in a fixed order).
-    pub fn hold(&self, account: &str, source: &str) -> Vec<std::sync::MutexGuard<'_, ()>> {
-        let (a, b) = (Self::stripe(account), Self::stripe(source));
-        let mut order = vec![a.min(b), a.max(b)];
-        order.dedup();
-        order
-            .into_iter()
-            .map(|i| self.0[i].lock().unwrap_or_else(|p| p.into_inner()))
-            .collect()
-    }
-}
+pub use labguard_app::signin::ThrottleLocks;
 
 #[derive(Clone)]
 pub struct AppState(pub Arc<Inner>);

@@ -20,7 +20,7 @@ use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
-use crate::training as svc;
+use labguard_app::training as svc;
 
 fn me(p: &Principal) -> ApiResult<Id> {
     Id::parse_str(&p.actor.id).map_err(|_| ApiError::forbidden("only staff accounts take training"))

@@ -10,10 +10,10 @@ use axum::Router;
 use labguard_core::{Permission as P, Role};
 use serde::Deserialize;
 
-use crate::admin::{review_report, AccountOut};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::ui::{denied_page, esc, header_bar, meta, page, who};
+use labguard_app::accounts::{review_report, AccountOut};
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -16,8 +16,8 @@ use labguard_training::render::escape_html as esc;
 
 use crate::auth::AnyStage;
 use crate::state::AppState;
-use crate::training as svc;
 use crate::ui::{denied_page, header_bar, meta, page, who};
+use labguard_app::training as svc;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -236,7 +236,7 @@ fn lab(people: &[(&str, Role)], idle_secs: i64) -> Lab {
     let op = Actor::operator();
     let mut made = Vec::new();
     for (i, (username, role)) in people.iter().enumerate() {
-        let (acct, password) = labguard_server::admin::provision_account(
+        let (acct, password) = labguard_app::accounts::provision_account(
             &store,
             &op,
             username,
@@ -541,7 +541,7 @@ fn browser_takes_a_course_and_passes_its_quiz() {
     let attempt = d.js("return document.getElementById('quiz').dataset.attempt");
     let attempt = Id::parse_str(attempt.as_str().unwrap()).unwrap();
     let a = store.attempt(attempt).unwrap();
-    let course = labguard_server::training::course(store, "hipaa-security-basics").unwrap();
+    let course = labguard_app::training::course(store, "hipaa-security-basics").unwrap();
     let answers = labguard_training::quiz::answer_key(&course, a.seed);
     // The page shows the questions in this attempt's order.
     let shown = d.js(

@@ -63,7 +63,7 @@ fn form(env: &Env, uri: &str, s: &Session, body: &str) -> (StatusCode, String) {
 
 fn key_for(env: &Env, attempt: Id) -> quiz::Answers {
     let a = env.store.attempt(attempt).unwrap();
-    let c = labguard_server::training::course(&env.store, &a.course_id).unwrap();
+    let c = labguard_app::training::course(&env.store, &a.course_id).unwrap();
     quiz::answer_key(&c, a.seed)
 }
 

@@ -16,6 +16,23 @@ use crate::vulns::{insert_many, SeverityCounts, Sighting};
 use crate::StoreError;
 
 impl Store {
+    /// The first-seen time of every finding key recorded so far, recording nothing (a
+    /// finding not in it is new: the report counts it as first seen now).
+    pub fn finding_first_seen(
+        &self,
+        actor: &Actor,
+    ) -> Result<HashMap<String, DateTime<Utc>>, StoreError> {
+        self.authorize(
+            actor,
+            Permission::DevicesRead,
+            Action::FindingRead,
+            "device",
+            "",
+        )?;
+        let mut tx = self.backend.begin()?;
+        first_sightings(tx.as_mut())
+    }
+
     /// Records findings not seen before (first sight starts their remediation clock) and
     /// returns the first-seen time of every finding key ever recorded.
     pub fn record_findings(
@@ -34,18 +51,7 @@ impl Store {
         // Round-tripped through the stored form, so a later read returns the same instant.
         let now = parse_time_text(&now_s)?;
         self.write(|tx, pending| {
-            let mut first: HashMap<String, DateTime<Utc>> = HashMap::new();
-            tx.for_each(
-                "SELECT finding_key, first_seen FROM device_findings",
-                &[],
-                &mut |r| {
-                    first.insert(
-                        text(&r, 0)?.unwrap_or_default(),
-                        parse_time_text(&text(&r, 1)?.unwrap_or_default())?,
-                    );
-                    Ok(())
-                },
-            )?;
+            let mut first = first_sightings(tx)?;
             let mut rows = Vec::new();
             let mut per_device: BTreeMap<&str, usize> = BTreeMap::new();
             for (key, device, vuln) in seen {
@@ -215,4 +221,22 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+fn first_sightings(
+    tx: &mut dyn crate::backend::Tx,
+) -> Result<HashMap<String, DateTime<Utc>>, StoreError> {
+    let mut first = HashMap::new();
+    tx.for_each(
+        "SELECT finding_key, first_seen FROM device_findings",
+        &[],
+        &mut |r| {
+            first.insert(
+                text(&r, 0)?.unwrap_or_default(),
+                parse_time_text(&text(&r, 1)?.unwrap_or_default())?,
+            );
+            Ok(())
+        },
+    )?;
+    Ok(first)
 }

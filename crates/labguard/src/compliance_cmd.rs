@@ -316,8 +316,7 @@ pub fn run(g: &Global, cmd: ComplianceCmd) -> Result<()> {
 
 /// Runs the collectors, saves the evidence and the score, and returns the report.
 pub fn collect(store: &Store, actor: &Actor) -> Result<Report> {
-    let facts = labguard_server::compliance_facts::LiveFacts::gather(store, actor, Utc::now());
-    Ok(store.collect_compliance(actor, &facts)?)
+    Ok(labguard_app::compliance::collect(store, actor, Utc::now())?)
 }
 
 /// Builds the report from stored evidence, score history, risks and incidents.

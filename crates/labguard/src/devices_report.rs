@@ -3,8 +3,8 @@
 
 use anyhow::Result;
 use chrono::Utc;
+use labguard_app::devices::{fleet_report, Recording};
 use labguard_devices::risk::RemediationPolicy;
-use labguard_server::devices::fleet_report;
 use labguard_store::{Actor, Store};
 
 use crate::opts::{emit, Global};
@@ -57,7 +57,14 @@ pub fn report(
     only: Option<&str>,
     policy: &PolicyArgs,
 ) -> Result<()> {
-    let out = fleet_report(store, actor, only, &policy.policy(), Utc::now())?;
+    let out = fleet_report(
+        store,
+        actor,
+        only,
+        &policy.policy(),
+        Utc::now(),
+        Recording::Record,
+    )?;
     store.checkpoint()?;
     emit(g, &out, || {
         for d in &out.devices {

@@ -13,7 +13,7 @@ use labguard_devices::sbom::Component;
 use labguard_store::{Actor, Store};
 use serde_json::json;
 
-use labguard_server::devices::{analyze, severity, statement_for};
+use labguard_app::devices::{analyze, severity, statement_for, Recording};
 
 /// CycloneDX's `analysis.justification` values; CSAF flags are mapped onto them.
 fn cdx_justification(j: &str) -> Option<&'static str> {
@@ -46,6 +46,7 @@ pub fn vex_document(store: &Store, actor: &Actor, device: &str) -> Result<serde_
         Some(device),
         &RemediationPolicy::default(),
         now,
+        Recording::ReadOnly,
     )?;
     let (d, sbom, report) = a
         .devices

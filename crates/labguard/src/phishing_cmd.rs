@@ -234,7 +234,7 @@ pub fn run(g: &Global, cmd: PhishingCmd) -> Result<()> {
             })
         }
         PhishingCmd::Report { id } => {
-            let r = labguard_server::training::phishing_report(&store, id)?;
+            let r = labguard_app::training::phishing_report(&store, id)?;
             emit(g, &r, || {
                 println!("{} ({})", r.name, r.template);
                 println!(

@@ -170,16 +170,13 @@ pub fn serve(g: &Global, store: Arc<Store>, args: &ServeArgs, ready: Option<Read
             "metrics_token": settings.metrics_token.is_some(),
         }),
     )?;
-    // Collect compliance evidence at start and daily, so the score has a history without
-    // anyone remembering to run `labguard compliance collect`.
-    let collector = Arc::clone(&store);
-    std::thread::spawn(move || loop {
-        if let Err(e) = crate::compliance_cmd::collect(&collector, &labguard_store::Actor::system())
-        {
-            eprintln!("compliance collection failed: {e:#}");
-        }
-        std::thread::sleep(std::time::Duration::from_secs(24 * 3600));
-    });
+    // Collect compliance evidence once a day for the whole lab (one node of those sharing
+    // the database), so the score has a history without anyone running `compliance collect`.
+    labguard_app::compliance::spawn_daily(
+        Arc::clone(&store),
+        labguard_app::compliance::WAKE_EVERY,
+        |e| eprintln!("compliance collection failed: {e}"),
+    );
     let store_for_mllp = Arc::clone(&store);
     let state = AppState::new(store, settings).map_err(|e| anyhow::anyhow!(e.message))?;
     let rt = tokio::runtime::Builder::new_multi_thread()

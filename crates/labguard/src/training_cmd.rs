@@ -3,8 +3,8 @@
 use anyhow::{anyhow, bail, Context, Result};
 use chrono::Utc;
 use clap::Subcommand;
+use labguard_app::training as svc;
 use labguard_core::{Id, Role};
-use labguard_server::training as svc;
 use labguard_store::{Actor, Store, StoredCourse};
 use labguard_training::{AssignmentRule, Course, Recurrence, RuleKind, Target, VersionPolicy};
 

@@ -67,7 +67,7 @@ pub fn create(
     one_time: bool,
 ) -> Result<Credentials> {
     let op = Actor::operator();
-    let (account, password) = labguard_server::admin::provision_account_with(
+    let (account, password) = labguard_app::accounts::provision_account_with(
         store,
         &op,
         username,
@@ -76,8 +76,7 @@ pub fn create(
         email,
         &HashParams::default(),
         one_time,
-    )
-    .map_err(|e| anyhow!("{}", e.message))?;
+    )?;
     let user = account.staff.id.to_string();
     let secret = TotpSecret::from_random_bytes(random::<{ totp::SECRET_LEN }>()?);
     store.start_mfa_enrollment(&op, &user, secret.as_bytes())?;
@@ -145,7 +144,7 @@ pub fn run(g: &Global, cmd: UsersCmd) -> Result<()> {
             let all = store.list_accounts(&op)?;
             let rows: Vec<_> = all
                 .iter()
-                .map(labguard_server::admin::AccountOut::from)
+                .map(labguard_app::accounts::AccountOut::from)
                 .collect();
             emit(g, &rows, || {
                 println!(
@@ -175,8 +174,7 @@ pub fn run(g: &Global, cmd: UsersCmd) -> Result<()> {
 pub fn access_review(g: &Global) -> Result<()> {
     let store = g.open()?;
     let report =
-        labguard_server::admin::review_report(&store, &Actor::operator(), chrono::Utc::now())
-            .map_err(|e| anyhow!("{}", e.message))?;
+        labguard_app::accounts::review_report(&store, &Actor::operator(), chrono::Utc::now())?;
     emit(g, &report, || {
         let c = &report.counts;
         println!(

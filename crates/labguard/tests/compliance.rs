@@ -423,3 +423,60 @@ fn collect_status_report_attest_and_incidents() {
     // Everything above is in the audit log, which still verifies.
     ok(&["audit", "verify", "--data-dir", dd]);
 }
+
+/// The officer's re-authentication counts failures in the sign-in throttle: once the
+/// allowance of wrong codes is spent, even the right password and code are refused.
+#[test]
+fn attest_reauthentication_is_throttled_like_sign_in() {
+    let t = tempfile::tempdir().unwrap();
+    let lab = t.path().join("lab");
+    let dd = d(&lab);
+    ok(&["init", "--data-dir", dd, "--admin", "olga.okafor"]);
+    let so: serde_json::Value = serde_json::from_str(&ok(&[
+        "users",
+        "add",
+        "--data-dir",
+        dd,
+        "--username",
+        "sam",
+        "--role",
+        "security-officer",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    let pw = so["password"].as_str().unwrap();
+    let attest = |code: &str| {
+        bin()
+            .args(["compliance", "attest", "--data-dir", dd, "--officer", "sam"])
+            .args([
+                "--subject",
+                "workstation-controls",
+                "--statement",
+                "Screens locked",
+            ])
+            .args(["--totp", code])
+            .env("LABGUARD_OFFICER_PASSWORD", pw)
+            .output()
+            .unwrap()
+    };
+    let stderr = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).into_owned();
+    let mut wrong = 0;
+    loop {
+        let o = attest("000000");
+        assert!(!o.status.success());
+        if stderr(&o).contains("too many failed attempts") {
+            break;
+        }
+        wrong += 1;
+        assert!(wrong <= 10, "never throttled: {}", stderr(&o));
+    }
+    assert!(wrong >= 3, "throttled after {wrong} wrong codes");
+    let o = attest(&totp_now(so["otpauth_uri"].as_str().unwrap()));
+    assert!(!o.status.success(), "a right code got past the throttle");
+    assert!(
+        stderr(&o).contains("too many failed attempts"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -166,7 +166,7 @@ impl Env {
 
     /// Creates an account as the console operator; returns its initial password.
     pub fn add_user(&self, username: &str, role: Role) -> String {
-        let (_, pw) = labguard_server::admin::provision_account(
+        let (_, pw) = labguard_app::accounts::provision_account(
             &self.store,
             &Actor::operator(),
             username,

@@ -9,6 +9,8 @@ use labguard_compliance::facts::{DeviceFacts, ExternalFacts, TrainingFacts};
 use labguard_devices::risk::RemediationPolicy;
 use labguard_store::{Actor, Store, StoreError};
 
+use crate::devices::{fleet_report, Recording};
+
 /// Facts gathered once, then handed to the collectors.
 pub struct LiveFacts {
     training: Option<TrainingFacts>,
@@ -83,8 +85,15 @@ pub fn device_facts(
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<DeviceFacts, StoreError> {
-    let fleet =
-        crate::devices::fleet_report(store, actor, None, &RemediationPolicy::default(), now)?;
+    // Collection is the daily, audited run: it also records what the fleet report saw.
+    let fleet = fleet_report(
+        store,
+        actor,
+        None,
+        &RemediationPolicy::default(),
+        now,
+        Recording::Record,
+    )?;
     let n = |x: usize| u32::try_from(x).unwrap_or(u32::MAX);
     let complete = fleet
         .devices

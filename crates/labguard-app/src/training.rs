@@ -126,19 +126,6 @@ pub enum SubmitError {
     Quiz(#[from] quiz::QuizError),
 }
 
-impl From<SubmitError> for crate::error::ApiError {
-    fn from(e: SubmitError) -> Self {
-        match e {
-            SubmitError::Store(s) => s.into(),
-            SubmitError::Quiz(q) => crate::error::ApiError::new(
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid",
-                q.to_string(),
-            ),
-        }
-    }
-}
-
 /// Grades an attempt once; a pass is stored with a certificate signed with `cert_key`.
 pub fn submit_quiz(
     store: &Store,
