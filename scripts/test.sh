@@ -14,6 +14,8 @@ command -v age >/dev/null || need_apt+=(age)
 command -v openssl >/dev/null || need_apt+=(openssl)
 command -v python3 >/dev/null || need_apt+=(python3 python3-pip)
 command -v pg_isready >/dev/null || need_apt+=(postgresql postgresql-client)
+# The PostgreSQL-over-TLS test starts its own throw-away cluster with initdb.
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need_apt+=(postgresql)
 # Browser tests drive headless Chromium over WebDriver; wrk measures the HTTPS API.
 command -v chromium >/dev/null || need_apt+=(chromium)
 command -v chromedriver >/dev/null || need_apt+=(chromium-driver)

@@ -37,6 +37,8 @@ pub struct ReminderOutcome {
     pub to: String,
     pub subject: String,
     pub sent: bool,
+    /// Accepted in the clear: the SMTP server offered no STARTTLS.
+    pub without_tls: bool,
     pub error: Option<String>,
 }
 
@@ -102,6 +104,7 @@ pub fn send_reminders(
                 to: person.email.clone(),
                 subject: n.subject.clone(),
                 sent: false,
+                without_tls: false,
                 error: None,
             };
             let addr = match allow.check(&person.email) {
@@ -126,7 +129,8 @@ pub fn send_reminders(
                         .map_err(|e| e.to_string())
                 });
             match msg.map(|m| deliver(&target, &hello, opts.timeout, &m)) {
-                Ok(Delivery::Accepted) => {
+                Ok(Delivery::Accepted(transport)) => {
+                    result.without_tls = transport == labguard_store::MailTransport::Plain;
                     // One recipient accepting is enough to count the step as done.
                     store.record_reminder_sent(
                         actor,

@@ -4,7 +4,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Duration, Utc};
 use labguard_core::Id;
-use labguard_store::{Actor, DeliveryStatus, RecipientRecord, Store};
+use labguard_store::{Actor, DeliveryStatus, MailTransport, RecipientRecord, Store};
 use labguard_training::phishing::{
     builtin_template, DomainAllowList, PhishingTemplate, RenderContext, TrackingToken, TrackingUrls,
 };
@@ -100,13 +100,15 @@ pub struct LaunchReport {
     pub pending: usize,
     /// The sending window ended with recipients still pending.
     pub window_closed: bool,
+    /// Mails of this launch the server accepted in the clear (it offered no STARTTLS).
+    pub sent_without_tls: usize,
     pub attempts: Vec<AttemptLog>,
     pub recipients: Vec<RecipientOutcome>,
 }
 
 /// What one SMTP transaction proved.
 pub(crate) enum Delivery {
-    Accepted,
+    Accepted(MailTransport),
     /// The server did not take the message: it could not be reached, or replied with an
     /// error. `retry` for temporary conditions (down, 4xx).
     NotAccepted {
@@ -176,11 +178,18 @@ pub(crate) fn deliver(
             };
         }
     }
+    // What went over the wire, not what was asked for: opportunistic mode against a
+    // server without STARTTLS sends in the clear, and the report must say so.
+    let transport = if starttls || target.tls == TlsMode::Wrapper {
+        MailTransport::Tls
+    } else {
+        MailTransport::Plain
+    };
     let result = conn.send(msg.envelope(), &msg.formatted());
     match result {
         Ok(_) => {
             let _ = conn.quit();
-            Delivery::Accepted
+            Delivery::Accepted(transport)
         }
         Err(e) if e.is_transient() => Delivery::NotAccepted {
             retry: true,
@@ -262,6 +271,7 @@ pub fn launch(
     let mut attempts = Vec::new();
     let mut last_attempt: Option<DateTime<Utc>> = None;
     let mut window_closed = false;
+    let mut plain = 0usize;
     loop {
         let all = store.campaign_recipients(id)?;
         let total = all.len();
@@ -330,8 +340,11 @@ pub fn launch(
         };
         drop(token);
         let (accepted, error) = match delivery {
-            Delivery::Accepted => {
-                store.mark_sent(actor, r.id)?;
+            Delivery::Accepted(transport) => {
+                store.mark_sent(actor, r.id, transport)?;
+                if transport == MailTransport::Plain {
+                    plain += 1;
+                }
                 (true, None)
             }
             Delivery::NotAccepted { retry, error } => {
@@ -386,6 +399,7 @@ pub fn launch(
         unconfirmed: count(Outcome::Unconfirmed),
         pending: count(Outcome::Pending),
         window_closed,
+        sent_without_tls: plain,
         attempts,
         recipients,
     })

@@ -276,6 +276,14 @@ fn server_down_is_retried_with_backoff_then_delivers_once() {
     let deliveries = store.campaign_deliveries(created.campaign_id).unwrap();
     let outcomes: Vec<&str> = deliveries.iter().map(|d| d.outcome.as_str()).collect();
     assert_eq!(outcomes, ["deferred", "deferred", "accepted"]);
+    // The sink offers no STARTTLS, so the opportunistic sender went out in the clear, and
+    // both the delivery row and the launch report say so.
+    let transports: Vec<_> = deliveries.iter().map(|d| d.transport).collect();
+    assert_eq!(
+        transports,
+        [None, None, Some(labguard_store::MailTransport::Plain)]
+    );
+    assert_eq!(report.sent_without_tls, 1);
     let sink = sink.borrow();
     assert_eq!(sink.as_ref().unwrap().received().len(), 1);
 }

@@ -217,6 +217,10 @@ pub struct DeliverySummary {
     /// Handed to the server without confirmation; never re-sent.
     pub unconfirmed: usize,
     pub pending: usize,
+    /// Accepted by the SMTP server in the clear (it offered no STARTTLS). Counted per
+    /// recipient; the mails carried tracking links, so the lab should fix its relay or set
+    /// `?tls=required` on the campaign's SMTP URL.
+    pub sent_without_tls: usize,
     pub failures: Vec<DeliveryFailure>,
 }
 
@@ -302,6 +306,12 @@ pub fn phishing_report(store: &Store, id: Id) -> Result<PhishingReport, StoreErr
         .collect();
     use labguard_store::DeliveryStatus as D;
     let count = |st: D| recs.iter().filter(|r| r.status == st).count();
+    let plain: std::collections::BTreeSet<Id> = store
+        .campaign_deliveries(id)?
+        .into_iter()
+        .filter(|d| d.transport == Some(labguard_store::MailTransport::Plain))
+        .map(|d| d.recipient_id)
+        .collect();
     let failures = recs
         .iter()
         .filter(|r| matches!(r.status, D::Failed | D::Sending) || r.last_error.is_some())
@@ -334,6 +344,7 @@ pub fn phishing_report(store: &Store, id: Id) -> Result<PhishingReport, StoreErr
             failed: count(D::Failed),
             unconfirmed: count(D::Sending),
             pending: count(D::Pending),
+            sent_without_tls: plain.len(),
             failures,
         },
         remedial_assigned,

@@ -426,9 +426,16 @@ async fn report_page(State(st): State<AppState>, Path(id): Path<Id>, req: Reques
         ));
     }
     main.push_str(&format!(
-        "</ul></section><section><h2>Delivery</h2><p>{} recipients: {} sent, {} failed, {} unconfirmed, {} pending.</p></section>",
+        "</ul></section><section><h2>Delivery</h2><p>{} recipients: {} sent, {} failed, {} unconfirmed, {} pending.</p>",
         r.delivery.recipients, r.delivery.sent, r.delivery.failed, r.delivery.unconfirmed, r.delivery.pending
     ));
+    if r.delivery.sent_without_tls > 0 {
+        main.push_str(&format!(
+            "<p class=\"error\" role=\"alert\" id=\"sent-without-tls\">{} mail(s) went out without TLS: the SMTP server offered no STARTTLS. Fix the relay or add <code>?tls=required</code> to the campaign's SMTP URL.</p>",
+            r.delivery.sent_without_tls
+        ));
+    }
+    main.push_str("</section>");
     shell(&st, &p, "Campaign report", "phishing-report", &main)
 }
 

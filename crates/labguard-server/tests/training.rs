@@ -296,6 +296,9 @@ fn remedial_training_from_a_click_and_reports_for_auditors() {
             (json!(1), json!(1))
         );
         assert_eq!(v["remedial_assigned"][0]["username"], "ana");
+        // The sink has no STARTTLS: the report counts the mail that went out in the clear,
+        // and the page warns about it.
+        assert_eq!(v["delivery"]["sent_without_tls"], json!(1), "{v}");
         let (st, _, _) = env.call(get_req(&url, Some(&ana)));
         assert_eq!(st, StatusCode::FORBIDDEN);
         // The report page draws the charts; the hygiene page lists the panel.
@@ -306,6 +309,10 @@ fn remedial_training_from_a_click_and_reports_for_auditors() {
             "{html}"
         );
         assert!(html.contains("<li>ana (phlebotomist)"), "{html}");
+        assert!(
+            html.contains("id=\"sent-without-tls\">1 mail(s) went out without TLS"),
+            "{html}"
+        );
         let (st, html) = page(&env, &format!("/phishing/{cid}"), &ana);
         assert_eq!(st, StatusCode::FORBIDDEN);
         assert!(html.contains("Permission denied"));

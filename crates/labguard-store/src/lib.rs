@@ -64,7 +64,8 @@ pub use instruments::{Enrollment, HeldResult, InstrumentAlert, Transport};
 pub use key_usage::KeyVersionUsage;
 pub use pg_tls::{parse_target, PgTarget, RootCerts, SslMode};
 pub use phishing::{
-    event_code, Campaign, DeliveryStatus, NewRecipient, RecipientRecord, TrackedEvent,
+    event_code, Campaign, Delivery, DeliveryStatus, MailTransport, NewRecipient, RecipientRecord,
+    TrackedEvent,
 };
 pub use postgres::PgBackend;
 pub use rotation::{RotateOptions, RotationReport};

@@ -60,6 +60,11 @@ pub const SQLITE_MIGRATIONS: &[Migration] = &[
         name: "job_leases",
         sql: include_str!("../migrations/sqlite/0010_job_leases.sql"),
     },
+    Migration {
+        version: 11,
+        name: "delivery_tls",
+        sql: include_str!("../migrations/sqlite/0011_delivery_tls.sql"),
+    },
 ];
 
 pub const POSTGRES_MIGRATIONS: &[Migration] = &[
@@ -112,6 +117,11 @@ pub const POSTGRES_MIGRATIONS: &[Migration] = &[
         version: 10,
         name: "job_leases",
         sql: include_str!("../migrations/postgres/0010_job_leases.sql"),
+    },
+    Migration {
+        version: 11,
+        name: "delivery_tls",
+        sql: include_str!("../migrations/postgres/0011_delivery_tls.sql"),
     },
 ];
 

@@ -93,6 +93,33 @@ pub struct RecipientRecord {
     pub sent_at: Option<DateTime<Utc>>,
 }
 
+/// How an accepted mail crossed the network to the lab's SMTP server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MailTransport {
+    /// STARTTLS or implicit TLS (smtps).
+    Tls,
+    /// In the clear: an opportunistic sender met a server that offered no STARTTLS.
+    Plain,
+}
+
+impl MailTransport {
+    pub fn code(self) -> &'static str {
+        match self {
+            MailTransport::Tls => "tls",
+            MailTransport::Plain => "plain",
+        }
+    }
+
+    fn from_code(s: &str) -> Result<Self, StoreError> {
+        Ok(match s {
+            "tls" => MailTransport::Tls,
+            "plain" => MailTransport::Plain,
+            _ => return Err(StoreError::Corrupt("phishing delivery transport".into())),
+        })
+    }
+}
+
 /// One SMTP attempt. `outcome` is `accepted`, `deferred` (will retry) or `gave-up`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Delivery {
@@ -101,6 +128,8 @@ pub struct Delivery {
     pub at: DateTime<Utc>,
     pub outcome: String,
     pub detail: Option<String>,
+    /// For accepted mail; `None` when no transaction took place or before schema v11.
+    pub transport: Option<MailTransport>,
 }
 
 /// What a tracking request recorded.
@@ -392,22 +421,30 @@ impl Store {
         recipient: &str,
         outcome: &str,
         detail: Option<&str>,
+        transport: Option<MailTransport>,
     ) -> Result<(), StoreError> {
         tx.execute(
-            "INSERT INTO phishing_deliveries (id, recipient_id, attempt, at, outcome, detail) SELECT ?, id, attempts, ?, ?, ? FROM phishing_recipients WHERE id = ?",
+            "INSERT INTO phishing_deliveries (id, recipient_id, attempt, at, outcome, detail, transport) SELECT ?, id, attempts, ?, ?, ?, ? FROM phishing_recipients WHERE id = ?",
             &[
                 Id::new_v4().to_string().into(),
                 rfc3339(self.now()).into(),
                 outcome.into(),
                 detail.map(short).into(),
+                transport.map(MailTransport::code).into(),
                 recipient.into(),
             ],
         )?;
         Ok(())
     }
 
-    /// The SMTP server accepted the mail.
-    pub fn mark_sent(&self, actor: &Actor, recipient: Id) -> Result<(), StoreError> {
+    /// The SMTP server accepted the mail, over `transport`. A plain delivery is recorded as
+    /// such and shown in the campaign report: the lab learns its relay offers no STARTTLS.
+    pub fn mark_sent(
+        &self,
+        actor: &Actor,
+        recipient: Id,
+        transport: MailTransport,
+    ) -> Result<(), StoreError> {
         let id = recipient.to_string();
         self.authorize(
             actor,
@@ -425,7 +462,7 @@ impl Store {
             if n != 1 {
                 return Err(StoreError::Conflict);
             }
-            self.delivery(tx, &id, "accepted", None)?;
+            self.delivery(tx, &id, "accepted", None, Some(transport))?;
             tx.execute(
                 "INSERT INTO phishing_events (id, campaign_id, recipient_id, staff_id, kind, at) SELECT ?, campaign_id, id, staff_id, 'sent', ? FROM phishing_recipients WHERE id = ? ON CONFLICT DO NOTHING",
                 &[Id::new_v4().to_string().into(), now.clone().into(), id.clone().into()],
@@ -470,7 +507,7 @@ impl Store {
             if n != 1 {
                 return Err(StoreError::Conflict);
             }
-            self.delivery(tx, &id, outcome, Some(error))?;
+            self.delivery(tx, &id, outcome, Some(error), None)?;
             pending.push(self.entry(actor, action, "phishing_recipient", &id, None, Outcome::Error)?);
             Ok(())
         })
@@ -503,7 +540,7 @@ impl Store {
                 "UPDATE phishing_recipients SET last_error = ? WHERE id = ? AND status = 'sending'",
                 &[short(error).into(), id.clone().into()],
             )?;
-            self.delivery(tx, &id, "unconfirmed", Some(error))?;
+            self.delivery(tx, &id, "unconfirmed", Some(error), None)?;
             pending.push(self.entry(
                 actor,
                 "phishing.send.unconfirmed",
@@ -520,12 +557,12 @@ impl Store {
     pub fn campaign_deliveries(&self, campaign: Id) -> Result<Vec<Delivery>, StoreError> {
         let mut tx = self.backend.begin()?;
         tx.query(
-            "SELECT d.recipient_id, d.attempt, d.at, d.outcome, d.detail FROM phishing_deliveries d JOIN phishing_recipients r ON r.id = d.recipient_id WHERE r.campaign_id = ? ORDER BY d.at, d.attempt",
+            "SELECT d.recipient_id, d.attempt, d.at, d.outcome, d.detail, d.transport FROM phishing_deliveries d JOIN phishing_recipients r ON r.id = d.recipient_id WHERE r.campaign_id = ? ORDER BY d.at, d.attempt",
             &[campaign.to_string().into()],
         )?
         .iter()
         .map(|r| {
-            let [rid, n, at, outcome, detail] = r.as_slice() else {
+            let [rid, n, at, outcome, detail, transport] = r.as_slice() else {
                 return Err(StoreError::Corrupt("delivery row shape".into()));
             };
             Ok(Delivery {
@@ -534,6 +571,10 @@ impl Store {
                 at: parse_time(at)?,
                 outcome: outcome.as_text()?.to_string(),
                 detail: detail.opt_text()?.map(str::to_string),
+                transport: transport
+                    .opt_text()?
+                    .map(MailTransport::from_code)
+                    .transpose()?,
             })
         })
         .collect()

@@ -7,7 +7,9 @@ mod common;
 use chrono::{Duration, Utc};
 use common::*;
 use labguard_core::{Id, Role, Staff};
-use labguard_store::{Actor, Campaign, DeliveryStatus, NewRecipient, Store, StoreError};
+use labguard_store::{
+    Actor, Campaign, DeliveryStatus, MailTransport, NewRecipient, Store, StoreError,
+};
 use labguard_training::phishing::{EventKind, TargetGroup, TrackingToken};
 use labguard_training::{RuleKind, Target};
 
@@ -100,7 +102,7 @@ fn delivery_is_at_most_once_and_tokens_are_bound_to_one_recipient() {
             "{}",
             env.name
         );
-        store.mark_sent(&op(), ra).unwrap();
+        store.mark_sent(&op(), ra, MailTransport::Tls).unwrap();
         assert!(!store.claim_recipient(&op(), ra, &token(9)).unwrap());
 
         // Bo's server said 4xx: back to pending, and the first token is dead.
@@ -114,11 +116,11 @@ fn delivery_is_at_most_once_and_tokens_are_bound_to_one_recipient() {
             .unwrap()
             .is_none());
         assert!(store.claim_recipient(&op(), rb, &tb).unwrap());
-        store.mark_sent(&op(), rb).unwrap();
+        store.mark_sent(&op(), rb, MailTransport::Plain).unwrap();
 
         let ra2 = rid(&store, &c2, &ana);
         assert!(store.claim_recipient(&op(), ra2, &t2).unwrap());
-        store.mark_sent(&op(), ra2).unwrap();
+        store.mark_sent(&op(), ra2, MailTransport::Tls).unwrap();
 
         // A token records for its own campaign and person only.
         let ev = store
@@ -203,6 +205,17 @@ fn delivery_is_at_most_once_and_tokens_are_bound_to_one_recipient() {
                 .count(),
             1
         );
+        // How each accepted mail travelled is kept per attempt (the deferred one has none).
+        let plain: Vec<Id> = deliveries
+            .iter()
+            .filter(|d| d.transport == Some(MailTransport::Plain))
+            .map(|d| d.recipient_id)
+            .collect();
+        assert_eq!(plain, [rb], "{}", env.name);
+        assert!(deliveries
+            .iter()
+            .filter(|d| d.outcome != "accepted")
+            .all(|d| d.transport.is_none()));
         // The token is kept only as a digest.
         let rows = raw(
             &env,

@@ -195,6 +195,12 @@ pub fn run(g: &Global, cmd: PhishingCmd) -> Result<()> {
             if report.failed + report.unconfirmed > 0 {
                 eprintln!("some recipients were not confirmed as sent (see above)");
             }
+            if report.sent_without_tls > 0 {
+                eprintln!(
+                    "warning: {} mail(s) went out without TLS (the SMTP server offered no STARTTLS); add ?tls=required to the SMTP URL to refuse that",
+                    report.sent_without_tls
+                );
+            }
             Ok(())
         }
         PhishingCmd::Reported { file } => {
@@ -237,6 +243,12 @@ pub fn run(g: &Global, cmd: PhishingCmd) -> Result<()> {
                 );
                 if let Some(s) = r.time_to_first_report_secs {
                     println!("first report after {s} s");
+                }
+                if r.delivery.sent_without_tls > 0 {
+                    println!(
+                        "warning: {} mail(s) went out without TLS (no STARTTLS on the SMTP server)",
+                        r.delivery.sent_without_tls
+                    );
                 }
                 for (role, c) in &r.by_role {
                     println!(

@@ -207,7 +207,11 @@ fn phishing_loop(db: Db) {
     };
     let id = create("November courier");
     assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
-    db.ok(&["phishing", "launch", "--data-dir", dd, &id]);
+    let o = db.run(&["phishing", "launch", "--data-dir", dd, &id]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // The sink offers no STARTTLS: the officer is told the mail went out in the clear.
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("2 mail(s) went out without TLS"), "{err}");
     assert_eq!(sink.received().len(), 2);
     assert!(sink.received_for("eve@elsewhere.example.com").is_empty());
     let ana = token_for(&sink, "ana@lab.example.org", &base);
