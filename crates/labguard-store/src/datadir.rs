@@ -45,6 +45,22 @@ impl DataDir {
         }
     }
 
+    /// Destroys a throw-away deployment (benchmarks, tests): drops its PostgreSQL schema
+    /// (only a named schema, never the default one) and removes the directory.
+    pub fn discard(&self) -> Result<(), StoreError> {
+        if let Location::Postgres {
+            url,
+            schema: Some(schema),
+        } = &self.location
+        {
+            crate::PgBackend::connect(url, Some(schema))?.drop_schema()?;
+        }
+        match fs::remove_dir_all(&self.path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+
     pub fn db_path(&self) -> PathBuf {
         self.path.join(DB_FILE)
     }

@@ -165,9 +165,7 @@ fn audit(g: &Global, entries: u64, batch: u64) -> Result<()> {
         ossl / 1e6,
         100.0 * hashed / verify_secs / ossl
     );
-    if let labguard_store::Location::Postgres { url, schema } = &data.location {
-        labguard_store::PgBackend::connect(url, schema.as_deref())?.drop_schema()?;
-    }
+    data.discard()?;
     std::fs::remove_dir_all(&dir).ok();
     Ok(())
 }

@@ -185,9 +185,7 @@ pub fn run(g: &Global, a: &DevicesBenchArgs) -> Result<()> {
         println!("  load for matching: {} in {load_secs:.2} s", db.len());
         drop(db);
         drop(store);
-        if let labguard_store::Location::Postgres { url, schema } = &data.location {
-            labguard_store::PgBackend::connect(url, schema.as_deref())?.drop_schema()?;
-        }
+        data.discard()?;
         std::fs::remove_dir_all(&dir).ok();
     }
 

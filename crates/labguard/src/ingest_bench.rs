@@ -201,16 +201,7 @@ pub fn run(g: &Global, a: BenchArgs) -> Result<()> {
     store.checkpoint()?;
     drop(store);
     // The benchmark's data is synthetic and throwaway: remove it.
-    match &data.location {
-        labguard_store::Location::Postgres { url, schema } => {
-            if let Ok(pg) = labguard_store::PgBackend::connect(url, schema.as_deref()) {
-                let _ = pg.drop_schema();
-            }
-        }
-        labguard_store::Location::Sqlite => {
-            let _ = std::fs::remove_dir_all(&data.path);
-        }
-    }
+    let _ = data.discard();
     Ok(())
 }
 
