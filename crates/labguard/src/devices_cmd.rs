@@ -97,33 +97,60 @@ pub struct AssetArgs {
     pub cpe: Option<String>,
 }
 
+#[derive(clap::Args)]
+pub struct EnrollArgs {
+    /// A unique name, e.g. chem-1.
+    #[arg(long)]
+    pub name: String,
+    /// MSH-3 its messages carry (defaults to the name).
+    #[arg(long)]
+    pub sending_app: Option<String>,
+    /// MSH-4 its messages carry.
+    #[arg(long, alias = "facility")]
+    pub sending_facility: String,
+    /// LOINC codes it is registered to report, comma-separated (none: any).
+    #[arg(long, value_delimiter = ',')]
+    pub analytes: Vec<String>,
+    /// Plain TCP instead of TLS, for instruments that cannot do TLS (a weaker control).
+    #[arg(long, requires = "allow")]
+    pub legacy_tcp: bool,
+    /// Source address allowed on the plain-TCP port (repeatable).
+    #[arg(long, alias = "allow-from", value_delimiter = ',')]
+    pub allow: Vec<IpAddr>,
+    /// Where to write the certificate, key and CA certificate (default ./<name>).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct AssessArgs {
+    #[arg(long)]
+    pub device: String,
+    /// Checklist items that passed (comma-separated; see `devices schedule`).
+    #[arg(long, value_delimiter = ',')]
+    pub pass: Vec<String>,
+    /// Checklist items that failed.
+    #[arg(long, value_delimiter = ',')]
+    pub fail: Vec<String>,
+    /// Checklist items that do not apply.
+    #[arg(long = "na", value_delimiter = ',')]
+    pub not_applicable: Vec<String>,
+    /// A finding (repeatable).
+    #[arg(long)]
+    pub finding: Vec<String>,
+    /// Evidence: a file (recorded with its SHA-256) or a reference (repeatable).
+    #[arg(long)]
+    pub evidence: Vec<String>,
+    /// Sign off as the security officer.
+    #[arg(long)]
+    pub sign_off: bool,
+}
+
 #[derive(Subcommand)]
 pub enum DevicesCmd {
     /// Enroll an instrument: issue its client certificate (mutual TLS), or with
     /// --legacy-tcp allow it on the plain-TCP port from the given addresses.
-    Enroll {
-        /// A unique name, e.g. chem-1.
-        #[arg(long)]
-        name: String,
-        /// MSH-3 its messages carry (defaults to the name).
-        #[arg(long)]
-        sending_app: Option<String>,
-        /// MSH-4 its messages carry.
-        #[arg(long, alias = "facility")]
-        sending_facility: String,
-        /// LOINC codes it is registered to report, comma-separated (none: any).
-        #[arg(long, value_delimiter = ',')]
-        analytes: Vec<String>,
-        /// Plain TCP instead of TLS, for instruments that cannot do TLS (a weaker control).
-        #[arg(long, requires = "allow")]
-        legacy_tcp: bool,
-        /// Source address allowed on the plain-TCP port (repeatable).
-        #[arg(long, alias = "allow-from", value_delimiter = ',')]
-        allow: Vec<IpAddr>,
-        /// Where to write the certificate, key and CA certificate (default ./<name>).
-        #[arg(long)]
-        out: Option<PathBuf>,
-    },
+    Enroll(EnrollArgs),
     /// Revoke an instrument (by name or id); listeners drop its connections.
     Revoke { name: String },
     /// Enrolled instruments, with their transport and status.
@@ -235,28 +262,7 @@ pub enum DevicesCmd {
         timeout_ms: u64,
     },
     /// Record a security assessment: checklist results, findings, evidence, sign-off.
-    Assess {
-        #[arg(long)]
-        device: String,
-        /// Checklist items that passed (comma-separated; see `devices schedule`).
-        #[arg(long, value_delimiter = ',')]
-        pass: Vec<String>,
-        /// Checklist items that failed.
-        #[arg(long, value_delimiter = ',')]
-        fail: Vec<String>,
-        /// Checklist items that do not apply.
-        #[arg(long = "na", value_delimiter = ',')]
-        not_applicable: Vec<String>,
-        /// A finding (repeatable).
-        #[arg(long)]
-        finding: Vec<String>,
-        /// Evidence: a file (recorded with its SHA-256) or a reference (repeatable).
-        #[arg(long)]
-        evidence: Vec<String>,
-        /// Sign off as the security officer.
-        #[arg(long)]
-        sign_off: bool,
-    },
+    Assess(AssessArgs),
     /// Assessment schedule: when each device was last assessed and which are overdue.
     Schedule,
 }
@@ -265,53 +271,7 @@ pub fn run(g: &Global, cmd: DevicesCmd) -> Result<()> {
     let store = g.open()?;
     let actor = Actor::operator();
     match cmd {
-        DevicesCmd::Enroll {
-            name,
-            sending_app,
-            sending_facility,
-            analytes,
-            legacy_tcp,
-            allow,
-            out,
-        } => {
-            let req = EnrollRequest {
-                sending_app: sending_app.unwrap_or_else(|| name.clone()),
-                name: name.clone(),
-                sending_facility,
-                analytes,
-                legacy_allow: legacy_tcp.then_some(allow),
-            };
-            let (e, issued) = enroll(&store, &actor, &g.data_dir, &req)?;
-            store.checkpoint()?;
-            match issued {
-                Some(i) => {
-                    let dir = out.unwrap_or_else(|| PathBuf::from(&name));
-                    std::fs::create_dir_all(&dir)
-                        .with_context(|| format!("creating {}", dir.display()))?;
-                    let ca = DeviceCa::open_or_create(&store, &g.data_dir)?;
-                    std::fs::write(dir.join("ca.crt"), ca.cert_pem())?;
-                    std::fs::write(dir.join(format!("{name}.crt")), &i.cert_pem)?;
-                    write_key(&dir.join(format!("{name}.key")), i.key_pem.as_bytes())?;
-                    println!(
-                        "enrolled {name} for mutual TLS (certificate serial {}, SHA-256 {})",
-                        i.serial, i.fingerprint
-                    );
-                    println!(
-                        "wrote {0}/{name}.crt, {0}/{name}.key (mode 0600) and {0}/ca.crt: install them on the instrument",
-                        dir.display()
-                    );
-                }
-                None => println!(
-                    "enrolled {name} for legacy plain TCP from {} (a weaker control: no device identity, no encryption in transit)",
-                    e.allow_from
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            }
-            Ok(())
-        }
+        DevicesCmd::Enroll(a) => enroll_cmd(g, &store, &actor, a),
         DevicesCmd::Revoke { name } => {
             let e = store.revoke_instrument(&actor, &name)?;
             store.checkpoint()?;
@@ -473,72 +433,7 @@ pub fn run(g: &Global, cmd: DevicesCmd) -> Result<()> {
             ports,
             timeout_ms,
         } => crate::devices_scan::scan(g, &store, &actor, &device, &ports, timeout_ms),
-        DevicesCmd::Assess {
-            device,
-            pass,
-            fail,
-            not_applicable,
-            finding,
-            evidence,
-            sign_off,
-        } => {
-            let mut checklist = Vec::new();
-            for (items, result) in [
-                (pass, CheckResult::Pass),
-                (fail, CheckResult::Fail),
-                (not_applicable, CheckResult::NotApplicable),
-            ] {
-                for item in items {
-                    if !DEFAULT_CHECKLIST.contains(&item.as_str()) {
-                        bail!(
-                            "unknown checklist item {item:?}; the items are {}",
-                            DEFAULT_CHECKLIST.join(", ")
-                        );
-                    }
-                    checklist.push(ChecklistItem {
-                        item,
-                        result,
-                        note: None,
-                    });
-                }
-            }
-            let evidence = evidence
-                .into_iter()
-                .map(|e| {
-                    let p = std::path::Path::new(&e);
-                    if p.is_file() {
-                        let bytes =
-                            std::fs::read(p).with_context(|| format!("reading evidence {e}"))?;
-                        Ok(format!(
-                            "{e} sha256:{}",
-                            hex::encode(labguard_crypto::sha256(&bytes))
-                        ))
-                    } else {
-                        Ok(e)
-                    }
-                })
-                .collect::<Result<Vec<_>>>()?;
-            let new = NewAssessment {
-                checklist,
-                findings: finding,
-                evidence,
-                sign_off,
-            };
-            let a = store.record_assessment(&actor, &device, &new)?;
-            store.checkpoint()?;
-            emit(g, &a, || {
-                println!(
-                    "recorded assessment of {} ({}); next due {}",
-                    a.device,
-                    if a.signed_off_by.is_some() {
-                        "signed off"
-                    } else {
-                        "not signed off"
-                    },
-                    a.next_due
-                );
-            })
-        }
+        DevicesCmd::Assess(a) => assess_cmd(g, &store, &actor, a),
         DevicesCmd::Schedule => {
             let today = chrono::Utc::now().date_naive();
             let s = store.assessment_schedule(&actor, today)?;
@@ -570,4 +465,130 @@ pub(crate) fn write_key(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
         .with_context(|| format!("writing {}", path.display()))?;
     f.write_all(bytes)?;
     Ok(())
+}
+
+fn enroll_cmd(
+    g: &Global,
+    store: &labguard_store::Store,
+    actor: &Actor,
+    a: EnrollArgs,
+) -> Result<()> {
+    let EnrollArgs {
+        name,
+        sending_app,
+        sending_facility,
+        analytes,
+        legacy_tcp,
+        allow,
+        out,
+    } = a;
+    let req = EnrollRequest {
+        sending_app: sending_app.unwrap_or_else(|| name.clone()),
+        name: name.clone(),
+        sending_facility,
+        analytes,
+        legacy_allow: legacy_tcp.then_some(allow),
+    };
+    let (e, issued) = enroll(store, actor, &g.data_dir, &req)?;
+    store.checkpoint()?;
+    match issued {
+        Some(i) => {
+            let dir = out.unwrap_or_else(|| PathBuf::from(&name));
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("creating {}", dir.display()))?;
+            let ca = DeviceCa::open_or_create(store, &g.data_dir)?;
+            std::fs::write(dir.join("ca.crt"), ca.cert_pem())?;
+            std::fs::write(dir.join(format!("{name}.crt")), &i.cert_pem)?;
+            write_key(&dir.join(format!("{name}.key")), i.key_pem.as_bytes())?;
+            println!(
+                "enrolled {name} for mutual TLS (certificate serial {}, SHA-256 {})",
+                i.serial, i.fingerprint
+            );
+            println!(
+                "wrote {0}/{name}.crt, {0}/{name}.key (mode 0600) and {0}/ca.crt: install them on the instrument",
+                dir.display()
+            );
+        }
+        None => println!(
+            "enrolled {name} for legacy plain TCP from {} (a weaker control: no device identity, no encryption in transit)",
+            e.allow_from
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+    Ok(())
+}
+
+fn assess_cmd(
+    g: &Global,
+    store: &labguard_store::Store,
+    actor: &Actor,
+    a: AssessArgs,
+) -> Result<()> {
+    let AssessArgs {
+        device,
+        pass,
+        fail,
+        not_applicable,
+        finding,
+        evidence,
+        sign_off,
+    } = a;
+    let mut checklist = Vec::new();
+    for (items, result) in [
+        (pass, CheckResult::Pass),
+        (fail, CheckResult::Fail),
+        (not_applicable, CheckResult::NotApplicable),
+    ] {
+        for item in items {
+            if !DEFAULT_CHECKLIST.contains(&item.as_str()) {
+                bail!(
+                    "unknown checklist item {item:?}; the items are {}",
+                    DEFAULT_CHECKLIST.join(", ")
+                );
+            }
+            checklist.push(ChecklistItem {
+                item,
+                result,
+                note: None,
+            });
+        }
+    }
+    let evidence = evidence
+        .into_iter()
+        .map(|e| {
+            let p = std::path::Path::new(&e);
+            if p.is_file() {
+                let bytes = std::fs::read(p).with_context(|| format!("reading evidence {e}"))?;
+                Ok(format!(
+                    "{e} sha256:{}",
+                    hex::encode(labguard_crypto::sha256(&bytes))
+                ))
+            } else {
+                Ok(e)
+            }
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let new = NewAssessment {
+        checklist,
+        findings: finding,
+        evidence,
+        sign_off,
+    };
+    let a = store.record_assessment(actor, &device, &new)?;
+    store.checkpoint()?;
+    emit(g, &a, || {
+        println!(
+            "recorded assessment of {} ({}); next due {}",
+            a.device,
+            if a.signed_off_by.is_some() {
+                "signed off"
+            } else {
+                "not signed off"
+            },
+            a.next_due
+        );
+    })
 }
