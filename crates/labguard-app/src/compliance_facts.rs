@@ -31,14 +31,18 @@ impl LiveFacts {
     /// for a person) rather than failing the whole collection.
     pub fn gather(store: &Store, actor: &Actor, now: DateTime<Utc>) -> LiveFacts {
         LiveFacts {
-            training: training_facts(store, now).ok(),
+            training: training_facts(store, actor, now).ok(),
             devices: device_facts(store, actor, now).ok(),
         }
     }
 }
 
 /// Assignments and completions, overdue by role, and the last year's phishing results.
-pub fn training_facts(store: &Store, now: DateTime<Utc>) -> Result<TrainingFacts, StoreError> {
+pub fn training_facts(
+    store: &Store,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<TrainingFacts, StoreError> {
     let year_ago = now - Duration::days(365);
     let open = crate::training::open_assignments(store, None, now)?;
     let completed = store
@@ -57,7 +61,7 @@ pub fn training_facts(store: &Store, now: DateTime<Utc>) -> Result<TrainingFacts
         *overdue.entry(role).or_default() += 1;
     }
     let (mut sent, mut clicked, mut reported) = (0, 0, 0);
-    for r in crate::training::all_reports(store)?
+    for r in crate::training::all_reports(store, actor)?
         .iter()
         .filter(|r| r.launched_at >= year_ago)
     {

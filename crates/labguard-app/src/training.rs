@@ -258,9 +258,9 @@ pub fn may_read_phishing(
     )
 }
 
-pub fn phishing_report(store: &Store, id: Id) -> Result<PhishingReport, StoreError> {
-    let c = store.campaign(id)?;
-    let recs = store.campaign_recipients(id)?;
+pub fn phishing_report(store: &Store, actor: &Actor, id: Id) -> Result<PhishingReport, StoreError> {
+    let c = store.campaign(actor, id)?;
+    let recs = store.campaign_recipients(actor, id)?;
     let recipients: Vec<labguard_training::phishing::Recipient> = recs
         .iter()
         .map(|r| labguard_training::phishing::Recipient {
@@ -271,7 +271,7 @@ pub fn phishing_report(store: &Store, id: Id) -> Result<PhishingReport, StoreErr
             token_digest: String::new(),
         })
         .collect();
-    let events = store.campaign_events(id)?;
+    let events = store.campaign_events(actor, id)?;
     let launched_at = c.launched_at.unwrap_or(c.created_at);
     let report = campaign_report(id, &c.name, launched_at, &recipients, &events);
     let staff = store.list_staff()?;
@@ -298,7 +298,7 @@ pub fn phishing_report(store: &Store, id: Id) -> Result<PhishingReport, StoreErr
     use labguard_store::DeliveryStatus as D;
     let count = |st: D| recs.iter().filter(|r| r.status == st).count();
     let plain: std::collections::BTreeSet<Id> = store
-        .campaign_deliveries(id)?
+        .campaign_deliveries(actor, id)?
         .into_iter()
         .filter(|d| d.transport == Some(labguard_store::MailTransport::Plain))
         .map(|d| d.recipient_id)
@@ -344,12 +344,12 @@ pub fn phishing_report(store: &Store, id: Id) -> Result<PhishingReport, StoreErr
 }
 
 /// Every launched campaign's report, oldest first (for the trend chart).
-pub fn all_reports(store: &Store) -> Result<Vec<CampaignReport>, StoreError> {
+pub fn all_reports(store: &Store, actor: &Actor) -> Result<Vec<CampaignReport>, StoreError> {
     store
-        .list_campaigns()?
+        .list_campaigns(actor)?
         .into_iter()
         .filter(|c| c.launched_at.is_some())
-        .map(|c| phishing_report(store, c.id).map(|r| r.report))
+        .map(|c| phishing_report(store, actor, c.id).map(|r| r.report))
         .collect()
 }
 

@@ -71,11 +71,12 @@ pub fn decode_quoted_printable(text: &str) -> String {
 /// reporters for the first time; tokens of no campaign are ignored.
 pub fn record_forwarded_report(
     store: &labguard_store::Store,
+    actor: &labguard_store::Actor,
     message: &str,
 ) -> Result<usize, MailError> {
     let text = decode_quoted_printable(message);
     let mut bases: Vec<String> = store
-        .list_campaigns()?
+        .list_campaigns(actor)?
         .into_iter()
         .map(|c| c.base_url)
         .collect();

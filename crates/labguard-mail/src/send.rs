@@ -258,7 +258,7 @@ pub fn launch(
     pace: &dyn Pace,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<LaunchReport, MailError> {
-    let c = store.campaign(id)?;
+    let c = store.campaign(actor, id)?;
     let template = builtin_template(&c.template_id)?;
     let allow = DomainAllowList::new(&c.allowed_domains)?;
     let target = SmtpTarget::parse(&c.smtp_url)?;
@@ -273,7 +273,7 @@ pub fn launch(
     let mut window_closed = false;
     let mut plain = 0usize;
     loop {
-        let all = store.campaign_recipients(id)?;
+        let all = store.campaign_recipients(actor, id)?;
         let total = all.len();
         let settled = all
             .iter()
@@ -376,7 +376,7 @@ pub fn launch(
     }
 
     let recipients: Vec<RecipientOutcome> = store
-        .campaign_recipients(id)?
+        .campaign_recipients(actor, id)?
         .into_iter()
         .map(|r| RecipientOutcome {
             staff_id: r.staff_id,

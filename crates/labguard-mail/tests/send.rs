@@ -207,7 +207,7 @@ fn paced_only_to_allowed_domains_and_once_each() {
     // A recipient outside the list that reached the store anyway is refused at send time.
     let c2 = labguard_store::Campaign {
         id: Id::new_v4(),
-        ..store.campaign(created.campaign_id).unwrap()
+        ..store.campaign(&op, created.campaign_id).unwrap()
     };
     store
         .create_campaign(
@@ -273,7 +273,7 @@ fn server_down_is_retried_with_backoff_then_delivers_once() {
     // Exponential backoff: 60 s, then 120 s.
     assert!(a[1].at - a[0].at >= Duration::seconds(60));
     assert!(a[2].at - a[1].at >= Duration::seconds(120));
-    let deliveries = store.campaign_deliveries(created.campaign_id).unwrap();
+    let deliveries = store.campaign_deliveries(&op, created.campaign_id).unwrap();
     let outcomes: Vec<&str> = deliveries.iter().map(|d| d.outcome.as_str()).collect();
     assert_eq!(outcomes, ["deferred", "deferred", "accepted"]);
     // The sink offers no STARTTLS, so the opportunistic sender went out in the clear, and

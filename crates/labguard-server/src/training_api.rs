@@ -257,7 +257,7 @@ pub async fn campaigns(
     let cs = st
         .run(move |s| {
             svc::may_read_phishing(s, &actor, labguard_store::Action::PhishingCampaignList)?;
-            Ok(s.list_campaigns()?)
+            Ok(s.list_campaigns(&actor)?)
         })
         .await?;
     Ok(Json(
@@ -366,7 +366,7 @@ pub async fn launch_campaign(
             labguard_store::Action::PhishingCampaignLaunch,
             "phishing_campaign",
         )?;
-        s.campaign(id)?;
+        s.campaign(&a2, id)?;
         Ok(())
     })
     .await?;
@@ -407,7 +407,7 @@ pub async fn campaign_report(
     let r = st
         .run(move |s| {
             svc::may_read_phishing(s, &actor, labguard_store::Action::PhishingReportRead)?;
-            Ok(svc::phishing_report(s, id)?)
+            Ok(svc::phishing_report(s, &actor, id)?)
         })
         .await?;
     Ok(Json(

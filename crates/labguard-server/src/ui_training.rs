@@ -344,7 +344,7 @@ async fn campaigns_page(State(st): State<AppState>, req: Request) -> Response {
     let r = st
         .run(move |s| {
             svc::may_read_phishing(s, &actor, labguard_store::Action::PhishingCampaignList)?;
-            Ok((s.list_campaigns()?, svc::all_reports(s)?))
+            Ok((s.list_campaigns(&actor)?, svc::all_reports(s, &actor)?))
         })
         .await;
     let (campaigns, reports) = match r {
@@ -385,7 +385,10 @@ async fn report_page(State(st): State<AppState>, Path(id): Path<Id>, req: Reques
     let r = st
         .run(move |s| {
             svc::may_read_phishing(s, &actor, labguard_store::Action::PhishingReportRead)?;
-            Ok((svc::phishing_report(s, id)?, svc::all_reports(s)?))
+            Ok((
+                svc::phishing_report(s, &actor, id)?,
+                svc::all_reports(s, &actor)?,
+            ))
         })
         .await;
     let (r, all) = match r {

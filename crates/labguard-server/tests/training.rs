@@ -237,7 +237,11 @@ fn remedial_training_from_a_click_and_reports_for_auditors() {
         let mut mails = vec![];
         for _ in 0..200 {
             // Wait for the store, not just the sink: the report below reads "sent".
-            let sent = env.store.campaign_recipients(cid).unwrap()[0].status
+            let sent = env
+                .store
+                .campaign_recipients(&labguard_store::Actor::operator(), cid)
+                .unwrap()[0]
+                .status
                 == labguard_store::DeliveryStatus::Sent;
             mails = sink.received();
             if sent {

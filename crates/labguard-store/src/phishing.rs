@@ -261,7 +261,23 @@ impl Store {
         })
     }
 
-    pub fn campaign(&self, id: Id) -> Result<Campaign, StoreError> {
+    /// Who may read campaigns, their recipients, events and deliveries: the security
+    /// officer who runs them, or whoever reads the lab's reports.
+    pub(crate) fn may_read_campaigns(
+        &self,
+        actor: &Actor,
+        action: Action,
+    ) -> Result<(), StoreError> {
+        self.require_any(
+            actor,
+            &[Permission::PhishingManage, Permission::ReportsRead],
+            action,
+            "phishing_campaign",
+        )
+    }
+
+    pub fn campaign(&self, actor: &Actor, id: Id) -> Result<Campaign, StoreError> {
+        self.may_read_campaigns(actor, Action::PhishingReportRead)?;
         let mut tx = self.backend.begin()?;
         let rows = tx.query(
             &format!("SELECT {CAMPAIGN_COLS} FROM phishing_campaigns WHERE id = ?"),
@@ -272,7 +288,8 @@ impl Store {
             .unwrap_or_else(|| Err(StoreError::NotFound(format!("phishing campaign {id}"))))
     }
 
-    pub fn list_campaigns(&self) -> Result<Vec<Campaign>, StoreError> {
+    pub fn list_campaigns(&self, actor: &Actor) -> Result<Vec<Campaign>, StoreError> {
+        self.may_read_campaigns(actor, Action::PhishingCampaignList)?;
         let mut tx = self.backend.begin()?;
         tx.query(
             &format!("SELECT {CAMPAIGN_COLS} FROM phishing_campaigns ORDER BY created_at"),
@@ -283,7 +300,12 @@ impl Store {
         .collect()
     }
 
-    pub fn campaign_recipients(&self, campaign: Id) -> Result<Vec<RecipientRecord>, StoreError> {
+    pub fn campaign_recipients(
+        &self,
+        actor: &Actor,
+        campaign: Id,
+    ) -> Result<Vec<RecipientRecord>, StoreError> {
+        self.may_read_campaigns(actor, Action::PhishingReportRead)?;
         let mut tx = self.backend.begin()?;
         tx.query(
             &format!(

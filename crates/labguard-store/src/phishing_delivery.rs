@@ -234,7 +234,12 @@ impl Store {
     }
 
     /// Recorded delivery attempts of a campaign, oldest first.
-    pub fn campaign_deliveries(&self, campaign: Id) -> Result<Vec<Delivery>, StoreError> {
+    pub fn campaign_deliveries(
+        &self,
+        actor: &Actor,
+        campaign: Id,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        self.may_read_campaigns(actor, Action::PhishingReportRead)?;
         let mut tx = self.backend.begin()?;
         tx.query(
             "SELECT d.recipient_id, d.attempt, d.at, d.outcome, d.detail, d.transport FROM phishing_deliveries d JOIN phishing_recipients r ON r.id = d.recipient_id WHERE r.campaign_id = ? ORDER BY d.at, d.attempt",

@@ -121,7 +121,12 @@ impl Store {
     }
 
     /// Every recorded event of a campaign, oldest first.
-    pub fn campaign_events(&self, campaign: Id) -> Result<Vec<PhishEvent>, StoreError> {
+    pub fn campaign_events(
+        &self,
+        actor: &Actor,
+        campaign: Id,
+    ) -> Result<Vec<PhishEvent>, StoreError> {
+        self.may_read_campaigns(actor, Action::PhishingReportRead)?;
         let mut tx = self.backend.begin()?;
         tx.query(
             "SELECT staff_id, kind, at FROM phishing_events WHERE campaign_id = ? ORDER BY at",

@@ -63,7 +63,7 @@ fn token(b: u8) -> TrackingToken {
 
 fn rid(store: &Store, c: &Campaign, s: &Staff) -> Id {
     store
-        .campaign_recipients(c.id)
+        .campaign_recipients(&op(), c.id)
         .unwrap()
         .into_iter()
         .find(|r| r.staff_id == s.id)
@@ -79,7 +79,7 @@ fn delivery_is_at_most_once_and_tokens_are_bound_to_one_recipient() {
         let bo = staff(&store, "bo", Role::LabTechnologist);
         let c1 = campaign(&store, &[&ana, &bo]);
         let c2 = campaign(&store, &[&ana]);
-        let back = store.campaign(c1.id).unwrap();
+        let back = store.campaign(&op(), c1.id).unwrap();
         assert_eq!(
             (
                 &back.name,
@@ -91,7 +91,7 @@ fn delivery_is_at_most_once_and_tokens_are_bound_to_one_recipient() {
             "{}",
             env.name
         );
-        assert_eq!(store.list_campaigns().unwrap().len(), 2);
+        assert_eq!(store.list_campaigns(&op()).unwrap().len(), 2);
 
         // Claim, then a second claim (another process, or a restart) must refuse.
         let (ta, tb, t2) = (token(1), token(2), token(3));
@@ -166,8 +166,8 @@ fn delivery_is_at_most_once_and_tokens_are_bound_to_one_recipient() {
                 .is_none());
         }
 
-        let e1 = store.campaign_events(c1.id).unwrap();
-        let e2 = store.campaign_events(c2.id).unwrap();
+        let e1 = store.campaign_events(&op(), c1.id).unwrap();
+        let e2 = store.campaign_events(&op(), c2.id).unwrap();
         let kinds = |es: &[labguard_training::phishing::PhishEvent], who: Id| {
             let mut v: Vec<EventKind> = es
                 .iter()
@@ -194,9 +194,9 @@ fn delivery_is_at_most_once_and_tokens_are_bound_to_one_recipient() {
         assert_eq!(rules[0].course_id, labguard_training::PHISHING_COURSE_ID);
         assert_eq!(rules[0].kind, RuleKind::Remedial { campaign_id: c1.id });
 
-        let recs = store.campaign_recipients(c1.id).unwrap();
+        let recs = store.campaign_recipients(&op(), c1.id).unwrap();
         assert!(recs.iter().all(|r| r.status == DeliveryStatus::Sent));
-        let deliveries = store.campaign_deliveries(c1.id).unwrap();
+        let deliveries = store.campaign_deliveries(&op(), c1.id).unwrap();
         assert_eq!(deliveries.len(), 3, "{}", env.name);
         assert_eq!(
             deliveries
@@ -238,7 +238,7 @@ fn give_up_marks_failed_and_permissions_hold() {
         let r = rid(&store, &c, &ana);
         assert!(store.claim_recipient(&op(), r, &token(4)).unwrap());
         store.mark_failed(&op(), r, "550 no such user").unwrap();
-        let rec = &store.campaign_recipients(c.id).unwrap()[0];
+        let rec = &store.campaign_recipients(&op(), c.id).unwrap()[0];
         assert_eq!(rec.status, DeliveryStatus::Failed);
         assert_eq!(rec.attempts, 1);
         assert_eq!(rec.last_error.as_deref(), Some("550 no such user"));
@@ -255,6 +255,22 @@ fn give_up_marks_failed_and_permissions_hold() {
             .unwrap();
         assert_eq!(store.lab_mail_domains().unwrap(), vec!["lab.example.org"]);
         assert!(store.set_lab_mail_domains(&tech, &[]).is_err());
+
+        // Reading campaigns is checked in the store, whoever calls: a technologist is
+        // refused every read (and the refusal is in the audit log); an auditor may read.
+        let (before, _) = store.audit_head().unwrap();
+        assert!(matches!(
+            store.campaign_recipients(&tech, c.id),
+            Err(StoreError::Denied(_))
+        ));
+        assert!(store.campaign(&tech, c.id).is_err());
+        assert!(store.list_campaigns(&tech).is_err());
+        assert!(store.campaign_events(&tech, c.id).is_err());
+        assert!(store.campaign_deliveries(&tech, c.id).is_err());
+        let (after, _) = store.audit_head().unwrap();
+        assert_eq!(after, before + 5, "{}: each refusal is audited", env.name);
+        let auditor = Actor::staff(Id::new_v4().to_string(), Role::Auditor);
+        assert_eq!(store.campaign_recipients(&auditor, c.id).unwrap().len(), 1);
     }
 }
 

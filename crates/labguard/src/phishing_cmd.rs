@@ -212,14 +212,17 @@ pub fn run(g: &Global, cmd: PhishingCmd) -> Result<()> {
                     b
                 }
             };
-            let n =
-                labguard_mail::record_forwarded_report(&store, &String::from_utf8_lossy(&text))?;
+            let n = labguard_mail::record_forwarded_report(
+                &store,
+                &op,
+                &String::from_utf8_lossy(&text),
+            )?;
             emit(g, &serde_json::json!({"recorded": n}), || {
                 println!("recorded {n} report(s)")
             })
         }
         PhishingCmd::List => {
-            let cs = store.list_campaigns()?;
+            let cs = store.list_campaigns(&op)?;
             emit(g, &cs, || {
                 for c in &cs {
                     println!(
@@ -234,7 +237,7 @@ pub fn run(g: &Global, cmd: PhishingCmd) -> Result<()> {
             })
         }
         PhishingCmd::Report { id } => {
-            let r = labguard_app::training::phishing_report(&store, id)?;
+            let r = labguard_app::training::phishing_report(&store, &op, id)?;
             emit(g, &r, || {
                 println!("{} ({})", r.name, r.template);
                 println!(
