@@ -62,13 +62,9 @@ fn spec_status(v: &serde_json::Value, citation: &str) -> String {
         .to_string()
 }
 
-#[test]
-fn collect_status_report_attest_and_incidents() {
-    let t = tempfile::tempdir().unwrap();
-    let lab = t.path().join("lab");
-    let dd = d(&lab);
-    ok(&["init", "--data-dir", dd, "--admin", "olga.okafor"]);
-    let so: serde_json::Value = serde_json::from_str(&ok(&[
+/// Adds `sam`, a security officer, and returns `users add`'s JSON (password, TOTP secret).
+fn add_security_officer(dd: &str) -> serde_json::Value {
+    serde_json::from_str(&ok(&[
         "users",
         "add",
         "--data-dir",
@@ -80,7 +76,16 @@ fn collect_status_report_attest_and_incidents() {
         "--format",
         "json",
     ]))
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn collect_status_report_attest_and_incidents() {
+    let t = tempfile::tempdir().unwrap();
+    let lab = t.path().join("lab");
+    let dd = d(&lab);
+    ok(&["init", "--data-dir", dd, "--admin", "olga.okafor"]);
+    let so = add_security_officer(dd);
     let ana: serde_json::Value = serde_json::from_str(&ok(&[
         "users",
         "add",
@@ -432,19 +437,7 @@ fn attest_reauthentication_is_throttled_like_sign_in() {
     let lab = t.path().join("lab");
     let dd = d(&lab);
     ok(&["init", "--data-dir", dd, "--admin", "olga.okafor"]);
-    let so: serde_json::Value = serde_json::from_str(&ok(&[
-        "users",
-        "add",
-        "--data-dir",
-        dd,
-        "--username",
-        "sam",
-        "--role",
-        "security-officer",
-        "--format",
-        "json",
-    ]))
-    .unwrap();
+    let so = add_security_officer(dd);
     let pw = so["password"].as_str().unwrap();
     let attest = |code: &str| {
         bin()
