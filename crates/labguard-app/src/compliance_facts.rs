@@ -44,14 +44,14 @@ pub fn training_facts(
     now: DateTime<Utc>,
 ) -> Result<TrainingFacts, StoreError> {
     let year_ago = now - Duration::days(365);
-    let open = crate::training::open_assignments(store, None, now)?;
+    let open = crate::training::open_assignments(store, actor, None, now)?;
     let completed = store
-        .completions(None)?
+        .completions(actor, None)?
         .iter()
         .filter(|c| c.completed_at >= year_ago)
         .count();
     let roles: BTreeMap<_, _> = store
-        .list_staff()?
+        .list_staff(actor)?
         .into_iter()
         .map(|s| (s.id, s.role.code().to_string()))
         .collect();

@@ -11,3 +11,4 @@ pub mod devices;
 pub mod error;
 pub mod signin;
 pub mod training;
+pub mod vex_export;

@@ -26,12 +26,12 @@ fn corrupt(what: &str) -> StoreError {
 
 /// Every course staff can take: the built-in ones, and the newest stored version of each lab
 /// course (a lab course with a built-in id replaces the built-in when its version is higher).
-pub fn catalog(store: &Store) -> Result<Vec<Course>, StoreError> {
+pub fn catalog(store: &Store, actor: &Actor) -> Result<Vec<Course>, StoreError> {
     let mut by_id: BTreeMap<String, Course> = BTreeMap::new();
     for c in builtin_courses().map_err(|(f, _)| corrupt(&format!("built-in course {f}")))? {
         by_id.insert(c.id.clone(), c);
     }
-    for stored in store.lab_courses()? {
+    for stored in store.lab_courses(actor)? {
         let c = Course::parse_markdown(&stored.source)
             .map_err(|_| corrupt(&format!("lab course {}", stored.course_id)))?;
         match by_id.get(&c.id) {
@@ -44,8 +44,8 @@ pub fn catalog(store: &Store) -> Result<Vec<Course>, StoreError> {
     Ok(by_id.into_values().collect())
 }
 
-pub fn course(store: &Store, id: &str) -> Result<Course, StoreError> {
-    catalog(store)?
+pub fn course(store: &Store, actor: &Actor, id: &str) -> Result<Course, StoreError> {
+    catalog(store, actor)?
         .into_iter()
         .find(|c| c.id == id)
         .ok_or_else(|| {
@@ -56,10 +56,18 @@ pub fn course(store: &Store, id: &str) -> Result<Course, StoreError> {
         })
 }
 
-pub fn trainees(store: &Store) -> Result<Vec<Trainee>, StoreError> {
-    let since: BTreeMap<Id, DateTime<Utc>> = store.staff_since()?.into_iter().collect();
-    Ok(store
-        .list_staff()?
+/// Everyone who takes training (or only `only`: a learner may read their own record).
+pub fn trainees(
+    store: &Store,
+    actor: &Actor,
+    only: Option<Id>,
+) -> Result<Vec<Trainee>, StoreError> {
+    let since: BTreeMap<Id, DateTime<Utc>> = store.staff_since(actor, only)?.into_iter().collect();
+    let staff = match only {
+        Some(id) => vec![store.staff_member(actor, id)?],
+        None => store.list_staff(actor)?,
+    };
+    Ok(staff
         .into_iter()
         .map(|s| Trainee {
             hired_at: since.get(&s.id).copied().unwrap_or(DateTime::UNIX_EPOCH),
@@ -73,26 +81,25 @@ pub fn trainees(store: &Store) -> Result<Vec<Trainee>, StoreError> {
 /// Open assignments for everyone (or one person), earliest due first.
 pub fn open_assignments(
     store: &Store,
+    actor: &Actor,
     staff: Option<Id>,
     now: DateTime<Utc>,
 ) -> Result<Vec<Assignment>, StoreError> {
-    let releases: Vec<CourseRelease> = catalog(store)?.iter().map(Course::release).collect();
-    let mut people = trainees(store)?;
-    if let Some(id) = staff {
-        people.retain(|t| t.staff.id == id);
-    }
-    let rules = store.training_rules()?;
-    let done = store.completions(staff)?;
+    let releases: Vec<CourseRelease> = catalog(store, actor)?.iter().map(Course::release).collect();
+    let people = trainees(store, actor, staff)?;
+    let rules = store.training_rules(actor)?;
+    let done = store.completions(actor, staff)?;
     Ok(due_assignments(&people, &rules, &releases, &done, now))
 }
 
 pub fn staff_transcript(
     store: &Store,
+    actor: &Actor,
     staff: Id,
     now: DateTime<Utc>,
 ) -> Result<Transcript, StoreError> {
-    let open = open_assignments(store, Some(staff), now)?;
-    let done = store.completions(Some(staff))?;
+    let open = open_assignments(store, actor, Some(staff), now)?;
+    let done = store.completions(actor, Some(staff))?;
     Ok(transcript(staff, &done, &open))
 }
 
@@ -103,7 +110,7 @@ pub fn start_quiz(
     staff: Id,
     course_id: &str,
 ) -> Result<(Id, quiz::LearnerQuiz), StoreError> {
-    let c = course(store, course_id)?;
+    let c = course(store, actor, course_id)?;
     let mut b = [0u8; 8];
     getrandom::fill(&mut b).map_err(|e| StoreError::Io(format!("random: {e}")))?;
     let seed = u64::from_le_bytes(b);
@@ -135,22 +142,17 @@ pub fn submit_quiz(
     cert_key: &[u8],
     now: DateTime<Utc>,
 ) -> Result<QuizOutcome, SubmitError> {
-    let a = store.attempt(attempt)?;
+    let a = store.attempt(actor, attempt)?;
     if a.submitted_at.is_some() {
         return Err(StoreError::Conflict.into());
     }
-    let c = course(store, &a.course_id)?;
+    let c = course(store, actor, &a.course_id)?;
     if c.version != a.course_version {
         return Err(StoreError::NotFound("this course changed; start a new attempt".into()).into());
     }
     let grade = quiz::grade(&c, a.seed, answers)?;
     let cert = if grade.passed {
-        let name = store
-            .list_staff()?
-            .into_iter()
-            .find(|s| s.id == a.staff_id)
-            .map(|s| s.display_name)
-            .unwrap_or_default();
+        let name = store.staff_member(actor, a.staff_id)?.display_name;
         Some(certificate::issue_certificate(
             cert_key,
             certificate::CertificateFields {
@@ -274,10 +276,10 @@ pub fn phishing_report(store: &Store, actor: &Actor, id: Id) -> Result<PhishingR
     let events = store.campaign_events(actor, id)?;
     let launched_at = c.launched_at.unwrap_or(c.created_at);
     let report = campaign_report(id, &c.name, launched_at, &recipients, &events);
-    let staff = store.list_staff()?;
+    let staff = store.list_staff(actor)?;
     let who = |sid: Id| staff.iter().find(|s| s.id == sid);
     let remedial_assigned = store
-        .training_rules()?
+        .training_rules(actor)?
         .into_iter()
         .filter(|r| r.kind == RuleKind::Remedial { campaign_id: id })
         .filter_map(|r| match r.target {

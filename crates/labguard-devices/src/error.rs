@@ -33,7 +33,8 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
-    /// The zip container itself is unreadable (a single bad entry is a warning instead).
+    /// A zip archive that is unreadable, over a limit, or holds an invalid entry (the
+    /// message names the entry; nothing of the archive is imported).
     #[error("zip archive: {0}")]
     Zip(String),
     /// A version string that its ecosystem's grammar rejects.

@@ -124,7 +124,7 @@ pub fn create_campaign(
     }
     let allowed = allowed_domains(store, &spec.allowed_domains, &spec.from_address)?;
     let allow = DomainAllowList::new(&allowed)?;
-    let staff = store.list_staff()?;
+    let staff = store.list_staff(actor)?;
     let mut seed = [0u8; 8];
     getrandom::fill(&mut seed).map_err(|e| MailError::Random(e.to_string()))?;
     // Tokens are drawn at send time; the plan's are placeholders and dropped here.

@@ -58,13 +58,13 @@ pub fn send_reminders(
         .map_err(|e| MailError::BadFrom(format!("{}: {e}", opts.from_address)))?;
     let hello = ClientId::Domain(from.domain().to_string());
     let allow = DomainAllowList::new(&allowed_domains(store, &[], &opts.from_address)?)?;
-    let staff: Vec<Staff> = store.list_staff()?;
+    let staff: Vec<Staff> = store.list_staff(actor)?;
     let by_id: BTreeMap<Id, &Staff> = staff.iter().map(|s| (s.id, s)).collect();
     let officers: Vec<&Staff> = staff
         .iter()
         .filter(|s| s.active && s.role == Role::SecurityOfficer)
         .collect();
-    let sent = store.reminders_sent()?;
+    let sent = store.reminders_sent(actor)?;
     let mut out = Vec::new();
     for r in reminders(open, &opts.schedule, &sent, now) {
         let Some(learner) = by_id.get(&r.staff_id) else {

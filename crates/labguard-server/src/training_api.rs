@@ -30,9 +30,10 @@ fn me(p: &Principal) -> ApiResult<Id> {
     responses((status = 200, body = serde_json::Value, description = "course summaries"), (status = 401, body = ErrorBody)))]
 pub async fn courses(
     State(st): State<AppState>,
-    _p: Principal,
+    p: Principal,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let cs = st.run(|s| Ok(svc::catalog(s)?)).await?;
+    let actor = p.actor.clone();
+    let cs = st.run(move |s| Ok(svc::catalog(s, &actor)?)).await?;
     let out: Vec<_> = cs.iter().map(|c| c.summary()).collect();
     Ok(Json(
         serde_json::to_value(out).map_err(|_| ApiError::internal())?,
@@ -43,10 +44,13 @@ pub async fn courses(
     responses((status = 200, body = serde_json::Value, description = "lessons as sanitized HTML"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn course(
     State(st): State<AppState>,
-    _p: Principal,
+    p: Principal,
     ApiPath(course_id): ApiPath<String>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    let c = st.run(move |s| Ok(svc::course(s, &course_id)?)).await?;
+    let actor = p.actor.clone();
+    let c = st
+        .run(move |s| Ok(svc::course(s, &actor, &course_id)?))
+        .await?;
     Ok(Json(
         serde_json::to_value(c.learner_view()).map_err(|_| ApiError::internal())?,
     ))
@@ -98,7 +102,7 @@ pub async fn submit_attempt(
     let out = st
         .run(move |s| {
             let key = s.certificate_key()?;
-            let a = s.attempt(id)?;
+            let a = s.attempt(&actor, id)?;
             if a.staff_id.to_string() != actor.id {
                 // Someone else's attempt: as if it did not exist.
                 return Err(StoreError::NotFound("quiz attempt".into()).into());
@@ -125,12 +129,13 @@ pub async fn my_training(
     p: Principal,
 ) -> ApiResult<Json<serde_json::Value>> {
     let staff = me(&p)?;
+    let actor = p.actor.clone();
     let now = st.now();
     let (open, transcript) = st
         .run(move |s| {
             Ok((
-                svc::open_assignments(s, Some(staff), now)?,
-                svc::staff_transcript(s, staff, now)?,
+                svc::open_assignments(s, &actor, Some(staff), now)?,
+                svc::staff_transcript(s, &actor, staff, now)?,
             ))
         })
         .await?;
@@ -155,7 +160,7 @@ pub async fn all_assignments(
                 labguard_store::Action::TrainingAssignmentsRead,
                 "training_rule",
             )?;
-            Ok(svc::open_assignments(s, None, now)?)
+            Ok(svc::open_assignments(s, &actor, None, now)?)
         })
         .await?;
     Ok(Json(
@@ -212,12 +217,12 @@ pub async fn add_rule(
                 labguard_store::Action::TrainingAssign,
                 "training_rule",
             )?;
-            let c = svc::course(s, &body.course_id)?;
+            let c = svc::course(s, &actor, &body.course_id)?;
             let target = match body.to.as_str() {
                 "all" => Target::AllStaff,
                 t => match t.strip_prefix("user:") {
                     Some(u) => Target::Person(
-                        s.list_staff()?
+                        s.list_staff(&actor)?
                             .into_iter()
                             .find(|x| x.username == u)
                             .map(|x| x.id)

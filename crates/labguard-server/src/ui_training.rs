@@ -68,13 +68,14 @@ async fn training_page(State(st): State<AppState>, req: Request) -> Response {
         Err(r) => return r,
     };
     let me = p.account.staff.id;
+    let actor = p.actor.clone();
     let now = st.now();
     let r = st
         .run(move |s| {
             Ok((
-                svc::catalog(s)?,
-                svc::open_assignments(s, Some(me), now)?,
-                svc::staff_transcript(s, me, now)?,
+                svc::catalog(s, &actor)?,
+                svc::open_assignments(s, &actor, Some(me), now)?,
+                svc::staff_transcript(s, &actor, me, now)?,
             ))
         })
         .await;
@@ -150,7 +151,11 @@ async fn course_page(
         Ok(p) => p,
         Err(r) => return r,
     };
-    let c = match st.run(move |s| Ok(svc::course(s, &course_id)?)).await {
+    let actor = p.actor.clone();
+    let c = match st
+        .run(move |s| Ok(svc::course(s, &actor, &course_id)?))
+        .await
+    {
         Ok(c) => c,
         Err(e) => return error_page(&p, &st, e),
     };
@@ -273,7 +278,7 @@ async fn submit_quiz(State(st): State<AppState>, Path(id): Path<Id>, req: Reques
     let now = st.now();
     let r = st
         .run(move |s| {
-            let a = s.attempt(id)?;
+            let a = s.attempt(&actor, id)?;
             if a.staff_id.to_string() != actor.id {
                 return Err(labguard_store::StoreError::NotFound("quiz attempt".into()).into());
             }
@@ -453,7 +458,7 @@ async fn hygiene_page(State(st): State<AppState>, req: Request) -> Response {
     }
     let (actor, now) = (p.actor.clone(), st.now());
     let r = st
-        .run(move |s| Ok((svc::hygiene(s, &actor, now)?, s.list_staff()?)))
+        .run(move |s| Ok((svc::hygiene(s, &actor, now)?, s.list_staff(&actor)?)))
         .await;
     let (h, staff) = match r {
         Ok(v) => v,

@@ -540,8 +540,9 @@ fn browser_takes_a_course_and_passes_its_quiz() {
     d.shot("training-13-quiz");
     let attempt = d.js("return document.getElementById('quiz').dataset.attempt");
     let attempt = Id::parse_str(attempt.as_str().unwrap()).unwrap();
-    let a = store.attempt(attempt).unwrap();
-    let course = labguard_app::training::course(store, "hipaa-security-basics").unwrap();
+    let a = store.attempt(&Actor::operator(), attempt).unwrap();
+    let course =
+        labguard_app::training::course(store, &Actor::operator(), "hipaa-security-basics").unwrap();
     let answers = labguard_training::quiz::answer_key(&course, a.seed);
     // The page shows the questions in this attempt's order.
     let shown = d.js(
@@ -572,7 +573,9 @@ fn browser_takes_a_course_and_passes_its_quiz() {
         "{text}"
     );
     assert!(text.as_str().unwrap().contains("100%"), "{text}");
-    let done = store.completion_records(Some(acct.staff.id)).unwrap();
+    let done = store
+        .completion_records(&Actor::operator(), Some(acct.staff.id))
+        .unwrap();
     assert_eq!(done.len(), 1);
     assert_eq!(done[0].0.course_id, "hipaa-security-basics");
     let shown_id = d.js("return document.getElementById('certificate-id').innerText");

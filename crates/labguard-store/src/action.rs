@@ -11,6 +11,10 @@ pub enum Action {
     PhishingCampaignList,
     /// `training.assignments.read`
     TrainingAssignmentsRead,
+    /// `staff.list`
+    StaffList,
+    /// `training.read`
+    TrainingRead,
     /// `access.review`
     AccessReview,
     /// `account.create`
@@ -245,6 +249,8 @@ impl Action {
         Action::PhishingReportRead,
         Action::PhishingCampaignList,
         Action::TrainingAssignmentsRead,
+        Action::StaffList,
+        Action::TrainingRead,
         Action::AccessReview,
         Action::AccountCreate,
         Action::AccountDeparture,
@@ -366,6 +372,8 @@ impl Action {
             Action::PhishingReportRead => "phishing.report.read",
             Action::PhishingCampaignList => "phishing.campaign.list",
             Action::TrainingAssignmentsRead => "training.assignments.read",
+            Action::StaffList => "staff.list",
+            Action::TrainingRead => "training.read",
             Action::AccessReview => "access.review",
             Action::AccountCreate => "account.create",
             Action::AccountDeparture => "account.departure",

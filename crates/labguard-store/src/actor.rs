@@ -1,5 +1,15 @@
 use labguard_core::{Permission, Role};
 
+/// Who may read the staff directory and everyone's training records: those who manage
+/// people, training, phishing or compliance, and readers of reports.
+pub const STAFF_READERS: &[Permission] = &[
+    Permission::AccountsManage,
+    Permission::TrainingManage,
+    Permission::PhishingManage,
+    Permission::ComplianceManage,
+    Permission::ReportsRead,
+];
+
 /// Who is acting. Every call into the store names one, and it goes into the audit log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
@@ -60,6 +70,11 @@ impl Actor {
             ActorKind::Device => "device",
             ActorKind::System => "system",
         }
+    }
+
+    /// Whether this is the signed-in member of staff `id` (their own records are theirs).
+    pub fn is_staff(&self, id: labguard_core::Id) -> bool {
+        matches!(self.kind, ActorKind::Staff(_)) && self.id == id.to_string()
     }
 
     /// Minimum necessary: staff get their role's permissions; devices may only file results.

@@ -312,9 +312,4 @@ impl Store {
             .map(|(s, _)| *s)
             .ok_or_else(|| StoreError::NotFound("no signed checkpoint yet".into()))
     }
-
-    /// Appends many entries in one transaction (bulk import, benchmarks).
-    pub fn append_batch(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
-        self.append_entries(entries)
-    }
 }

@@ -155,7 +155,7 @@ pub(crate) const ALL_TABLES: &[&str] = &[
 
 /// Copies every table from `src` (inside its snapshot transaction) into a fresh SQLite file.
 pub(crate) fn copy_into_sqlite(src: &mut dyn Tx, dest: &std::path::Path) -> Result<(), StoreError> {
-    let out = crate::SqliteBackend::open(dest, true)?;
+    let out = crate::sqlite::SqliteBackend::open(dest, true)?;
     out.migrate()?;
     let mut otx = out.begin()?;
     for table in ALL_TABLES {

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 
 use labguard_crypto::{Kek, KEK_ENV};
 
-use crate::{PgBackend, SqliteBackend, Store, StoreError, StoreOptions};
+use crate::postgres::PgBackend;
+use crate::sqlite::SqliteBackend;
+use crate::{Store, StoreError, StoreOptions};
 
 pub const DB_FILE: &str = "labguard.db";
 pub const KEK_FILE: &str = "kek.key";
@@ -53,7 +55,7 @@ impl DataDir {
             schema: Some(schema),
         } = &self.location
         {
-            crate::PgBackend::connect(url, Some(schema))?.drop_schema()?;
+            PgBackend::connect(url, Some(schema))?.drop_schema()?;
         }
         match fs::remove_dir_all(&self.path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
@@ -117,7 +119,7 @@ impl DataDir {
         }))
     }
 
-    fn backend(&self, create: bool) -> Result<Box<dyn crate::Backend>, StoreError> {
+    fn backend(&self, create: bool) -> Result<Box<dyn crate::backend::Backend>, StoreError> {
         Ok(match &self.location {
             Location::Sqlite => Box::new(SqliteBackend::open(&self.db_path(), create)?),
             Location::Postgres { url, schema } => {

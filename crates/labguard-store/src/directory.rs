@@ -5,7 +5,7 @@ use labguard_audit::Outcome;
 use labguard_core::{Id, Permission, Role, Staff};
 
 use crate::action::Action;
-use crate::actor::Actor;
+use crate::actor::{Actor, STAFF_READERS};
 use crate::backend::Value;
 use crate::store::{rfc3339, Store};
 use crate::StoreError;
@@ -51,28 +51,50 @@ impl Store {
         })
     }
 
-    pub fn list_staff(&self) -> Result<Vec<Staff>, StoreError> {
+    /// The staff directory, for those who manage people, training, phishing or compliance
+    /// and readers of reports.
+    pub fn list_staff(&self, actor: &Actor) -> Result<Vec<Staff>, StoreError> {
+        self.require_any(actor, STAFF_READERS, Action::StaffList, "staff")?;
+        self.staff_rows(None)
+    }
+
+    /// One member of staff: themselves, or anyone for a reader of the directory.
+    pub fn staff_member(&self, actor: &Actor, id: Id) -> Result<Staff, StoreError> {
+        self.may_read_person(actor, Some(id), Action::StaffList, "staff")?;
+        self.staff_rows(Some(id))?
+            .pop()
+            .ok_or_else(|| StoreError::NotFound("staff".into()))
+    }
+
+    fn staff_rows(&self, only: Option<Id>) -> Result<Vec<Staff>, StoreError> {
         let mut tx = self.backend.begin()?;
-        tx.query(
-            "SELECT id, username, display_name, role, email, active FROM staff ORDER BY username",
-            &[],
-        )?
-        .into_iter()
-        .map(|r| {
-            let [id, u, d, role, e, a] = r.as_slice() else {
-                return Err(StoreError::Corrupt("staff row shape".into()));
-            };
-            Ok(Staff {
-                id: Id::parse_str(id.as_text()?)
-                    .map_err(|_| StoreError::Corrupt("staff id".into()))?,
-                username: u.as_text()?.into(),
-                display_name: d.as_text()?.into(),
-                role: Role::from_code(role.as_text()?)?,
-                email: e.as_text()?.into(),
-                active: a.as_int()? != 0,
+        let (sql, params): (&str, Vec<Value>) = match only {
+            Some(id) => (
+                "SELECT id, username, display_name, role, email, active FROM staff WHERE id = ?",
+                vec![id.to_string().into()],
+            ),
+            None => (
+                "SELECT id, username, display_name, role, email, active FROM staff ORDER BY username",
+                vec![],
+            ),
+        };
+        tx.query(sql, &params)?
+            .into_iter()
+            .map(|r| {
+                let [id, u, d, role, e, a] = r.as_slice() else {
+                    return Err(StoreError::Corrupt("staff row shape".into()));
+                };
+                Ok(Staff {
+                    id: Id::parse_str(id.as_text()?)
+                        .map_err(|_| StoreError::Corrupt("staff id".into()))?,
+                    username: u.as_text()?.into(),
+                    display_name: d.as_text()?.into(),
+                    role: Role::from_code(role.as_text()?)?,
+                    email: e.as_text()?.into(),
+                    active: a.as_int()? != 0,
+                })
             })
-        })
-        .collect()
+            .collect()
     }
 
     pub fn add_device(&self, actor: &Actor, d: &DeviceRecord) -> Result<(), StoreError> {

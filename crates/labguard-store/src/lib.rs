@@ -14,6 +14,7 @@ mod assessments;
 mod assets;
 mod audit_log;
 mod backend;
+mod bench_support;
 mod breakglass;
 mod codec;
 mod compliance;
@@ -52,12 +53,12 @@ mod worklists;
 
 pub use accounts::{Account, SignInEvent};
 pub use action::Action;
-pub use actor::{Actor, ActorKind};
+pub use actor::{Actor, ActorKind, STAFF_READERS};
 pub use assessments::{
     Assessment, CheckResult, ChecklistItem, NewAssessment, ScheduleEntry, DEFAULT_CHECKLIST,
 };
 pub use assets::{DeviceChange, InstrumentLink, InventoryDevice};
-pub use backend::{Backend, BackendKind, Row, Tx, Value};
+pub use backend::BackendKind;
 pub use breakglass::{Alert, NewGrant};
 pub use compliance::{run_kind, RunKind, RunRecord};
 pub use coverage::{audited, Cover, Coverage};
@@ -75,12 +76,20 @@ pub use phishing::{
     event_code, Campaign, DeliveryStatus, NewRecipient, RecipientRecord, TrackedEvent,
 };
 pub use phishing_delivery::{Delivery, MailTransport};
-pub use postgres::PgBackend;
 pub use rotation::{RotateOptions, RotationReport};
 pub use sealed_keys::SealedKey;
 pub use sessions::{ApiTokenInfo, ApiTokenRecord, SessionRecord, SessionStage};
-pub use sqlite::SqliteBackend;
 pub use store::{Clock, CrossNodeLocks, Store, StoreOptions};
 pub use training::{Attempt, StoredCourse};
 pub use verify::{VerifyProblem, VerifyReport};
 pub use vulns::{SbomImport, SeverityCounts, Sighting};
+
+/// What the store's own tests and the test kit need of its insides: the raw backends (to
+/// tamper with rows behind the store's back, or drop a test schema). Never enabled by a
+/// production build: only dev-dependencies turn it on.
+#[cfg(feature = "testing")]
+pub mod testing {
+    pub use crate::backend::{Backend, Row, Tx, Value};
+    pub use crate::postgres::PgBackend;
+    pub use crate::sqlite::SqliteBackend;
+}

@@ -58,7 +58,7 @@ pub(crate) type Pending = Vec<AuditEntry>;
 
 impl Store {
     /// Creates the schema and a fresh key set. Fails if the database already holds keys.
-    pub fn init(
+    pub(crate) fn init(
         backend: Box<dyn Backend>,
         kek: Kek,
         opts: StoreOptions,
@@ -113,7 +113,7 @@ impl Store {
     }
 
     /// Opens an initialised database: checks the KEK matches and unwraps the keys.
-    pub fn open(
+    pub(crate) fn open(
         backend: Box<dyn Backend>,
         kek: Kek,
         opts: StoreOptions,
@@ -318,7 +318,7 @@ impl Store {
     }
 
     /// Appends entries that go with no data change (sign-ins, denials, exports).
-    pub fn append_entries(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
+    pub(crate) fn append_entries(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
         let mut tx = self.backend.begin()?;
         self.append(tx.as_mut(), entries)?;
         tx.commit()

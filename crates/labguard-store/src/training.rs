@@ -9,7 +9,7 @@ use labguard_training::{AssignmentRule, Completion, RuleKind};
 use serde::{Deserialize, Serialize};
 
 use crate::action::Action;
-use crate::actor::{Actor, ActorKind};
+use crate::actor::{Actor, ActorKind, STAFF_READERS};
 use crate::backend::{Tx, Value};
 use crate::codec::{parse_id, parse_time};
 use crate::store::{rfc3339, Store};
@@ -78,6 +78,36 @@ impl Store {
         self.authorize(actor, first, action, resource, "")
     }
 
+    /// One person's own records are theirs to read; anyone else's (or everyone's) need one of
+    /// `STAFF_READERS`.
+    pub(crate) fn may_read_person(
+        &self,
+        actor: &Actor,
+        who: Option<Id>,
+        action: Action,
+        resource: &str,
+    ) -> Result<(), StoreError> {
+        if who.is_some_and(|id| actor.is_staff(id)) {
+            return Ok(());
+        }
+        self.require_any(actor, STAFF_READERS, action, resource)
+    }
+
+    /// Courses and assignment rules are what everyone is asked to take: any person or
+    /// labguard itself may read them, an instrument may not.
+    fn may_read_training(&self, actor: &Actor, resource: &str) -> Result<(), StoreError> {
+        if actor.kind == ActorKind::Device {
+            return self.authorize(
+                actor,
+                Permission::TrainingManage,
+                Action::TrainingRead,
+                resource,
+                "",
+            );
+        }
+        Ok(())
+    }
+
     /// Adds a version of a lab-written course (the caller has parsed and validated it).
     pub fn add_course_version(&self, actor: &Actor, c: &StoredCourse) -> Result<(), StoreError> {
         let rid = format!("{}@{}", c.course_id, c.version);
@@ -106,7 +136,8 @@ impl Store {
     }
 
     /// Every stored version of every lab course, oldest version first.
-    pub fn lab_courses(&self) -> Result<Vec<StoredCourse>, StoreError> {
+    pub fn lab_courses(&self, actor: &Actor) -> Result<Vec<StoredCourse>, StoreError> {
+        self.may_read_training(actor, "training_course")?;
         let mut tx = self.backend.begin()?;
         tx.query(
             "SELECT course_id, version, source, released_at FROM training_courses ORDER BY course_id, version",
@@ -165,7 +196,8 @@ impl Store {
         })
     }
 
-    pub fn training_rules(&self) -> Result<Vec<AssignmentRule>, StoreError> {
+    pub fn training_rules(&self, actor: &Actor) -> Result<Vec<AssignmentRule>, StoreError> {
+        self.may_read_training(actor, "training_rule")?;
         let mut tx = self.backend.begin()?;
         tx.query(
             "SELECT rule FROM training_rules ORDER BY created_at, id",
@@ -225,7 +257,28 @@ impl Store {
         Ok(id)
     }
 
-    pub fn attempt(&self, id: Id) -> Result<Attempt, StoreError> {
+    /// One quiz attempt: the learner's own, or anyone's for those who manage training.
+    pub fn attempt(&self, actor: &Actor, id: Id) -> Result<Attempt, StoreError> {
+        let a = self.attempt_row(id)?;
+        if !actor.is_staff(a.staff_id) {
+            // Someone else's attempt looks as if it did not exist (no probing of ids); the
+            // refusal is still audited.
+            self.authorize(
+                actor,
+                Permission::TrainingManage,
+                Action::TrainingRead,
+                "training_attempt",
+                &id.to_string(),
+            )
+            .map_err(|e| match e {
+                StoreError::Denied(_) => StoreError::NotFound("quiz attempt".into()),
+                e => e,
+            })?;
+        }
+        Ok(a)
+    }
+
+    fn attempt_row(&self, id: Id) -> Result<Attempt, StoreError> {
         let mut tx = self.backend.begin()?;
         let rows = tx.query(
             "SELECT id, staff_id, course_id, course_version, seed, started_at, submitted_at, score_percent, passed FROM training_attempts WHERE id = ?",
@@ -263,10 +316,12 @@ impl Store {
     /// Submitted attempts of one person at one course version (for the retry limit).
     pub fn attempts_used(
         &self,
+        actor: &Actor,
         staff: Id,
         course_id: &str,
         version: u32,
     ) -> Result<u32, StoreError> {
+        self.may_read_person(actor, Some(staff), Action::TrainingRead, "training_attempt")?;
         let mut tx = self.backend.begin()?;
         let n = graded_count(tx.as_mut(), staff, course_id, version)?;
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
@@ -345,9 +400,21 @@ impl Store {
     }
 
     /// When each member of staff was added (the "on hire" date for assignments).
-    pub fn staff_since(&self) -> Result<Vec<(Id, DateTime<Utc>)>, StoreError> {
+    pub fn staff_since(
+        &self,
+        actor: &Actor,
+        only: Option<Id>,
+    ) -> Result<Vec<(Id, DateTime<Utc>)>, StoreError> {
+        self.may_read_person(actor, only, Action::StaffList, "staff")?;
         let mut tx = self.backend.begin()?;
-        tx.query("SELECT id, created_at FROM staff", &[])?
+        let (sql, params): (&str, Vec<Value>) = match only {
+            Some(id) => (
+                "SELECT id, created_at FROM staff WHERE id = ?",
+                vec![id.to_string().into()],
+            ),
+            None => ("SELECT id, created_at FROM staff", vec![]),
+        };
+        tx.query(sql, &params)?
             .iter()
             .map(|r| {
                 let [id, at] = r.as_slice() else {
@@ -359,7 +426,17 @@ impl Store {
     }
 
     /// Keys of the reminders already sent.
-    pub fn reminders_sent(&self) -> Result<std::collections::BTreeSet<String>, StoreError> {
+    pub fn reminders_sent(
+        &self,
+        actor: &Actor,
+    ) -> Result<std::collections::BTreeSet<String>, StoreError> {
+        self.authorize(
+            actor,
+            Permission::TrainingManage,
+            Action::TrainingRead,
+            "training_reminder",
+            "",
+        )?;
         let mut tx = self.backend.begin()?;
         tx.query("SELECT key FROM training_reminders", &[])?
             .iter()
@@ -410,9 +487,13 @@ impl Store {
     }
 
     /// Completions, of one person or everyone.
-    pub fn completions(&self, staff: Option<Id>) -> Result<Vec<Completion>, StoreError> {
+    pub fn completions(
+        &self,
+        actor: &Actor,
+        staff: Option<Id>,
+    ) -> Result<Vec<Completion>, StoreError> {
         Ok(self
-            .completion_records(staff)?
+            .completion_records(actor, staff)?
             .into_iter()
             .map(|(c, _)| c)
             .collect())
@@ -421,8 +502,10 @@ impl Store {
     /// Completions with their certificate JSON.
     pub fn completion_records(
         &self,
+        actor: &Actor,
         staff: Option<Id>,
     ) -> Result<Vec<(Completion, String)>, StoreError> {
+        self.may_read_person(actor, staff, Action::TrainingRead, "training_completion")?;
         let mut tx = self.backend.begin()?;
         let (sql, params): (&str, Vec<Value>) = match staff {
             Some(s) => (

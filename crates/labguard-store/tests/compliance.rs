@@ -15,7 +15,8 @@ use labguard_compliance::incident::{Incident, IncidentStatus};
 use labguard_compliance::risk::{Risk, Threat, Treatment};
 use labguard_compliance::{Evidence, Status};
 use labguard_core::{Role, Staff};
-use labguard_store::{run_kind, Actor, Store, StoreOptions, Value};
+use labguard_store::testing::Value;
+use labguard_store::{run_kind, Actor, Store, StoreOptions};
 use serde_json::json;
 
 type Now = Arc<Mutex<DateTime<Utc>>>;

@@ -6,9 +6,10 @@ mod common;
 use chrono::{TimeZone, Utc};
 use common::*;
 use labguard_core::{Id, Role};
+use labguard_store::testing::Value;
 use labguard_store::{
-    Actor, Enrollment, HeldDecision, Inbound, StoreError, Transport, Value, VerifyProblem,
-    BEFORE_DRAW, UNKNOWN_PATIENT,
+    Actor, Enrollment, HeldDecision, Inbound, StoreError, Transport, VerifyProblem, BEFORE_DRAW,
+    UNKNOWN_PATIENT,
 };
 
 fn enrollment(name: &str) -> Enrollment {

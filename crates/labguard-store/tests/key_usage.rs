@@ -7,7 +7,8 @@ mod common;
 
 use common::*;
 use labguard_crypto::{CryptoError, SEAL_LIMIT, SEAL_WARN};
-use labguard_store::{RotateOptions, Store, StoreError, Value};
+use labguard_store::testing::Value;
+use labguard_store::{RotateOptions, Store, StoreError};
 
 fn seals(store: &Store, version: u32) -> u64 {
     store

@@ -94,12 +94,12 @@ fn a_locked_sqlite_database_reports_busy_and_loses_nothing() {
     // Another process holds the write lock (as a stuck tool would).
     let other = rusqlite::Connection::open(env.data.db_path()).unwrap();
     other.execute_batch("BEGIN EXCLUSIVE").unwrap();
-    let err = labguard_store::SqliteBackend::open_with_timeout(
+    let err = labguard_store::testing::SqliteBackend::open_with_timeout(
         &env.data.db_path(),
         std::time::Duration::from_millis(50),
     )
     .and_then(|b| {
-        use labguard_store::Backend;
+        use labguard_store::testing::Backend;
         b.begin().map(|_| ())
     })
     .unwrap_err();

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use labguard_store::{PgBackend, SslMode};
+use labguard_store::testing::PgBackend;
+use labguard_store::SslMode;
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 
 fn initdb_dir() -> Option<PathBuf> {

@@ -2,7 +2,8 @@ mod common;
 
 use common::*;
 use labguard_core::{Permission, Role};
-use labguard_store::{Actor, StoreError, Value, VerifyProblem};
+use labguard_store::testing::Value;
+use labguard_store::{Actor, StoreError, VerifyProblem};
 
 #[test]
 fn patients_round_trip_through_blind_indexes() {

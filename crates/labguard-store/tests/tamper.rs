@@ -8,10 +8,8 @@ mod common;
 use chrono::{TimeZone, Utc};
 use common::*;
 use labguard_core::{Id, LabOrder, LoincCode};
-use labguard_store::{
-    audited, Backend, Enrollment, Inbound, Location, PgBackend, Row, SqliteBackend, Store,
-    Transport, Value, VerifyProblem,
-};
+use labguard_store::testing::{Backend, PgBackend, Row, SqliteBackend, Value};
+use labguard_store::{audited, Enrollment, Inbound, Location, Store, Transport, VerifyProblem};
 
 fn backend(env: &Env) -> Box<dyn Backend> {
     match &env.data.location {

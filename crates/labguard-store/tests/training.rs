@@ -188,7 +188,7 @@ fn delivery_is_at_most_once_and_tokens_are_bound_to_one_recipient() {
         assert_eq!(kinds(&e2, ana.id), vec![EventKind::Sent], "{}", env.name);
 
         // Remedial training: the phishing course for Ana, tied to campaign 1.
-        let rules = store.training_rules().unwrap();
+        let rules = store.training_rules(&Actor::operator()).unwrap();
         assert_eq!(rules.len(), 1);
         assert_eq!(rules[0].target, Target::Person(ana.id));
         assert_eq!(rules[0].course_id, labguard_training::PHISHING_COURSE_ID);
@@ -288,9 +288,12 @@ fn quiz_attempts_and_completions() {
         let a = store
             .start_attempt_within(&me, ana.id, "hipaa-basics", 1, seed, 5)
             .unwrap();
-        let att = store.attempt(a).unwrap();
+        let att = store.attempt(&me, a).unwrap();
         assert_eq!(att.seed, seed, "{}", env.name);
-        assert_eq!(store.attempts_used(ana.id, "hipaa-basics", 1).unwrap(), 0);
+        assert_eq!(
+            store.attempts_used(&me, ana.id, "hipaa-basics", 1).unwrap(),
+            0
+        );
         store
             .finish_attempt_within(&me, &att, 40, false, None, 5)
             .unwrap();
@@ -301,16 +304,19 @@ fn quiz_attempts_and_completions() {
         let b = store
             .start_attempt_within(&me, ana.id, "hipaa-basics", 1, 8, 5)
             .unwrap();
-        let att_b = store.attempt(b).unwrap();
+        let att_b = store.attempt(&me, b).unwrap();
         store
             .finish_attempt_within(&me, &att_b, 100, true, Some("{\"cert\":1}"), 5)
             .unwrap();
-        assert_eq!(store.attempts_used(ana.id, "hipaa-basics", 1).unwrap(), 2);
-        let done = store.completion_records(Some(ana.id)).unwrap();
+        assert_eq!(
+            store.attempts_used(&me, ana.id, "hipaa-basics", 1).unwrap(),
+            2
+        );
+        let done = store.completion_records(&me, Some(ana.id)).unwrap();
         assert_eq!(done.len(), 1);
         assert_eq!(done[0].0.score_percent, 100);
         assert_eq!(done[0].1, "{\"cert\":1}");
-        assert_eq!(store.attempt(a).unwrap().passed, Some(false));
+        assert_eq!(store.attempt(&me, a).unwrap().passed, Some(false));
 
         store
             .add_course_version(
@@ -323,7 +329,12 @@ fn quiz_attempts_and_completions() {
                 },
             )
             .unwrap();
-        assert_eq!(store.lab_courses().unwrap()[0].version, 2, "{}", env.name);
+        assert_eq!(
+            store.lab_courses(&Actor::operator()).unwrap()[0].version,
+            2,
+            "{}",
+            env.name
+        );
     }
 }
 
@@ -353,7 +364,7 @@ fn the_quiz_attempt_limit_holds_under_parallel_starts_and_submits() {
             .map(|id| {
                 let (store, me) = (store.clone(), me.clone());
                 std::thread::spawn(move || {
-                    let a = store.attempt(id)?;
+                    let a = store.attempt(&me, id)?;
                     store.finish_attempt_within(&me, &a, 10, false, None, limit)
                 })
             })
@@ -370,7 +381,7 @@ fn the_quiz_attempt_limit_holds_under_parallel_starts_and_submits() {
             env.name
         );
         assert_eq!(
-            store.attempts_used(ana.id, "hipaa-basics", 1).unwrap(),
+            store.attempts_used(&me, ana.id, "hipaa-basics", 1).unwrap(),
             limit,
             "{}",
             env.name
@@ -379,5 +390,63 @@ fn the_quiz_attempt_limit_holds_under_parallel_starts_and_submits() {
             store.start_attempt_within(&me, ana.id, "hipaa-basics", 1, 99, limit),
             Err(StoreError::Denied(_))
         ));
+    }
+}
+
+/// Staff and training reads are checked in the store: a learner reads their own record and
+/// nobody else's, the directory is for those who manage people or read reports, an
+/// instrument reads no training at all, and every refusal is in the audit log.
+#[test]
+fn staff_and_training_reads_are_authorized_in_the_store() {
+    for env in envs("trainingreads") {
+        let store = init(&env);
+        let ana = staff(&store, "ana", Role::Phlebotomist);
+        let bo = staff(&store, "bo", Role::Phlebotomist);
+        let me = Actor::staff(ana.id.to_string(), Role::Phlebotomist);
+        let auditor = Actor::staff(Id::new_v4().to_string(), Role::Auditor);
+        let device = Actor::device("analyzer-1");
+
+        assert_eq!(store.staff_member(&me, ana.id).unwrap().username, "ana");
+        assert_eq!(store.completions(&me, Some(ana.id)).unwrap().len(), 0);
+        assert_eq!(store.staff_since(&me, Some(ana.id)).unwrap().len(), 1);
+        assert!(store.lab_courses(&me).is_ok());
+        assert!(store.training_rules(&me).is_ok());
+
+        let (before, _) = store.audit_head().unwrap();
+        assert!(matches!(store.list_staff(&me), Err(StoreError::Denied(_))));
+        assert!(matches!(
+            store.staff_member(&me, bo.id),
+            Err(StoreError::Denied(_))
+        ));
+        assert!(store.completions(&me, None).is_err());
+        assert!(store.completions(&me, Some(bo.id)).is_err());
+        assert!(store.staff_since(&me, None).is_err());
+        assert!(store.attempts_used(&me, bo.id, "hipaa-basics", 1).is_err());
+        assert!(store.reminders_sent(&me).is_err());
+        assert!(store.lab_courses(&device).is_err());
+        assert!(store.training_rules(&device).is_err());
+        let (after, _) = store.audit_head().unwrap();
+        assert_eq!(after, before + 9, "{}: each refusal is audited", env.name);
+
+        // Someone else's quiz attempt looks as if it did not exist, and is still audited.
+        let bo_actor = Actor::staff(bo.id.to_string(), Role::Phlebotomist);
+        let a = store
+            .start_attempt_within(&bo_actor, bo.id, "hipaa-basics", 1, 1, 5)
+            .unwrap();
+        assert!(matches!(
+            store.attempt(&me, a),
+            Err(StoreError::NotFound(_))
+        ));
+        assert_eq!(store.audit_head().unwrap().0, after + 2, "{}", env.name);
+        assert_eq!(store.attempt(&bo_actor, a).unwrap().staff_id, bo.id);
+
+        let names: Vec<String> = store
+            .list_staff(&auditor)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.username)
+            .collect();
+        assert_eq!(names, ["ana", "bo"], "{}", env.name);
+        assert!(store.completions(&auditor, None).is_ok());
     }
 }

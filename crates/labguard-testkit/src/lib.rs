@@ -8,7 +8,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use labguard_store::{DataDir, Location, PgBackend};
+use labguard_store::testing::PgBackend;
+use labguard_store::{DataDir, Location};
 
 #[cfg(feature = "mail")]
 pub use labguard_mail::sink;

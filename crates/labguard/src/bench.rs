@@ -6,7 +6,6 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Subcommand;
-use labguard_audit::{AuditEntry, Outcome};
 use labguard_crypto::{FieldRef, KeyRing};
 use labguard_store::{DataDir, StoreOptions};
 
@@ -115,32 +114,10 @@ fn audit(g: &Global, entries: u64, batch: u64) -> Result<()> {
         checkpoint_every: 100_000,
         ..StoreOptions::default()
     })?;
-    let entry = |i: u64| AuditEntry {
-        time: "2026-11-25T12:00:00.000000Z".into(),
-        actor: "tess.tech".into(),
-        role: "lab-technologist".into(),
-        action: "result.read".into(),
-        resource: "result".into(),
-        resource_id: format!("0b7c6f7e-0000-4000-8000-{i:012}"),
-        patient_ref: Some("pt-6c1f0a9b2d4e8f7a1c3b".into()),
-        reason: None,
-        outcome: Outcome::Success,
-        content_hash: None,
-        node: Some("bench".into()),
-    };
     let pb = crate::progress::bar("appending");
     pb.set_length(entries);
     let t = Instant::now();
-    let mut bytes = 0u64;
-    let mut i = 0;
-    while i < entries {
-        let n = batch.min(entries - i);
-        let chunk: Vec<AuditEntry> = (i..i + n).map(entry).collect();
-        bytes += chunk.iter().map(|e| e.encode().len() as u64).sum::<u64>();
-        store.append_batch(&chunk)?;
-        i += n;
-        pb.set_position(i);
-    }
+    let bytes = store.bench_append_audit(entries, batch, &mut |i| pb.set_position(i))?;
     store.checkpoint()?;
     let append_secs = t.elapsed().as_secs_f64();
     pb.finish_and_clear();

@@ -19,12 +19,6 @@ use crate::opts::{emit, Global};
 
 /// Largest SBOM or advisory JSON file read.
 pub const MAX_FILE_BYTES: u64 = 512 * 1024 * 1024;
-/// Zip archives: most entries, largest entry and largest total, all decompressed.
-pub const MAX_ZIP_ENTRIES: usize = 2_000_000;
-pub const MAX_ZIP_ENTRY_BYTES: u64 = 16 * 1024 * 1024;
-pub const MAX_ZIP_TOTAL_BYTES: u64 = 4 * 1024 * 1024 * 1024;
-/// An entry inflating more than this many times its compressed size is a bomb.
-pub const MAX_ZIP_RATIO: u64 = 200;
 
 fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>> {
     let f =
@@ -284,64 +278,12 @@ fn import_file(
     Ok(())
 }
 
-/// Reads every `*.json` entry of an OSV archive, within the limits; any entry over a
-/// limit or not a valid OSV record fails the whole archive, naming the entry.
+/// Reads an OSV archive under labguard-devices' one zip policy (all or nothing, limits on
+/// entries, sizes and ratio).
 pub fn read_osv_zip(path: &Path, progress: &mut dyn FnMut(usize, usize)) -> Result<Vec<Advisory>> {
     let name = path.display().to_string();
     let f = std::fs::File::open(path).with_context(|| format!("{name}: cannot open"))?;
-    let mut zip =
-        zip::ZipArchive::new(f).map_err(|e| anyhow!("{name}: not a readable zip archive: {e}"))?;
-    if zip.len() > MAX_ZIP_ENTRIES {
-        bail!(
-            "{name}: {} entries, more than the {MAX_ZIP_ENTRIES} allowed; nothing imported",
-            zip.len()
-        );
-    }
-    let mut out = Vec::new();
-    let mut total = 0u64;
-    let mut buf = Vec::new();
-    let n = zip.len();
-    for i in 0..n {
-        progress(i, n);
-        let mut entry = zip
-            .by_index(i)
-            .map_err(|e| anyhow!("{name}: entry {i}: {e}; nothing imported"))?;
-        let entry_name = entry.name().to_string();
-        if entry.is_dir() || !entry_name.ends_with(".json") {
-            continue;
-        }
-        let bad = |why: String| anyhow!("{name}: entry {entry_name}: {why}; nothing imported");
-        if entry.size() > MAX_ZIP_ENTRY_BYTES {
-            return Err(bad(format!(
-                "declares {} bytes, over the {MAX_ZIP_ENTRY_BYTES}-byte limit",
-                entry.size()
-            )));
-        }
-        if entry.size() > 1024 * 1024
-            && entry.size() / entry.compressed_size().max(1) > MAX_ZIP_RATIO
-        {
-            return Err(bad("compression ratio of a zip bomb".into()));
-        }
-        buf.clear();
-        // The declared size may lie: `take` enforces the cap on what actually inflates.
-        (&mut entry)
-            .take(MAX_ZIP_ENTRY_BYTES + 1)
-            .read_to_end(&mut buf)
-            .map_err(|e| bad(e.to_string()))?;
-        if buf.len() as u64 > MAX_ZIP_ENTRY_BYTES {
-            return Err(bad(format!(
-                "inflates past the {MAX_ZIP_ENTRY_BYTES}-byte limit"
-            )));
-        }
-        total += buf.len() as u64;
-        if total > MAX_ZIP_TOTAL_BYTES {
-            return Err(bad(format!(
-                "archive inflates past the {MAX_ZIP_TOTAL_BYTES}-byte limit"
-            )));
-        }
-        let rec = parse_osv_json(&buf).map_err(|e| bad(e.to_string()))?;
-        out.extend(rec.advisories);
-    }
-    progress(n, n);
-    Ok(out)
+    let imp = labguard_devices::advisory::read_osv_archive(std::io::BufReader::new(f), progress)
+        .map_err(|e| anyhow!("{name}: {e}"))?;
+    Ok(imp.advisories)
 }

@@ -235,7 +235,7 @@ fn kill_9_while_streaming_loses_no_acknowledged_message_postgres() {
         &["--database", &url, "--pg-schema", &schema],
         data.clone(),
     );
-    if let Ok(pg) = labguard_store::PgBackend::connect(&url, Some(&schema)) {
+    if let Ok(pg) = labguard_store::testing::PgBackend::connect(&url, Some(&schema)) {
         let _ = pg.drop_schema();
     }
 }

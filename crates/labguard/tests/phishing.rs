@@ -127,7 +127,7 @@ impl Db {
 impl Drop for Db {
     fn drop(&mut self) {
         if let [_, url, _, schema] = self.0.as_slice() {
-            if let Ok(pg) = labguard_store::PgBackend::connect(url, Some(schema)) {
+            if let Ok(pg) = labguard_store::testing::PgBackend::connect(url, Some(schema)) {
                 let _ = pg.drop_schema();
             }
         }

@@ -21,7 +21,8 @@ pub use csaf::parse_csaf_vex;
 pub use kev::{parse_kev_json, KevCatalog, KevEntry};
 pub use nvd::parse_nvd_cve_json;
 pub use osv::{
-    parse_osv, parse_osv_json, parse_osv_zip, OsvImport, MAX_ZIP_ENTRY_BYTES, MAX_ZIP_TOTAL_BYTES,
+    parse_osv, parse_osv_json, parse_osv_zip, read_osv_archive, OsvImport, MAX_ZIP_ENTRIES,
+    MAX_ZIP_ENTRY_BYTES, MAX_ZIP_RATIO, MAX_ZIP_TOTAL_BYTES,
 };
 pub use vex::{
     parse_cyclonedx_vex, parse_vex, VexDocument, VexProduct, VexStatement, VexStatus, VexVersion,

@@ -1,6 +1,6 @@
 //! OSV JSON: a single record, an array of records, or an OSV ecosystem zip archive.
 
-use std::io::{Cursor, Read};
+use std::io::{Cursor, Read, Seek};
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -20,6 +20,10 @@ pub const MAX_ZIP_ENTRY_BYTES: u64 = 16 * 1024 * 1024;
 /// Largest total decompressed size read from one archive (OSV's biggest ecosystem
 /// archives are well under this).
 pub const MAX_ZIP_TOTAL_BYTES: u64 = 4 * 1024 * 1024 * 1024;
+/// Most entries read from one archive (OSV's largest ecosystem has a few hundred thousand).
+pub const MAX_ZIP_ENTRIES: usize = 2_000_000;
+/// Highest inflation ratio accepted for an entry over 1 MiB (JSON compresses ~10:1).
+pub const MAX_ZIP_RATIO: u64 = 200;
 
 /// Advisories read from OSV input, plus problems that did not stop the import.
 #[derive(Debug, Clone, Default)]
@@ -134,66 +138,77 @@ pub fn parse_osv_json(bytes: &[u8]) -> Result<OsvImport> {
     Ok(out)
 }
 
-/// Reads an OSV ecosystem archive (`all.zip`) from bytes: every `*.json` entry is one
-/// record. Unreadable entries become warnings; entries over [`MAX_ZIP_ENTRY_BYTES`] are
-/// skipped, and reading stops at [`MAX_ZIP_TOTAL_BYTES`].
+/// Reads an OSV ecosystem archive (`all.zip`) from bytes; see [`read_osv_archive`].
 pub fn parse_osv_zip(bytes: &[u8]) -> Result<OsvImport> {
-    let mut archive =
-        zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| Error::Zip(e.to_string()))?;
+    read_osv_archive(Cursor::new(bytes), &mut |_, _| {})
+}
+
+/// The one zip policy for advisory archives, whoever reads them (CLI import, API upload):
+/// every `*.json` entry is one OSV record, and the archive is all or nothing. More than
+/// [`MAX_ZIP_ENTRIES`] entries, an entry over [`MAX_ZIP_ENTRY_BYTES`] (declared or actually
+/// inflated), a compression ratio over [`MAX_ZIP_RATIO`], more than [`MAX_ZIP_TOTAL_BYTES`]
+/// in all, or an entry that is not a valid record fails the whole archive, naming the
+/// entry: a feed with holes would silently hide vulnerabilities. `progress` is called with
+/// (entries read, entries) as reading goes.
+pub fn read_osv_archive<R: Read + Seek>(
+    reader: R,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<OsvImport> {
+    let mut archive = zip::ZipArchive::new(reader).map_err(|e| Error::Zip(e.to_string()))?;
+    let n = archive.len();
+    if n > MAX_ZIP_ENTRIES {
+        return Err(Error::Zip(format!(
+            "{n} entries, more than the {MAX_ZIP_ENTRIES} allowed; nothing imported"
+        )));
+    }
     let mut out = OsvImport::default();
     let mut total: u64 = 0;
     let mut buf = Vec::new();
-    for i in 0..archive.len() {
-        let mut entry = match archive.by_index(i) {
-            Ok(e) => e,
-            Err(e) => {
-                out.warnings.push(format!("zip entry {i}: {e}; skipped"));
-                continue;
-            }
-        };
+    for i in 0..n {
+        progress(i, n);
+        let mut entry = archive
+            .by_index(i)
+            .map_err(|e| Error::Zip(format!("entry {i}: {e}; nothing imported")))?;
         let name = entry.name().to_string();
         if entry.is_dir() || !name.ends_with(".json") {
             continue;
         }
+        let bad = |why: String| Error::Zip(format!("entry {name}: {why}; nothing imported"));
         if entry.size() > MAX_ZIP_ENTRY_BYTES {
-            out.warnings.push(format!(
-                "{name}: larger than {MAX_ZIP_ENTRY_BYTES} bytes; skipped"
-            ));
-            continue;
+            return Err(bad(format!(
+                "declares {} bytes, over the {MAX_ZIP_ENTRY_BYTES}-byte limit",
+                entry.size()
+            )));
+        }
+        if entry.size() > 1024 * 1024
+            && entry.size() / entry.compressed_size().max(1) > MAX_ZIP_RATIO
+        {
+            return Err(bad("compression ratio of a zip bomb".into()));
         }
         buf.clear();
-        // The declared size may lie; `take` enforces the cap on what is actually inflated.
-        let read = (&mut entry)
+        // The declared size may lie: `take` enforces the cap on what actually inflates.
+        (&mut entry)
             .take(MAX_ZIP_ENTRY_BYTES + 1)
-            .read_to_end(&mut buf);
-        match read {
-            Ok(n) if n as u64 > MAX_ZIP_ENTRY_BYTES => {
-                out.warnings.push(format!(
-                    "{name}: inflates past {MAX_ZIP_ENTRY_BYTES} bytes; skipped"
-                ));
-                continue;
-            }
-            Ok(_) => {}
-            Err(e) => {
-                out.warnings.push(format!("{name}: {e}; skipped"));
-                continue;
-            }
+            .read_to_end(&mut buf)
+            .map_err(|e| bad(e.to_string()))?;
+        if buf.len() as u64 > MAX_ZIP_ENTRY_BYTES {
+            return Err(bad(format!(
+                "inflates past the {MAX_ZIP_ENTRY_BYTES}-byte limit"
+            )));
         }
         total += buf.len() as u64;
         if total > MAX_ZIP_TOTAL_BYTES {
-            out.warnings.push(format!(
-                "archive inflates past {MAX_ZIP_TOTAL_BYTES} bytes; stopped at {name}"
-            ));
-            break;
+            return Err(bad(format!(
+                "archive inflates past the {MAX_ZIP_TOTAL_BYTES}-byte limit"
+            )));
         }
-        let parsed = serde_json::from_slice::<Record>(strip_bom(&buf))
+        let a = serde_json::from_slice::<Record>(strip_bom(&buf))
             .map_err(|e| Error::json("OSV record", e))
-            .and_then(|rec| convert(rec, &name, &mut out.warnings));
-        match parsed {
-            Ok(a) => out.advisories.push(a),
-            Err(e) => out.warnings.push(format!("{name} skipped: {e}")),
-        }
+            .and_then(|rec| convert(rec, &name, &mut out.warnings))
+            .map_err(|e| bad(e.to_string()))?;
+        out.advisories.push(a);
     }
+    progress(n, n);
     Ok(out)
 }
 

@@ -117,10 +117,36 @@ fn reads_an_ecosystem_zip_archive_from_bytes() {
         ("README.txt", b"not json"),
         ("broken.json", b"{\"id\":"),
     ]);
-    let imp = parse_osv(&bytes).unwrap();
+    // One broken record fails the archive, named, so a feed with holes is never taken.
+    let err = parse_osv(&bytes).unwrap_err().to_string();
+    assert!(
+        err.contains("entry broken.json") && err.contains("nothing imported"),
+        "{err}"
+    );
+    let good = zip_of(&[
+        ("GHSA-r9p9-mrjm-926w.json", ELLIPTIC.as_bytes()),
+        ("RUSTSEC-2019-0033.json", HTTP.as_bytes()),
+        ("README.txt", b"not json"),
+    ]);
+    let mut seen = Vec::new();
+    let imp = read_osv_archive(std::io::Cursor::new(&good), &mut |i, n| seen.push((i, n))).unwrap();
     assert_eq!(imp.advisories.len(), 2);
-    assert_eq!(imp.warnings.len(), 1, "{:?}", imp.warnings);
-    assert!(imp.warnings[0].starts_with("broken.json skipped"));
+    assert_eq!(
+        seen.last(),
+        Some(&(3, 3)),
+        "progress ends at the entry count"
+    );
+}
+
+#[test]
+fn a_zip_bomb_entry_fails_the_archive() {
+    let zeros = vec![b' '; 8 * 1024 * 1024];
+    let bomb = zip_of(&[("big.json", &zeros)]);
+    let err = parse_osv_zip(&bomb).unwrap_err().to_string();
+    assert!(
+        err.contains("entry big.json") && err.contains("zip bomb"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -10,7 +10,8 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use labguard_core::{Id, Patient, Sex};
 use labguard_mllp::{Config, Server};
-use labguard_store::{Actor, DataDir, PgBackend, Store, StoreOptions};
+use labguard_store::testing::PgBackend;
+use labguard_store::{Actor, DataDir, Store, StoreOptions};
 
 pub struct Env {
     pub name: &'static str,

@@ -19,7 +19,8 @@ use labguard_core::{
 };
 use labguard_identity::HashParams;
 use labguard_server::{app, AppState, Settings};
-use labguard_store::{Actor, DataDir, PgBackend, Store, StoreOptions};
+use labguard_store::testing::PgBackend;
+use labguard_store::{Actor, DataDir, Store, StoreOptions};
 use serde_json::{json, Value};
 use tower::ServiceExt;
 

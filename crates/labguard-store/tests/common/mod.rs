@@ -10,7 +10,8 @@ use labguard_core::{
     AbnormalFlag, ContainerType, Id, LabResult, LoincCode, Patient, ReferenceRange, ResultStatus,
     Sex, Specimen,
 };
-use labguard_store::{Actor, DataDir, PgBackend, Store, StoreOptions};
+use labguard_store::testing::PgBackend;
+use labguard_store::{Actor, DataDir, Store, StoreOptions};
 
 pub const PG_DEFAULT: &str = "postgres://postgres@127.0.0.1:5432/test";
 
@@ -125,8 +126,13 @@ pub fn glucose(p: &Patient, s: &Specimen, value: &str) -> LabResult {
 }
 
 /// Runs SQL directly against the database, as an attacker with file or DB access would.
-pub fn raw(env: &Env, sql: &str, params: &[labguard_store::Value]) -> Vec<labguard_store::Row> {
-    use labguard_store::{Backend, Location, SqliteBackend};
+pub fn raw(
+    env: &Env,
+    sql: &str,
+    params: &[labguard_store::testing::Value],
+) -> Vec<labguard_store::testing::Row> {
+    use labguard_store::testing::{Backend, SqliteBackend};
+    use labguard_store::Location;
     let backend: Box<dyn Backend> = match &env.data.location {
         Location::Sqlite => Box::new(SqliteBackend::open(&env.data.db_path(), false).unwrap()),
         Location::Postgres { url, schema } => {
