@@ -17,6 +17,7 @@ pub const PURE: &[&str] = &[
     "labguard-training",
     "labguard-compliance",
     "labguard-qc",
+    "labguard-poct",
 ];
 
 /// Crates whose purpose is I/O (sockets, files, databases, mail, async runtimes). A pure
