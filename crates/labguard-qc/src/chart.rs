@@ -79,7 +79,7 @@ pub fn levey_jennings_svg(
         n: order.len(),
     };
     // Point index -> (codes, rejects) of the violations naming it.
-    let mut flags: BTreeMap<usize, (Vec<&str>, bool)> = BTreeMap::new();
+    let mut flags: Flags<'_> = BTreeMap::new();
     for v in violations {
         for p in v.points.iter().filter(|p| p.series == series_index) {
             let f = flags.entry(p.index).or_default();
@@ -123,8 +123,23 @@ pub fn levey_jennings_svg(
             pts.join(" ")
         );
     }
+    draw_points(&mut svg, series, &coords, &flags);
+    svg.push_str("</g></svg>");
+    Ok(svg)
+}
+
+type Flags<'a> = BTreeMap<usize, (Vec<&'a str>, bool)>;
+
+/// The points (index, x, y), each with its tooltip, flagged ones ringed.
+fn draw_points(
+    svg: &mut String,
+    series: &ControlSeries,
+    coords: &[(usize, f64, f64)],
+    flags: &Flags<'_>,
+) {
+    let m = &series.material;
     svg.push_str(r#"<g class="points">"#);
-    for (i, x, y) in coords {
+    for &(i, x, y) in coords {
         let Some(p) = series.points.get(i) else {
             continue;
         };
@@ -157,8 +172,6 @@ pub fn levey_jennings_svg(
             note = escape(&note),
         );
     }
-    svg.push_str("</g></svg>");
-    Ok(svg)
 }
 
 /// Mean and ±1/2/3 SD lines with their labels.
