@@ -109,8 +109,8 @@ pub struct Observations {
     pub services: Vec<Service>,
 }
 
-/// `SVC`: one test event on the device.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// `SVC`: one test event on the device. `Debug` leaves out the patient id.
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct Service {
     /// `OBS` patient; `LQC` liquid QC, `EQC` electronic QC, `CAL`, `PRF`, ...
     pub role_cd: String,
@@ -141,8 +141,8 @@ pub struct Reagent {
     pub expiration_date: Option<String>,
 }
 
-/// `OBS`: one analyte's result.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// `OBS`: one analyte's result. `Debug` leaves out the value.
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct Observation {
     /// `OBS.observation_id` V: a LOINC code when `code_system` is `LN`, else the
     /// device's own code (mapped by the lab).
@@ -322,6 +322,33 @@ impl Message {
             }
         }
         w.finish(root)
+    }
+}
+
+// Patient ids and values are patient data: a `{:?}` of an event must not log them.
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service")
+            .field("role_cd", &self.role_cd)
+            .field("observation_dttm", &self.observation_dttm)
+            .field(
+                "patient_id",
+                &self.patient_id.as_ref().map(|_| "<redacted>"),
+            )
+            .field("control", &self.control)
+            .field("operator_id", &self.operator_id)
+            .field("observations", &self.observations)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Observation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Observation")
+            .field("observation_id", &self.observation_id)
+            .field("units", &self.units)
+            .field("value", &self.value.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
     }
 }
 

@@ -91,6 +91,11 @@ fn patient_observations_read_every_field_labguard_uses() {
     );
     assert_eq!(obs.interpretation_cd.as_deref(), Some("H"));
     assert_eq!(obs.normal_range.as_deref(), Some("70-99"));
+    let debug = format!("{m:?}");
+    assert!(
+        !debug.contains("MRN0042") && !debug.contains("\"112\""),
+        "{debug}"
+    );
     let second = &o.services[1].observations[0];
     assert_eq!(second.code_system.as_deref(), Some("LN"));
 }
