@@ -16,6 +16,8 @@ pub const PURE: &[&str] = &[
     "labguard-devices",
     "labguard-training",
     "labguard-compliance",
+    "labguard-qc",
+    "labguard-poct",
 ];
 
 /// Crates whose purpose is I/O (sockets, files, databases, mail, async runtimes). A pure
