@@ -189,7 +189,7 @@ fn false_positives_feed_explicit_tuning_records() {
 
     let cfg = Config::default();
     // One label is below a minimum of 2: nothing proposed.
-    assert!(propose_tunings(&[fp.clone()], &cfg, 2).is_empty());
+    assert!(propose_tunings(std::slice::from_ref(&fp), &cfg, 2).is_empty());
     let labels = [fp.clone(), fp.clone(), restricted];
     let props = propose_tunings(&labels, &cfg, 2);
     // The restricted label never yields a proposal; two no-relationship labels do.
