@@ -46,14 +46,20 @@ const ADDRESS_WORDS: &[(&str, &str)] = &[
 const ADDRESS_NOISE: &[&str] = &["number", "no"];
 
 /// Folds case and accents; letters that do not decompose get their usual transliteration.
+/// Twice, because lowercasing can yield a combining mark and NFKD an uppercase letter
+/// ("℃" is "°C"); the second pass settles both, so normalizing is idempotent.
 fn fold(input: &str) -> String {
+    fold_once(&fold_once(input))
+}
+
+fn fold_once(input: &str) -> String {
     let mut out = String::with_capacity(input.len());
     for c in input.nfkd() {
         if is_combining_mark(c) {
             continue;
         }
         match c {
-            'ß' => out.push_str("ss"),
+            'ß' | 'ẞ' => out.push_str("ss"),
             'æ' | 'Æ' => out.push_str("ae"),
             'œ' | 'Œ' => out.push_str("oe"),
             'ø' | 'Ø' => out.push('o'),
@@ -149,5 +155,17 @@ mod tests {
             normalize_address("12 Oak St"),
             normalize_address("14 Oak St")
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn normalizing_is_total_tidy_and_idempotent(s in "\\PC{0,40}") {
+            for f in [normalize_name, normalize_address] {
+                let once = f(&s);
+                proptest::prop_assert!(!once.starts_with(' ') && !once.ends_with(' '));
+                proptest::prop_assert!(!once.contains("  "));
+                proptest::prop_assert_eq!(f(&once), once.clone());
+            }
+        }
     }
 }
