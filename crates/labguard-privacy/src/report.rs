@@ -38,7 +38,7 @@ pub struct AccessRow {
     pub why: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PatientAccessReport {
     /// The heading the caller gives (the patient's name on the copy handed to them).
     pub subject: String,
@@ -46,6 +46,17 @@ pub struct PatientAccessReport {
     pub to: DateTime<Utc>,
     pub generated_at: DateTime<Utc>,
     pub rows: Vec<AccessRow>,
+}
+
+impl std::fmt::Debug for PatientAccessReport {
+    // The subject is the patient's name on the copy handed to them: never in debug output.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PatientAccessReport")
+            .field("from", &self.from)
+            .field("to", &self.to)
+            .field("rows", &self.rows.len())
+            .finish_non_exhaustive()
+    }
 }
 
 fn why(r: &Reason) -> String {

@@ -158,3 +158,19 @@ fn an_empty_period_says_so() {
         .to_html()
         .contains("No one opened this record in the period."));
 }
+
+#[test]
+fn debug_output_names_neither_patient_nor_pseudonym() {
+    let r = PatientAccessReport::build(
+        "Pat Example",
+        &pt("pt-1"),
+        &accesses(),
+        (t(2, 0, 0), t(9, 0, 0)),
+        t(10, 8, 0),
+        true,
+        name,
+    );
+    let d = format!("{r:?} {:?}", accesses()[0]);
+    assert!(!d.contains("Pat Example") && !d.contains("pt-1"), "{d}");
+    assert!(d.contains("rows: 3"));
+}
