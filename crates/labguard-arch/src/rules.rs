@@ -18,6 +18,7 @@ pub const PURE: &[&str] = &[
     "labguard-compliance",
     "labguard-qc",
     "labguard-poct",
+    "labguard-privacy",
 ];
 
 /// Crates whose purpose is I/O (sockets, files, databases, mail, async runtimes). A pure
