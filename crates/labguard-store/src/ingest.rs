@@ -248,6 +248,9 @@ impl Store {
                 performing_device: Some(item.actor.id.clone()),
                 ..r.clone()
             };
+            if patient.is_some() {
+                reasons.extend(self.delta_reasons(tx, &mapped, &filed)?);
+            }
             if reasons.is_empty() {
                 filed.push(mapped);
             } else {

@@ -16,7 +16,7 @@ use crate::backend::{query_one, Row, Value};
 use crate::codec::opt_time;
 use crate::rows::HeldRow;
 use crate::store::{rfc3339, Store};
-use crate::table::{TableSpec, HELD_RESULTS, INBOUND_MESSAGES};
+use crate::table::{TableSpec, HELD_RESULTS, INBOUND_MESSAGES, RESULTS};
 use crate::StoreError;
 
 /// How an instrument connects.
@@ -92,6 +92,9 @@ pub struct HeldResult {
     pub reasons: Vec<String>,
     pub state: String,
     pub result: LabResult,
+    /// For a delta-check hold: the previous result it was compared with, so the reviewer
+    /// sees both values.
+    pub previous: Option<LabResult>,
 }
 
 /// An alert raised for the lab. Reason codes only, never values.
@@ -327,10 +330,14 @@ impl Store {
                 "{} WHERE state = 'held' ORDER BY created_at, id",
                 HELD_RESULTS.select_sql()
             );
-            let rows = tx.query(&sql, &[])?;
+            let rows: Vec<HeldRow> = tx
+                .query(&sql, &[])?
+                .into_iter()
+                .map(|r| crate::rows::decode(&ring, r))
+                .collect::<Result<_, _>>()?;
+            drop(ring);
             let mut out = Vec::with_capacity(rows.len());
-            for r in rows {
-                let h: HeldRow = crate::rows::decode(&ring, r)?;
+            for h in rows {
                 let patient = h.patient_id.as_str();
                 pending.push(self.entry(
                     actor,
@@ -340,6 +347,28 @@ impl Store {
                     (!patient.is_empty()).then_some(patient),
                     Outcome::Success,
                 )?);
+                let previous = if !patient.is_empty()
+                    && h.reasons.iter().any(|c| crate::delta::is_delta_reason(c))
+                {
+                    self.previous_result(
+                        tx,
+                        h.result.patient_id,
+                        &h.result.analyte,
+                        h.result.observed_at,
+                    )?
+                } else {
+                    None
+                };
+                if let Some(p) = &previous {
+                    pending.push(self.entry(
+                        actor,
+                        Action::ResultRead,
+                        RESULTS.resource,
+                        &p.id.to_string(),
+                        Some(patient),
+                        Outcome::Success,
+                    )?);
+                }
                 out.push(HeldResult {
                     id: h.id,
                     message_id: h.message_id,
@@ -347,6 +376,7 @@ impl Store {
                     reasons: h.reasons,
                     state: h.state,
                     result: h.result,
+                    previous,
                 });
             }
             Ok(out)

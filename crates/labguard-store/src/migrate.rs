@@ -77,6 +77,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "delivery_tls",
         source: include_str!("../migrations/0011_delivery_tls.sql"),
     },
+    Migration {
+        version: 12,
+        name: "result_integrity",
+        source: include_str!("../migrations/0012_result_integrity.sql"),
+    },
 ];
 
 impl Migration {
@@ -220,6 +225,11 @@ mod tests {
             11,
             "5d1123de63009cf84f8a7c2b6e4a0b4acd8dd0402e966b6c3e81d65fceedae91",
             "5d1123de63009cf84f8a7c2b6e4a0b4acd8dd0402e966b6c3e81d65fceedae91",
+        ),
+        (
+            12,
+            "efafd4a4a2ccc37a09092eecc3b0e480d8dc841d013a237553baf9222671e8f0",
+            "a79809362cc45cdd8f0c8f77947be964f1d1de1dff69a637ed85518ed9fd4e73",
         ),
     ];
 

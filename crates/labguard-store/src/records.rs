@@ -56,6 +56,10 @@ impl Store {
         params.push(Value::Text(id.clone()));
         params.extend(values);
         tx.execute(&spec.insert_sql(), &params)?;
+        let index = row.index_rows(&*self.ring()?, &rfc3339(self.now()));
+        for (sql, p) in index {
+            tx.execute(sql, &p)?;
+        }
         let mut e = self.entry(actor, action, spec.resource, &id, patient, Outcome::Success)?;
         e.content_hash = Some(hash);
         pending.push(e);

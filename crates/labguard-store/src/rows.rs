@@ -23,6 +23,11 @@ pub(crate) trait PhiRow {
     fn row_id(&self) -> String;
     /// Pushes every column after `id`, in `SPEC.columns` order; `now` is the write time.
     fn encode(&self, e: &mut Encoder<'_>, now: &str) -> Result<(), StoreError>;
+    /// Lookup rows derived from this one, written beside it in the same transaction by the
+    /// one insert path, so no write path can forget them.
+    fn index_rows(&self, _ring: &KeyRing, _now: &str) -> Vec<(&'static str, Vec<Value>)> {
+        Vec::new()
+    }
 }
 
 /// A row type that reads back from a row selected with `SPEC.select_sql()`.
@@ -258,6 +263,26 @@ impl PhiRow for LabResult {
         e.sealed("observed_at", &self.observed_at)?;
         e.plain("created_at", now)
     }
+    fn index_rows(&self, ring: &KeyRing, now: &str) -> Vec<(&'static str, Vec<Value>)> {
+        vec![(
+            "INSERT INTO result_series (result_id, patient_id, series_bidx, created_at) VALUES (?, ?, ?, ?)",
+            vec![
+                self.id.to_string().into(),
+                self.patient_id.to_string().into(),
+                series_key(ring, self.patient_id, &self.analyte).into(),
+                now.into(),
+            ],
+        )]
+    }
+}
+
+/// The blind key of a patient's series of one analyte (see `result_series`, migration 12).
+pub(crate) fn series_key(ring: &KeyRing, patient: Id, analyte: &LoincCode) -> Vec<u8> {
+    ring.blind_index(
+        "result-series",
+        &format!("{patient}\u{0}{}", analyte.as_str().trim()),
+    )
+    .to_vec()
 }
 
 impl DecodeRow for LabResult {

@@ -41,6 +41,8 @@ pub struct StoreOptions {
     pub checkpoint_every: u64,
     /// …or once the last checkpoint is this old (seconds).
     pub checkpoint_max_age_secs: i64,
+    /// The lab's delta-check limits; `None`: labguard's documented defaults (docs/qc.md).
+    pub delta_limits: Option<Arc<labguard_qc::DeltaTable>>,
 }
 
 impl Default for StoreOptions {
@@ -50,6 +52,7 @@ impl Default for StoreOptions {
             clock: Arc::new(Utc::now),
             checkpoint_every: 4096,
             checkpoint_max_age_secs: 60,
+            delta_limits: None,
         }
     }
 }
@@ -63,6 +66,8 @@ pub struct Store {
     pub(crate) origin: String,
     /// Shared commits for the audit entries of reads.
     pub(crate) read_audit: crate::group::AuditGroup,
+    /// Delta-check limits every filed result is held against.
+    pub(crate) delta: Arc<labguard_qc::DeltaTable>,
 }
 
 /// Locks from [`Store::cross_node_locks`]; dropping it ends the holding transaction.
@@ -151,6 +156,13 @@ impl Store {
                 .ok_or_else(|| StoreError::Corrupt("meta.lab_id is missing".into()))?;
             (load_ring(tx.as_mut(), &kek)?, format!("labguard/{lab}"))
         };
+        let delta = match &opts.delta_limits {
+            Some(t) => t.clone(),
+            None => Arc::new(
+                labguard_qc::DeltaTable::defaults()
+                    .map_err(|e| StoreError::Corrupt(format!("built-in delta-check table: {e}")))?,
+            ),
+        };
         Ok(Store {
             backend,
             kek,
@@ -158,6 +170,7 @@ impl Store {
             opts,
             origin,
             read_audit: Default::default(),
+            delta,
         })
     }
 
