@@ -265,6 +265,7 @@ pub fn handle(raw: &[u8], peer: &Peer, reg: &Registry) -> Decision {
             holds,
             patient_mrns,
             specimen_accessions,
+            qc: Vec::new(),
         }),
         accept,
         error,

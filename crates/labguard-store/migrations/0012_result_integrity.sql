@@ -3,9 +3,10 @@
 -- Which analyte each filed result is, as a blind index keyed by patient and analyte, so a
 -- delta check finds the patient's previous result of that analyte inside the filing
 -- transaction without decrypting the patient's whole history. The key is per patient:
--- it never shows that two patients had the same test.
+-- it never shows that two patients had the same test. No foreign key: a lookup, never
+-- trusted alone (the result it names is decrypted and checked before use).
 CREATE TABLE result_series (
-    result_id    TEXT PRIMARY KEY REFERENCES results (id),
+    result_id    TEXT PRIMARY KEY,
     patient_id   TEXT NOT NULL,
     series_bidx  {blob} NOT NULL,
     created_at   TEXT NOT NULL

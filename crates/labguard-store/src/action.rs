@@ -5,6 +5,12 @@
 /// One kind of audited operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
+    /// `qc.material.set`
+    QcMaterialSet,
+    /// `qc.file`
+    QcFile,
+    /// `qc.read`
+    QcRead,
     /// `phishing.report.read`
     PhishingReportRead,
     /// `phishing.campaign.list`
@@ -246,6 +252,9 @@ pub enum Action {
 impl Action {
     /// Every action, for listing and for the uniqueness check.
     pub const ALL: &'static [Action] = &[
+        Action::QcMaterialSet,
+        Action::QcFile,
+        Action::QcRead,
         Action::PhishingReportRead,
         Action::PhishingCampaignList,
         Action::TrainingAssignmentsRead,
@@ -369,6 +378,9 @@ impl Action {
     /// The code written to the audit log.
     pub const fn code(self) -> &'static str {
         match self {
+            Action::QcMaterialSet => "qc.material.set",
+            Action::QcFile => "qc.file",
+            Action::QcRead => "qc.read",
             Action::PhishingReportRead => "phishing.report.read",
             Action::PhishingCampaignList => "phishing.campaign.list",
             Action::TrainingAssignmentsRead => "training.assignments.read",

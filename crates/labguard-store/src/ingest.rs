@@ -39,6 +39,9 @@ pub struct Inbound {
     pub holds: Vec<Vec<String>>,
     pub patient_mrns: Vec<(Id, String)>,
     pub specimen_accessions: Vec<(Id, String)>,
+    /// Control measurements the delivery carries (ASTM/POCT QC records, HL7 QC results);
+    /// filed and judged before the patient results, which a rejected run holds.
+    pub qc: Vec<crate::qc::QcReading>,
 }
 
 /// What happened to a message; a duplicate reports the first delivery's outcome.
@@ -49,6 +52,8 @@ pub struct IngestOutcome {
     pub filed: u64,
     pub held: u64,
     pub duplicate: bool,
+    /// Analytes whose QC run in this delivery was rejected.
+    pub qc_rejected: Vec<String>,
 }
 
 /// Reason code for a result whose patient the lab does not know.
@@ -159,6 +164,7 @@ impl Store {
             filed: u64::try_from(filed.as_int()?).unwrap_or(0),
             held: u64::try_from(held.as_int()?).unwrap_or(0),
             duplicate: true,
+            qc_rejected: Vec::new(),
         }))
     }
 
@@ -229,6 +235,7 @@ impl Store {
             })
             .collect();
         let known_orders: Vec<Id> = new_orders.iter().map(|o| o.id).collect();
+        let qc = self.file_qc(tx, pending, &item.actor, item.device_id, &item.qc)?;
         let mut filed = Vec::new();
         let mut held = Vec::new();
         for (i, r) in item.results.iter().enumerate() {
@@ -250,6 +257,9 @@ impl Store {
             };
             if patient.is_some() {
                 reasons.extend(self.delta_reasons(tx, &mapped, &filed)?);
+            }
+            if self.qc_locked(tx, item.device_id, &mapped.analyte)? {
+                reasons.push(crate::qc::QC_REJECTED.into());
             }
             if reasons.is_empty() {
                 filed.push(mapped);
@@ -346,6 +356,7 @@ impl Store {
             filed: filed.len() as u64,
             held: held.len() as u64,
             duplicate: false,
+            qc_rejected: qc.rejected,
         })
     }
 

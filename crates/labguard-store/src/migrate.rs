@@ -228,8 +228,8 @@ mod tests {
         ),
         (
             12,
-            "efafd4a4a2ccc37a09092eecc3b0e480d8dc841d013a237553baf9222671e8f0",
-            "a79809362cc45cdd8f0c8f77947be964f1d1de1dff69a637ed85518ed9fd4e73",
+            "a05cdc1e55dcb6d9cfbd25f9bf0e79cf7a1fe471c979982cdb92ee300719a22c",
+            "526ae5d8682f40afd50a40e050bdde291b451764f09d9f781f54920bfd27d8ad",
         ),
     ];
 

@@ -64,6 +64,7 @@ fn deliver(
             holds: vec![vec![]; n],
             patient_mrns: vec![(rid, mrn.into())],
             specimen_accessions: vec![],
+            qc: vec![],
         })
         .unwrap()
 }

@@ -47,6 +47,7 @@ fn inbound(
         holds: vec![vec![]; n],
         patient_mrns: vec![(rid, mrn.into())],
         specimen_accessions: vec![],
+        qc: vec![],
     }
 }
 

@@ -103,6 +103,7 @@ fn seed(store: &Store) {
             holds: vec![vec!["outside-physiologic-limits".into()]],
             patient_mrns: vec![(held.patient_id, "MRN-1".into())],
             specimen_accessions: vec![],
+            qc: vec![],
         })
         .unwrap();
     let mut filed = glucose(&p, &s, "99");
@@ -119,6 +120,7 @@ fn seed(store: &Store) {
             holds: vec![vec![]],
             patient_mrns: vec![(filed.patient_id, "MRN-1".into())],
             specimen_accessions: vec![],
+            qc: vec![],
         })
         .unwrap();
     store.checkpoint().unwrap();
