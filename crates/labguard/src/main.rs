@@ -25,7 +25,9 @@ mod mllp_cmd;
 mod opts;
 mod patients_cmd;
 mod phishing_cmd;
+mod poct_cmd;
 mod progress;
+mod qc_cmd;
 mod reauth;
 mod risk_cmd;
 mod serve_cmd;
@@ -111,6 +113,12 @@ enum Command {
     /// Security incidents: register, breach risk assessment, notification clocks.
     #[command(subcommand)]
     Incidents(incidents_cmd::IncidentsCmd),
+    /// Quality control: control targets, each device's QC points and Westgard verdicts.
+    #[command(subcommand)]
+    Qc(qc_cmd::QcCmd),
+    /// POCT1-A2 files (glucose meters): parse and show what labguard reads, as JSON.
+    #[command(subcommand)]
+    Poct(poct_cmd::PoctCmd),
 }
 
 /// `labguard … | head`: when the reader goes away, `println!` panics with a broken pipe.
@@ -160,6 +168,8 @@ fn main() {
         Command::Lab(c) => phishing_cmd::run_lab(&cli.global, c),
         Command::Compliance(c) => compliance_cmd::run(&cli.global, c),
         Command::Incidents(c) => incidents_cmd::run(&cli.global, c),
+        Command::Qc(c) => qc_cmd::run(&cli.global, c),
+        Command::Poct(c) => poct_cmd::run(c),
     };
     if let Err(e) = result {
         let pipe = Some(std::io::ErrorKind::BrokenPipe);
