@@ -7,7 +7,7 @@ use std::process::Command;
 
 use crate::common::*;
 use labguard_mllp::client::{ack_code, tls_client_config, Client};
-use labguard_mllp::{enroll, DeviceCa};
+use labguard_mllp::{enroll, DeviceCa, EnrollRequest};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[test]
