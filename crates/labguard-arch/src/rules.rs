@@ -16,6 +16,9 @@ pub const PURE: &[&str] = &[
     "labguard-devices",
     "labguard-training",
     "labguard-compliance",
+    "labguard-qc",
+    "labguard-poct",
+    "labguard-privacy",
 ];
 
 /// Crates whose purpose is I/O (sockets, files, databases, mail, async runtimes). A pure

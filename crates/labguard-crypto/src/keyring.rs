@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
-use ring::hmac;
+use ring::{hkdf, hmac};
 use zeroize::Zeroizing;
 
 use crate::{random_bytes, CryptoError};
@@ -273,11 +273,45 @@ impl KeyRing {
     pub fn signing_seed(&self) -> &[u8; 32] {
         &self.signing_seed
     }
+
+    /// A 32-byte secret for `purpose`, the same on every node of the lab (HKDF-SHA-256 over
+    /// the signing seed, which every node unwraps from the store) and unrelated to the seed
+    /// and to every other purpose's secret. Nodes behind one load balancer use it for what
+    /// they must agree on without storing a further key, such as CSRF tokens.
+    pub fn shared_secret(&self, purpose: &str) -> Result<Zeroizing<[u8; 32]>, CryptoError> {
+        struct Len32;
+        impl hkdf::KeyType for Len32 {
+            fn len(&self) -> usize {
+                32
+            }
+        }
+        let salt = hkdf::Salt::new(hkdf::HKDF_SHA256, b"labguard shared secret v1");
+        let prk = salt.extract(self.signing_seed.as_slice());
+        let mut out = Zeroizing::new([0u8; 32]);
+        let info = [purpose.as_bytes()];
+        prk.expand(&info, Len32)
+            .and_then(|okm| okm.fill(out.as_mut_slice()))
+            .map_err(|_| CryptoError::Malformed("key derivation failed"))?;
+        Ok(out)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shared_secrets_agree_across_rings_and_differ_by_purpose_and_lab() {
+        let s = |r: &KeyRing, p: &str| *r.shared_secret(p).unwrap();
+        let a = KeyRing::new(&[1; 32], &[2; 32], &[3; 32]);
+        let b = KeyRing::new(&[7; 32], &[8; 32], &[3; 32]);
+        let other_lab = KeyRing::new(&[1; 32], &[2; 32], &[4; 32]);
+        assert_eq!(s(&a, "csrf"), s(&b, "csrf"));
+        assert_ne!(s(&a, "csrf"), s(&a, "other"));
+        assert_ne!(s(&a, "csrf"), s(&other_lab, "csrf"));
+        assert_ne!(s(&a, "csrf"), [3; 32]);
+        assert_ne!(s(&a, "csrf"), [0; 32]);
+    }
 
     fn ring() -> KeyRing {
         let mut r = KeyRing::new(&[1; 32], &[2; 32], &[3; 32]);

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use labguard_identity::{CsrfKey, HashParams, SessionPolicy, ThrottlePolicy};
-use labguard_store::Store;
+use labguard_store::{SharedSecret, Store};
 
 use crate::error::{ApiError, ApiResult};
 
@@ -84,10 +84,11 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    /// State with a fresh CSRF key from the OS CSPRNG. The key lives only in memory: a
-    /// restart invalidates CSRF tokens, and the pages fetch new ones with the session.
+    /// State whose CSRF key is the lab's shared one ([`SharedSecret::CsrfTokens`]): every
+    /// node behind a load balancer, and this node after a restart, accepts the tokens of
+    /// every other. A token stays bound to its session, which sign-out ends.
     pub fn new(store: Arc<Store>, settings: Settings) -> ApiResult<AppState> {
-        let key = random::<32>()?;
+        let key = store.shared_secret(SharedSecret::CsrfTokens)?;
         Ok(AppState(Arc::new(Inner {
             store,
             settings,
@@ -104,7 +105,7 @@ impl AppState {
         settings: Settings,
         clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
     ) -> ApiResult<AppState> {
-        let key = random::<32>()?;
+        let key = store.shared_secret(SharedSecret::CsrfTokens)?;
         Ok(AppState(Arc::new(Inner {
             store,
             settings,

@@ -87,6 +87,12 @@ pub trait Backend: Send + Sync {
     /// Opens a read-write transaction. On PostgreSQL several nodes may do this at once;
     /// ordering between them comes from row locks (see the audit head).
     fn begin(&self) -> Result<Box<dyn Tx + '_>, StoreError>;
+    /// A transaction for holding cross-node locks while the holder makes store calls of
+    /// its own: on PostgreSQL from a pool of its own, so the holder never needs two
+    /// connections of one pool.
+    fn begin_locks(&self) -> Result<Box<dyn Tx + '_>, StoreError> {
+        self.begin()
+    }
     /// Applies pending migrations; safe to call on every start and from several nodes.
     fn migrate(&self) -> Result<(), StoreError>;
     /// Writes a consistent snapshot of the whole database as a new SQLite file (backups,

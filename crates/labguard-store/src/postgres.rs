@@ -2,30 +2,25 @@
 
 use std::collections::HashMap;
 use std::error::Error as _;
-use std::sync::Mutex;
 
 use postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
 use postgres::{Client, NoTls, Statement};
 
+use crate::pg_pool::{Pool, Pooled};
 use crate::pg_tls::{self, RustlsConnect, SslMode};
 
 use crate::backend::{Backend, BackendKind, Row, Tx, Value};
 use crate::StoreError;
 
-/// Connections one node keeps open. Callers beyond it wait for a free one instead of
-/// opening (and then closing) a connection each: a PostgreSQL backend process per request
-/// costs far more than the wait.
+/// Connections one node keeps for store calls, a hard ceiling: callers beyond it wait for
+/// a free one, since a PostgreSQL backend process per request costs far more than the wait
+/// and N nodes must stay within the server's `max_connections`.
 const POOL_SIZE: usize = 12;
-/// A caller that waited this long opens an extra connection anyway, so a code path that
-/// holds one connection while asking for another can never deadlock the pool.
-const POOL_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
-
-#[derive(Default)]
-struct Pool {
-    idle: Vec<Conn>,
-    /// Connections handed out or idle.
-    open: usize,
-}
+/// Connections for cross-node lock holders (see `pg_pool`).
+const LOCK_POOL_SIZE: usize = 4;
+/// How long a caller waits for a free connection before its request fails with "database
+/// busy" instead of hanging.
+const POOL_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 struct Conn {
     client: Client,
@@ -38,8 +33,14 @@ pub struct PgBackend {
     tls: Option<RustlsConnect>,
     mode: SslMode,
     schema: Option<String>,
-    pool: Mutex<Pool>,
-    freed: std::sync::Condvar,
+    work: Pool<Conn>,
+    locks: Pool<Conn>,
+}
+
+impl Pooled for Conn {
+    fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
 }
 
 impl ToSql for Value {
@@ -182,8 +183,8 @@ impl PgBackend {
             tls,
             mode: target.mode,
             schema: schema.map(str::to_string),
-            pool: Mutex::new(Pool::default()),
-            freed: std::sync::Condvar::new(),
+            work: Pool::new("database", POOL_SIZE, POOL_WAIT),
+            locks: Pool::new("lock", LOCK_POOL_SIZE, POOL_WAIT),
         };
         let c = pg.take()?;
         pg.put(c);
@@ -212,49 +213,11 @@ impl PgBackend {
     }
 
     fn take(&self) -> Result<Conn, StoreError> {
-        let poisoned = || StoreError::Backend("pool poisoned".into());
-        let mut pool = self.pool.lock().map_err(|_| poisoned())?;
-        let mut waited = std::time::Duration::ZERO;
-        loop {
-            if let Some(c) = pool.idle.pop() {
-                if c.client.is_closed() {
-                    pool.open = pool.open.saturating_sub(1);
-                    continue;
-                }
-                return Ok(c);
-            }
-            if pool.open < POOL_SIZE || waited >= POOL_WAIT {
-                pool.open += 1;
-                drop(pool);
-                return self.new_conn().inspect_err(|_| self.discard());
-            }
-            let start = std::time::Instant::now();
-            let (p, _) = self
-                .freed
-                .wait_timeout(pool, POOL_WAIT.saturating_sub(waited))
-                .map_err(|_| poisoned())?;
-            pool = p;
-            waited += start.elapsed();
-        }
+        self.work.take(|| self.new_conn())
     }
 
     fn put(&self, c: Conn) {
-        if let Ok(mut pool) = self.pool.lock() {
-            if c.client.is_closed() || pool.idle.len() >= POOL_SIZE {
-                pool.open = pool.open.saturating_sub(1);
-            } else {
-                pool.idle.push(c);
-            }
-        }
-        self.freed.notify_one();
-    }
-
-    /// A connection that was dropped instead of returned.
-    fn discard(&self) {
-        if let Ok(mut pool) = self.pool.lock() {
-            pool.open = pool.open.saturating_sub(1);
-        }
-        self.freed.notify_one();
+        self.work.put(c)
     }
 
     /// The sslmode in force after the defaults (see docs/security.md).
@@ -294,7 +257,8 @@ impl PgBackend {
 }
 
 struct PgTx<'a> {
-    backend: &'a PgBackend,
+    /// The pool the connection came from and goes back to.
+    pool: &'a Pool<Conn>,
     conn: Option<Conn>,
     open: bool,
 }
@@ -324,19 +288,33 @@ fn params(p: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
     p.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
 }
 
+impl PgBackend {
+    fn begin_in<'a>(&'a self, pool: &'a Pool<Conn>) -> Result<Box<dyn Tx + 'a>, StoreError> {
+        let mut conn = pool.take(|| self.new_conn())?;
+        if let Err(e) = conn.client.batch_execute("BEGIN") {
+            drop(conn);
+            pool.discard();
+            return Err(map_err(e));
+        }
+        Ok(Box::new(PgTx {
+            pool,
+            conn: Some(conn),
+            open: true,
+        }))
+    }
+}
+
 impl Backend for PgBackend {
     fn kind(&self) -> BackendKind {
         BackendKind::Postgres
     }
 
     fn begin(&self) -> Result<Box<dyn Tx + '_>, StoreError> {
-        let mut conn = self.take()?;
-        conn.client.batch_execute("BEGIN").map_err(map_err)?;
-        Ok(Box::new(PgTx {
-            backend: self,
-            conn: Some(conn),
-            open: true,
-        }))
+        self.begin_in(&self.work)
+    }
+
+    fn begin_locks(&self) -> Result<Box<dyn Tx + '_>, StoreError> {
+        self.begin_in(&self.locks)
     }
 
     /// Copies every table inside one REPEATABLE READ transaction, so the copy is one
@@ -416,7 +394,7 @@ impl Tx for PgTx<'_> {
             .map_err(map_err)?;
         self.open = false;
         if let Some(c) = self.conn.take() {
-            self.backend.put(c);
+            self.pool.put(c);
         }
         Ok(())
     }
@@ -429,11 +407,11 @@ impl Drop for PgTx<'_> {
                 // A connection whose rollback fails is dropped, not pooled.
                 if c.client.batch_execute("ROLLBACK").is_err() {
                     drop(c);
-                    self.backend.discard();
+                    self.pool.discard();
                     return;
                 }
             }
-            self.backend.put(c);
+            self.pool.put(c);
         }
     }
 }

@@ -16,6 +16,21 @@ use crate::StoreError;
 
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
+/// What a [`Store::shared_secret`] is for; each purpose gets an unrelated secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SharedSecret {
+    /// The HMAC key of CSRF tokens: any node accepts a form any node served.
+    CsrfTokens,
+}
+
+impl SharedSecret {
+    fn label(self) -> &'static str {
+        match self {
+            SharedSecret::CsrfTokens => "csrf-tokens",
+        }
+    }
+}
+
 /// Options that tune a store; the defaults suit production.
 #[derive(Clone)]
 pub struct StoreOptions {
@@ -160,6 +175,16 @@ impl Store {
             .map_err(|_| StoreError::Keys("key ring lock poisoned".into()))
     }
 
+    /// A secret every node of this lab derives alike (see [`SharedSecret`]), so what one
+    /// node signs another accepts. Only these named purposes exist: the store hands out no
+    /// raw key material.
+    pub fn shared_secret(
+        &self,
+        purpose: SharedSecret,
+    ) -> Result<zeroize::Zeroizing<[u8; 32]>, StoreError> {
+        Ok(self.ring()?.shared_secret(purpose.label())?)
+    }
+
     /// Re-reads the key table: another node may have started or finished a rotation.
     pub(crate) fn reload_keys(&self) -> Result<(), StoreError> {
         let mut tx = self.backend.begin()?;
@@ -240,7 +265,7 @@ impl Store {
             .collect();
         keys.sort_unstable();
         keys.dedup();
-        let mut tx = self.backend.begin()?;
+        let mut tx = self.backend.begin_locks()?;
         for k in keys {
             tx.execute(
                 "SELECT pg_advisory_xact_lock(?)",

@@ -87,6 +87,43 @@ pub fn env(kind: &'static str, test: &str) -> Env {
 }
 
 impl Env {
+    /// A second labguard node on this node's database (same data dir, same clock), as a
+    /// load balancer would put beside it.
+    pub fn second_node(&self, node: &str) -> Env {
+        let o = self.offset.clone();
+        let clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync> =
+            Arc::new(move || base() + chrono::TimeDelta::seconds(o.load(Ordering::SeqCst)));
+        let store = Arc::new(
+            self.data
+                .open(StoreOptions {
+                    node: node.into(),
+                    clock: clock.clone(),
+                    ..StoreOptions::default()
+                })
+                .unwrap_or_else(|e| panic!("{}: open as {node}: {e}", self.name)),
+        );
+        let settings = Settings {
+            hash_params: HashParams::TESTING,
+            lab_name: "Test Lab".into(),
+            ..Settings::default()
+        };
+        let state = AppState::with_clock(store.clone(), settings, clock).unwrap();
+        Env {
+            name: self.name,
+            _dir: tempfile::tempdir().unwrap(),
+            data: self.data.clone(),
+            app: app(state.clone()),
+            store,
+            state,
+            offset: self.offset.clone(),
+            rt: tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap(),
+        }
+    }
+
     pub fn now(&self) -> DateTime<Utc> {
         self.state.now()
     }

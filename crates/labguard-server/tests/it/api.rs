@@ -571,3 +571,66 @@ fn patient_search_takes_a_body_and_the_old_query_string_does_not_search() {
         assert!(st.is_client_error(), "{kind}: {st} {v}");
     }
 }
+
+/// Behind a load balancer, a form served by node A is posted to node B: B must accept A's
+/// CSRF token (the key is derived from the lab's shared keys), and still refuse a forged
+/// one or one made for another session.
+#[test]
+fn csrf_tokens_from_one_node_are_accepted_by_another_and_forgeries_by_neither() {
+    for kind in backends() {
+        let a = env(kind, "csrfnodes");
+        let seed = seed(&a);
+        let pw = a.add_user("phleb", Role::Phlebotomist);
+        let s = enroll(&a, "phleb", &pw);
+        let pw2 = a.add_user("phleb2", Role::Phlebotomist);
+        let other = enroll(&a, "phleb2", &pw2);
+        let b = a.second_node("node-b");
+        let pid = seed.patient.id.to_string();
+        let draw = |acc: &str| json!({"patient_id": pid, "accession": acc, "container": "edta", "body_site": "arm"});
+
+        let (st, v, _) = b.call(json_req(
+            "POST",
+            "/api/v1/specimens",
+            Some(&s),
+            &draw("ACC-B1"),
+        ));
+        assert!(
+            st.is_success(),
+            "{kind}: node B refused node A's token: {st} {v}"
+        );
+        let (st, v, _) = a.call(json_req(
+            "POST",
+            "/api/v1/specimens",
+            Some(&s),
+            &draw("ACC-A1"),
+        ));
+        assert!(st.is_success(), "{kind}: node A: {st} {v}");
+
+        let forged = Session {
+            csrf: "forged".into(),
+            ..s.clone()
+        };
+        let (st, _, _) = b.call(json_req(
+            "POST",
+            "/api/v1/specimens",
+            Some(&forged),
+            &draw("ACC-B2"),
+        ));
+        assert_eq!(st, StatusCode::FORBIDDEN, "{kind}: forged token accepted");
+        let swapped = Session {
+            csrf: other.csrf.clone(),
+            ..s.clone()
+        };
+        let (st, _, _) = b.call(json_req(
+            "POST",
+            "/api/v1/specimens",
+            Some(&swapped),
+            &draw("ACC-B3"),
+        ));
+        assert_eq!(
+            st,
+            StatusCode::FORBIDDEN,
+            "{kind}: another session's token accepted"
+        );
+    }
+}
