@@ -19,6 +19,7 @@ use labguard_identity::HashParams;
 use labguard_server::{app, AppState, Settings};
 use labguard_store::{Actor, DataDir, Store, StoreOptions};
 use serde_json::{json, Value};
+use tempfile::TempDir;
 use tower::ServiceExt;
 
 pub struct Env {
@@ -48,34 +49,31 @@ fn base() -> DateTime<Utc> {
 
 pub use crate::backends;
 
-pub fn env(kind: &'static str, test: &str) -> Env {
-    let dir = tempfile::tempdir().unwrap();
-    let data = if kind == "sqlite" {
-        DataDir::sqlite(dir.path().join("data"))
-    } else {
-        let schema = crate::schema_name("srv", test);
-        DataDir::postgres(dir.path().join("data"), &crate::pg_url(), Some(&schema))
-    };
-    let offset = Arc::new(AtomicI64::new(0));
+type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// The base time moved by `offset` seconds, read on every call.
+fn clock_of(offset: &Arc<AtomicI64>) -> Clock {
     let o = offset.clone();
-    let clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync> =
-        Arc::new(move || base() + chrono::TimeDelta::seconds(o.load(Ordering::SeqCst)));
-    let store = Arc::new(
-        data.init(StoreOptions {
-            node: "test".into(),
-            clock: clock.clone(),
-            ..StoreOptions::default()
-        })
-        .unwrap_or_else(|e| panic!("{kind}: init: {e}")),
-    );
+    Arc::new(move || base() + chrono::TimeDelta::seconds(o.load(Ordering::SeqCst)))
+}
+
+/// The router's state and router over `store`, on `clock`, for "Test Lab".
+fn node_env(
+    name: &'static str,
+    dir: TempDir,
+    data: DataDir,
+    store: Store,
+    offset: Arc<AtomicI64>,
+) -> Env {
+    let store = Arc::new(store);
     let settings = Settings {
         hash_params: HashParams::TESTING,
         lab_name: "Test Lab".into(),
         ..Settings::default()
     };
-    let state = AppState::with_clock(store.clone(), settings, clock).unwrap();
+    let state = AppState::with_clock(store.clone(), settings, clock_of(&offset)).unwrap();
     Env {
-        name: kind,
+        name,
         _dir: dir,
         data,
         app: app(state.clone()),
@@ -86,42 +84,45 @@ pub fn env(kind: &'static str, test: &str) -> Env {
     }
 }
 
+pub fn env(kind: &'static str, test: &str) -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let data = if kind == "sqlite" {
+        DataDir::sqlite(dir.path().join("data"))
+    } else {
+        let schema = crate::schema_name("srv", test);
+        DataDir::postgres(dir.path().join("data"), &crate::pg_url(), Some(&schema))
+    };
+    let offset = Arc::new(AtomicI64::new(0));
+    let store = data
+        .init(StoreOptions {
+            node: "test".into(),
+            clock: clock_of(&offset),
+            ..StoreOptions::default()
+        })
+        .unwrap_or_else(|e| panic!("{kind}: init: {e}"));
+    node_env(kind, dir, data, store, offset)
+}
+
 impl Env {
     /// A second labguard node on this node's database (same data dir, same clock), as a
     /// load balancer would put beside it.
     pub fn second_node(&self, node: &str) -> Env {
-        let o = self.offset.clone();
-        let clock: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync> =
-            Arc::new(move || base() + chrono::TimeDelta::seconds(o.load(Ordering::SeqCst)));
-        let store = Arc::new(
-            self.data
-                .open(StoreOptions {
-                    node: node.into(),
-                    clock: clock.clone(),
-                    ..StoreOptions::default()
-                })
-                .unwrap_or_else(|e| panic!("{}: open as {node}: {e}", self.name)),
-        );
-        let settings = Settings {
-            hash_params: HashParams::TESTING,
-            lab_name: "Test Lab".into(),
-            ..Settings::default()
-        };
-        let state = AppState::with_clock(store.clone(), settings, clock).unwrap();
-        Env {
-            name: self.name,
-            _dir: tempfile::tempdir().unwrap(),
-            data: self.data.clone(),
-            app: app(state.clone()),
+        let store = self
+            .data
+            .open(StoreOptions {
+                node: node.into(),
+                clock: clock_of(&self.offset),
+                ..StoreOptions::default()
+            })
+            .unwrap_or_else(|e| panic!("{}: open as {node}: {e}", self.name));
+        let dir = tempfile::tempdir().unwrap();
+        node_env(
+            self.name,
+            dir,
+            self.data.clone(),
             store,
-            state,
-            offset: self.offset.clone(),
-            rt: tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap(),
-        }
+            self.offset.clone(),
+        )
     }
 
     pub fn now(&self) -> DateTime<Utc> {
