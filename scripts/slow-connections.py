@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Slow clients against a listener, from their own process: each opens a connection (TLS
 for `https`, plain TCP for `tcp` and `idle`), sends the start of a request or frame (or,
-for `idle`, nothing) and then nothing more, and waits for the server to close it. Used by crates/labguard/tests/adversarial_listeners.rs
+for `idle`, nothing) and then nothing more, and waits for the server to close it. Used by crates/labguard/tests/it/adversarial_listeners.rs
 and scripts/listener-bench.sh.
 
 usage: slow-connections.py {https|tcp|idle} HOST PORT --count N [--sources 127.0.0.2,127.0.0.3]

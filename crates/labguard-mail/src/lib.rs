@@ -19,7 +19,6 @@
 mod plan;
 mod remind;
 mod send;
-pub mod sink;
 mod target;
 
 pub use plan::{allowed_domains, create_campaign, CampaignSpec, Created, Refused};

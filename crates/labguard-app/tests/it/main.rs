@@ -1,0 +1,6 @@
+//! labguard-app's integration tests, one binary: each file below was its own test binary;
+//! one link instead of one per file.
+
+mod common;
+
+mod scheduler;

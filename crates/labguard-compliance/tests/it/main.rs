@@ -1,0 +1,4 @@
+//! labguard-compliance's integration tests, one binary: each file below was its own test binary;
+//! one link instead of one per file.
+
+mod render;

@@ -1,0 +1,5 @@
+//! labguard-mail's integration tests, one binary: each file below was its own test binary;
+//! one link instead of one per file.
+
+mod remind;
+mod send;

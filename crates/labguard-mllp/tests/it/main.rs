@@ -1,0 +1,9 @@
+//! labguard-mllp's integration tests, one binary: each file below was its own test binary;
+//! one link instead of one per file.
+
+mod common;
+
+mod exposure;
+mod fhir;
+mod listener;
+mod sealed_keys;

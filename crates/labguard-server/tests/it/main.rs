@@ -1,0 +1,14 @@
+//! labguard-server's integration tests, one binary: each file below was its own test binary;
+//! one link instead of one per file.
+
+mod api;
+mod browser;
+mod compliance;
+mod credentials;
+mod devices;
+mod identity;
+mod one_time_password;
+mod permissions_doc;
+mod sealed_tls;
+mod throttle_race;
+mod training;

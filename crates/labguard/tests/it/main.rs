@@ -1,0 +1,18 @@
+//! labguard's integration tests, one binary: each file below was its own test binary;
+//! one link instead of one per file.
+
+mod common;
+
+mod adversarial_identity;
+mod adversarial_listeners;
+mod adversarial_mllp;
+mod cli;
+mod compliance;
+mod devices;
+mod faults;
+mod metrics;
+mod mllp;
+mod operator;
+mod phishing;
+mod training;
+mod users;
