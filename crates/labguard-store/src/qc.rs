@@ -123,7 +123,7 @@ impl Store {
         )?;
         self.write(|tx, pending| {
             let rows = tx.query(
-                "SELECT id, device_id, lot, level, analyte, units, value, run, observed_at, violations, rejects FROM qc_observations WHERE device_id = ? AND analyte = ? ORDER BY observed_at, id",
+                "SELECT id, device_id, lot, level, analyte, units, value, run, observed_at, violations, rejects FROM qc_observations WHERE device_id = ? AND analyte = ? ORDER BY observed_at, level, lot, id",
                 &[device.to_string().into(), analyte.as_str().into()],
             )?;
             pending.push(self.entry(actor, Action::QcRead, "qc", &device.to_string(), None, Outcome::Success)?);

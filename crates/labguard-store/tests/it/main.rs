@@ -4,12 +4,14 @@
 mod common;
 
 mod compliance;
+mod delta;
 mod devices;
 mod group_audit;
 mod instruments;
 mod key_usage;
 mod nodes;
 mod pg_tls;
+mod qc;
 mod store;
 mod tamper;
 mod training;

@@ -14,5 +14,6 @@ mod metrics;
 mod mllp;
 mod operator;
 mod phishing;
+mod qc_poct;
 mod training;
 mod users;

@@ -1,11 +1,9 @@
 //! `labguard poct parse` on a real-shaped OBS.R01 and on hostile XML, and `labguard qc`
 //! targets and history through the real binary.
 
-mod common;
-
 use std::path::PathBuf;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 fn testdata(name: &str) -> PathBuf {

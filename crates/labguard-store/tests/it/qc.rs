@@ -2,10 +2,8 @@
 //! the lab's targets; a rejected run holds the device's patient results of that analyte
 //! (same delivery and later ones) until a run passes, and raises an alert.
 
-mod common;
-
+use crate::common::*;
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use common::*;
 use labguard_core::{Id, LabResult, LoincCode, Patient, Role};
 use labguard_qc::ControlMaterial;
 use labguard_store::{

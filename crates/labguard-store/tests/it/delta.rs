@@ -2,10 +2,8 @@
 //! previous result of the same analyte is held with both values for the reviewer; within
 //! the limit, outside the window, another patient or another analyte, it is filed.
 
-mod common;
-
+use crate::common::*;
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use common::*;
 use labguard_core::{Id, LabResult, LoincCode, Patient};
 use labguard_store::{
     Enrollment, Inbound, IngestOutcome, Store, Transport, DELTA_EXCEEDED, DELTA_UNITS_DIFFER,
