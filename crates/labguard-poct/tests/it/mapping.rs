@@ -9,7 +9,7 @@ use labguard_poct::{
 
 fn r01() -> Observations {
     let m = Message::parse(
-        include_bytes!("../testdata/obs_r01.xml"),
+        include_bytes!("../../testdata/obs_r01.xml"),
         &Limits::default(),
     )
     .unwrap();

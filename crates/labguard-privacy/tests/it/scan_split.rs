@@ -1,9 +1,7 @@
 //! Splitting a stream into batches at any points, saving and loading the state between
 //! them, gives the same alerts and state as one pass; re-delivered entries are skipped.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use labguard_core::Role;
 use labguard_privacy::{rescan, scan, Access, Config, Reason, ScanState, Seen, VolumeConfig};
 use proptest::prelude::*;

@@ -1,8 +1,6 @@
 //! Each detector fires on a hand-built scenario and stays quiet on its near miss.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use labguard_core::Role;
 use labguard_privacy::{CareEvent, CareKind, Detector as D, Reason};
 

@@ -32,11 +32,11 @@ fn observations(file: &str) -> Observations {
 }
 
 fn r01() -> Observations {
-    observations(include_str!("../testdata/obs_r01.xml"))
+    observations(include_str!("../../testdata/obs_r01.xml"))
 }
 
 fn r02() -> Observations {
-    observations(include_str!("../testdata/obs_r02.xml"))
+    observations(include_str!("../../testdata/obs_r02.xml"))
 }
 
 fn parse(s: &str) -> Message {

@@ -1,8 +1,6 @@
 //! The volume detector against hand-computed baselines.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use labguard_core::Role;
 use labguard_privacy::{
     scan, Access, Alert, Bucket, Config, Detector, Reason, ScanState, VolumeConfig,

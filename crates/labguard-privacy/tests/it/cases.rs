@@ -1,8 +1,6 @@
 //! Case filing, the review state machine, false-positive labels and tuning records.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use labguard_core::Role;
 use labguard_privacy::{
     propose_tunings, scan, Alert, CaseBook, CaseError, CaseStatus, Config, Dashboard, Detector,

@@ -1,8 +1,6 @@
 //! The patient access report (HIPAA 164.528 accounting): rows, names, JSON and HTML.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use labguard_core::Role;
 use labguard_privacy::{Access, PatientAccessReport, Reason, Seen, StaffShown};
 

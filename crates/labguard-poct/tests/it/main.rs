@@ -1,0 +1,4 @@
+//! labguard-poct's integration tests, one binary (see docs/testing.md).
+
+mod conversation;
+mod mapping;
