@@ -34,22 +34,36 @@ fn options() -> MappingOptions {
 /// Structural parse, touching every field of every record (HL7's parser indexes them
 /// all up front; ASTM's splits on demand, so it is made to do the same work).
 fn astm_parse() -> usize {
-    let Ok(t) = parse(black_box(ASTM)) else { return 0 };
+    let Ok(t) = parse(black_box(ASTM)) else {
+        return 0;
+    };
     t.records()
         .iter()
-        .map(|r| (1..=r.field_count()).map(|n| r.field(n).raw().len()).sum::<usize>())
+        .map(|r| {
+            (1..=r.field_count())
+                .map(|n| r.field(n).raw().len())
+                .sum::<usize>()
+        })
         .sum()
 }
 
 fn hl7_parse() -> usize {
-    let Ok(m) = labguard_hl7::Message::parse(black_box(HL7)) else { return 0 };
+    let Ok(m) = labguard_hl7::Message::parse(black_box(HL7)) else {
+        return 0;
+    };
     m.segments()
-        .map(|s| (1..=s.field_count()).map(|n| s.field(n).raw().len()).sum::<usize>())
+        .map(|s| {
+            (1..=s.field_count())
+                .map(|n| s.field(n).raw().len())
+                .sum::<usize>()
+        })
         .sum()
 }
 
 fn astm_map(opts: &MappingOptions) -> usize {
-    let Ok(t) = parse(black_box(ASTM)) else { return 0 };
+    let Ok(t) = parse(black_box(ASTM)) else {
+        return 0;
+    };
     let mut n = 0u128;
     let m = t.to_records(opts, &mut |_| {
         n += 1;
@@ -59,13 +73,19 @@ fn astm_map(opts: &MappingOptions) -> usize {
 }
 
 fn hl7_map() -> usize {
-    let Ok(msg) = labguard_hl7::Message::parse(black_box(HL7)) else { return 0 };
-    let Ok(report) = labguard_hl7::LabReport::read(&msg) else { return 0 };
+    let Ok(msg) = labguard_hl7::Message::parse(black_box(HL7)) else {
+        return 0;
+    };
+    let Ok(report) = labguard_hl7::LabReport::read(&msg) else {
+        return 0;
+    };
     let mut n = 0u128;
-    let m = report.value.to_records(&labguard_hl7::MappingOptions::default(), &mut |_| {
-        n += 1;
-        uuid::Uuid::from_u128(n)
-    });
+    let m = report
+        .value
+        .to_records(&labguard_hl7::MappingOptions::default(), &mut |_| {
+            n += 1;
+            uuid::Uuid::from_u128(n)
+        });
     m.value.results.len() + m.problems.len()
 }
 

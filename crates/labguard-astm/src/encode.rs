@@ -45,7 +45,10 @@ impl RecordWriter {
                 self.buf.push(char::from(self.d.repeat));
             }
             // Trailing empty components carry nothing.
-            let n = comps.iter().rposition(|c| !c.is_empty()).map_or(0, |p| p + 1);
+            let n = comps
+                .iter()
+                .rposition(|c| !c.is_empty())
+                .map_or(0, |p| p + 1);
             for (j, c) in comps.iter().take(n).enumerate() {
                 if j > 0 {
                     self.buf.push(char::from(self.d.component));

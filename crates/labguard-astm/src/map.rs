@@ -222,7 +222,11 @@ impl<'a> Transmission<'a> {
                 RecordType::Result => {
                     let parent = open_order;
                     if parent.is_none() {
-                        cx.problem(loc.clone(), ProblemKind::OutOfSequence, Some(Dropped::Result));
+                        cx.problem(
+                            loc.clone(),
+                            ProblemKind::OutOfSequence,
+                            Some(Dropped::Result),
+                        );
                     }
                     results.push(Node {
                         rec: *rec,
@@ -243,7 +247,11 @@ impl<'a> Transmission<'a> {
 
 /// O-12 action code Q (QC specimen, LIS2-A2 table), or a QC-prefixed specimen id.
 fn is_qc_order(opts: &MappingOptions, o: &Record<'_>) -> bool {
-    o.field(12).component(1).text().trim().eq_ignore_ascii_case("Q")
+    o.field(12)
+        .component(1)
+        .text()
+        .trim()
+        .eq_ignore_ascii_case("Q")
         || opts.is_qc_id(&o.field(3).component(1).text())
         || opts.is_qc_id(&o.field(4).component(1).text())
 }
@@ -401,7 +409,11 @@ fn map_order(
         .find_map(|n| cx.time(rec, &o.loc, n))
         .or(cx.header_time);
     let Some(placed_at) = placed else {
-        cx.problem(o.loc.field(7), ProblemKind::MissingValue, Some(Dropped::Order));
+        cx.problem(
+            o.loc.field(7),
+            ProblemKind::MissingValue,
+            Some(Dropped::Order),
+        );
         return ids;
     };
     let order = LabOrder {
@@ -462,7 +474,8 @@ fn map_specimen(
         .into_iter()
         .map(|c| c.text().trim().to_string())
         .find(|s| !s.is_empty());
-    let (Some(collector), Some(collected_at), Some(body_site)) = (collector, collected, site) else {
+    let (Some(collector), Some(collected_at), Some(body_site)) = (collector, collected, site)
+    else {
         let n = match (first_text(rec.field(11)), collected) {
             (None, _) => 11,
             (_, None) => 8,

@@ -2,7 +2,9 @@
 //! the code tables both use.
 
 use chrono::{DateTime, Utc};
-use labguard_core::{AbnormalFlag, ContainerType, LabResult, LoincCode, ReferenceRange, ResultStatus};
+use labguard_core::{
+    AbnormalFlag, ContainerType, LabResult, LoincCode, ReferenceRange, ResultStatus,
+};
 
 use crate::map::{AstmRecords, Ctx, IdFor, MappingOptions, Node, OrderIds};
 use crate::problem::{Dropped, ProblemKind};

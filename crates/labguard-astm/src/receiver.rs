@@ -16,7 +16,9 @@ enum Phase {
     Neutral,
     Transfer,
     /// A message was handed up; its last frame awaits `accept` or `refuse`.
-    Deciding { number: u8 },
+    Deciding {
+        number: u8,
+    },
     /// A limit was exceeded: every frame is NAKed until EOT.
     Refusing,
 }

@@ -97,7 +97,9 @@ pub fn parse(input: &[u8]) -> Result<Transmission<'_>, ParseError> {
     let mut ended = false;
     for (i, text) in lines.enumerate() {
         let index = i + 2;
-        let kind = text.first().map_or(RecordType::Other(b'?'), |&b| RecordType::of(b));
+        let kind = text
+            .first()
+            .map_or(RecordType::Other(b'?'), |&b| RecordType::of(b));
         let well_formed = text.get(1).is_none_or(|&b| b == delimiters.field);
         if ended {
             problems.push(ParseProblem::AfterTerminator { index });
@@ -256,7 +258,11 @@ impl<'a> Record<'a> {
 
     /// The record's sequence number (field 2), if it is a number.
     pub fn sequence(&self) -> Option<u32> {
-        std::str::from_utf8(self.field(2).raw()).ok()?.trim().parse().ok()
+        std::str::from_utf8(self.field(2).raw())
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
     }
 }
 
@@ -288,7 +294,10 @@ impl<'a> Field<'a> {
 
     /// The first repeat.
     pub fn first(&self) -> Repeat<'a> {
-        self.repeats().next().unwrap_or(Repeat { raw: &[], d: self.d })
+        self.repeats().next().unwrap_or(Repeat {
+            raw: &[],
+            d: self.d,
+        })
     }
 
     /// Component `n` (1-based) of the first repeat.

@@ -30,7 +30,10 @@ impl Delimiters {
     /// those would make records ambiguous.
     pub fn new(field: u8, repeat: u8, component: u8, escape: u8) -> Result<Delimiters, ParseError> {
         let all = [field, repeat, component, escape];
-        if all.iter().any(|b| !b.is_ascii_graphic() || b.is_ascii_alphanumeric()) {
+        if all
+            .iter()
+            .any(|b| !b.is_ascii_graphic() || b.is_ascii_alphanumeric())
+        {
             return Err(ParseError::InvalidDelimiters {
                 why: "a delimiter is a letter, digit, space, control or non-ASCII byte",
             });
