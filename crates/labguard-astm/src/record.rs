@@ -250,6 +250,21 @@ impl<'a> Record<'a> {
         }
     }
 
+    /// Every field in order, field 1 (the record type) first: one pass over the record,
+    /// where calling [`field`](Record::field) for each would rescan it.
+    pub fn fields(&self) -> impl Iterator<Item = Field<'a>> + 'a {
+        let d = self.delimiters;
+        let header = self.kind == RecordType::Header;
+        self.text
+            .split(move |&b| b == d.field)
+            .enumerate()
+            .map(move |(i, raw)| Field {
+                raw,
+                d,
+                literal: header && i == 1,
+            })
+    }
+
     /// How many fields the record has (the record type counts as one).
     pub fn field_count(&self) -> usize {
         let f = self.delimiters.field;

@@ -40,6 +40,16 @@ fn a_chemistry_transmission_parses() {
     assert_eq!(k.field(14).text(), "CHEMAN-01");
     assert_eq!(k.field(40).raw(), b"", "missing fields are empty");
     assert_eq!(k.field_count(), 14);
+    let all: Vec<&[u8]> = k.fields().map(|f| f.raw()).collect();
+    assert_eq!(all.len(), 14);
+    assert_eq!(
+        (all[0], all[3], all[13]),
+        (&b"R"[..], &b"5.6"[..], &b"CHEMAN-01"[..])
+    );
+    assert_eq!(
+        t.records()[0].fields().nth(1).map(|f| f.repeats().count()),
+        Some(1)
+    );
 }
 
 #[test]
