@@ -39,11 +39,7 @@ fn astm_parse() -> usize {
     };
     t.records()
         .iter()
-        .map(|r| {
-            (1..=r.field_count())
-                .map(|n| r.field(n).raw().len())
-                .sum::<usize>()
-        })
+        .map(|r| r.fields().map(|f| f.raw().len()).sum::<usize>())
         .sum()
 }
 
