@@ -12,6 +12,7 @@ pub const PURE: &[&str] = &[
     "labguard-crypto",
     "labguard-audit",
     "labguard-hl7",
+    "labguard-astm",
     "labguard-identity",
     "labguard-devices",
     "labguard-training",
