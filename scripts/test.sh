@@ -31,8 +31,8 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 echo "==> Python packages the tests drive (third-party clients)"
-python3 -m pip install --quiet --disable-pip-version-check pyotp hl7 schemathesis fhir.resources compliance-trestle 2>/dev/null \
-  || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages pyotp hl7 schemathesis fhir.resources compliance-trestle
+python3 -m pip install --quiet --disable-pip-version-check pyotp hl7 schemathesis fhir.resources compliance-trestle astm-2025 2>/dev/null \
+  || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages pyotp hl7 schemathesis fhir.resources compliance-trestle astm-2025
 
 PGURL="${LABGUARD_TEST_PG:-postgres://postgres@127.0.0.1:5432/test}"
 if ! pg_isready -q -h 127.0.0.1 -p 5432; then

@@ -1,6 +1,7 @@
 //! `labguard`: one binary for the whole product. This file only parses the command line and
 //! dispatches; the work lives in the library crates.
 
+mod astm_cmd;
 mod audit_cmd;
 mod backup_cmd;
 mod bench;
@@ -113,6 +114,9 @@ enum Command {
     /// Security incidents: register, breach risk assessment, notification clocks.
     #[command(subcommand)]
     Incidents(incidents_cmd::IncidentsCmd),
+    /// ASTM E1394 / E1381 files (older analyzers): parse and show what labguard reads.
+    #[command(subcommand)]
+    Astm(astm_cmd::AstmCmd),
     /// Quality control: control targets, each device's QC points and Westgard verdicts.
     #[command(subcommand)]
     Qc(qc_cmd::QcCmd),
@@ -169,6 +173,7 @@ fn main() {
         Command::Compliance(c) => compliance_cmd::run(&cli.global, c),
         Command::Incidents(c) => incidents_cmd::run(&cli.global, c),
         Command::Qc(c) => qc_cmd::run(&cli.global, c),
+        Command::Astm(c) => astm_cmd::run(c),
         Command::Poct(c) => poct_cmd::run(c),
     };
     if let Err(e) = result {

@@ -154,3 +154,48 @@ fn qc_targets_are_validated_and_show_names_unknown_devices_and_levels() {
     ]);
     assert!(err.contains("level \"9\""), "{err}");
 }
+
+fn astm_testdata() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../labguard-astm/testdata/chemistry.astm")
+}
+
+#[test]
+fn astm_parse_reads_record_text_and_a_captured_e1381_transfer_alike() {
+    let text = std::fs::read(astm_testdata()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let records: Vec<&[u8]> = text
+        .split(|b| *b == b'\r')
+        .filter(|r| !r.is_empty())
+        .collect();
+    let capture = dir.path().join("capture.bin");
+    std::fs::write(&capture, labguard_astm::encode::wire(&records)).unwrap();
+
+    let plain: Value =
+        serde_json::from_str(&ok(&["astm", "parse", astm_testdata().to_str().unwrap()])).unwrap();
+    let framed: Value = serde_json::from_str(&ok(&["astm", "parse", d(&capture)])).unwrap();
+    assert_eq!(plain["framed"], false);
+    assert_eq!(framed["framed"], true);
+    assert_eq!(plain["sender"], "CHEMAN");
+    assert_eq!(
+        plain["records"], framed["records"],
+        "unframing changed the records"
+    );
+    let results = plain["lab"]["results"].as_array().unwrap();
+    assert_eq!(
+        results.len(),
+        framed["lab"]["results"].as_array().unwrap().len()
+    );
+    assert!(!results.is_empty(), "{plain}");
+    assert!(results
+        .iter()
+        .any(|r| r["value"] == "5.6" && r["units"] == "mmol/L"));
+
+    // A frame with a wrong checksum in a capture: named, not parsed into nonsense.
+    let mut bad = labguard_astm::encode::wire(&records);
+    let stx = bad.iter().position(|b| *b == 0x02).unwrap();
+    bad[stx + 3] ^= 0x20;
+    let broken = dir.path().join("broken.bin");
+    std::fs::write(&broken, bad).unwrap();
+    let out = run(&["astm", "parse", d(&broken)]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+}

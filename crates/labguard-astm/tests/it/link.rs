@@ -385,7 +385,7 @@ fn run_link(records: &[&str], corrupt: Option<usize>) -> (Vec<u8>, Vec<Event>, u
 
 #[test]
 fn sender_and_receiver_deliver_a_chemistry_transmission() {
-    let data = include_str!("../testdata/chemistry.astm");
+    let data = include_str!("../../testdata/chemistry.astm");
     let records: Vec<&str> = data.split_inclusive('\r').collect();
     assert_eq!(records.len(), 10);
     let (text, events, sent) = run_link(&records, None);

@@ -3,7 +3,7 @@
 use labguard_astm::{parse, AstmRecords, Dropped, Mapped, MappingOptions, ProblemKind};
 use labguard_core::{AbnormalFlag, ContainerType, LoincCode, ResultStatus, Sex};
 
-const CHEM: &[u8] = include_bytes!("../testdata/chemistry.astm");
+const CHEM: &[u8] = include_bytes!("../../testdata/chemistry.astm");
 
 fn options() -> MappingOptions {
     let mut o = MappingOptions::default();

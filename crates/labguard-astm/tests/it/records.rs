@@ -3,7 +3,7 @@
 use labguard_astm::encode::RecordWriter;
 use labguard_astm::{parse, Delimiters, ParseError, ParseProblem, RecordType};
 
-const CHEM: &[u8] = include_bytes!("../testdata/chemistry.astm");
+const CHEM: &[u8] = include_bytes!("../../testdata/chemistry.astm");
 
 #[test]
 fn a_chemistry_transmission_parses() {

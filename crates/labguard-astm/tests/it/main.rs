@@ -1,0 +1,6 @@
+//! labguard-astm's integration tests, one binary (see docs/testing.md).
+
+mod interop;
+mod link;
+mod mapping;
+mod records;
