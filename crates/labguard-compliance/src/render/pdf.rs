@@ -147,6 +147,17 @@ impl Pages {
 
 pub fn render(r: &Report) -> Vec<u8> {
     let mut p = Pages::new();
+    header(&mut p, r);
+    charts(&mut p, r);
+    specifications(&mut p, r);
+    evidence(&mut p, r);
+    coming_due(&mut p, r);
+    governance(&mut p, r);
+    incidents(&mut p, r);
+    write_pdf(p)
+}
+
+fn header(p: &mut Pages, r: &Report) {
     p.text(MARGIN, 18.0, "HIPAA Security Rule compliance report");
     p.para(
         MARGIN,
@@ -159,6 +170,10 @@ pub fn render(r: &Report) -> Vec<u8> {
         ),
     );
     p.gap(8.0);
+}
+
+/// Safeguard scores, the score trend (last 12 points) and open risks.
+fn charts(p: &mut Pages, r: &Report) {
     p.text(MARGIN, 13.0, "Compliance by safeguard (%)");
     let rows: Vec<_> = r
         .safeguards
@@ -205,6 +220,9 @@ pub fn render(r: &Report) -> Vec<u8> {
         })
         .collect();
     p.bars(&risks, 25.0);
+}
+
+fn specifications(p: &mut Pages, r: &Report) {
     p.text(MARGIN, 13.0, "Specifications");
     for s in &r.specs {
         let (cr, cg, cb) = rgb(s.status);
@@ -230,6 +248,9 @@ pub fn render(r: &Report) -> Vec<u8> {
         );
     }
     p.gap(6.0);
+}
+
+fn evidence(p: &mut Pages, r: &Report) {
     p.text(MARGIN, 13.0, "Evidence");
     for e in &r.evidence {
         p.para(
@@ -248,6 +269,9 @@ pub fn render(r: &Report) -> Vec<u8> {
         );
     }
     p.gap(6.0);
+}
+
+fn coming_due(p: &mut Pages, r: &Report) {
     p.text(MARGIN, 13.0, "Coming due");
     if r.reminders.is_empty() {
         p.text(MARGIN, 9.0, "nothing due within 30 days");
@@ -263,6 +287,10 @@ pub fn render(r: &Report) -> Vec<u8> {
         );
     }
     p.gap(6.0);
+}
+
+/// Policies, business associate agreements and attestations.
+fn governance(p: &mut Pages, r: &Report) {
     p.text(MARGIN, 13.0, "Policies, BAAs and attestations");
     for d in &r.policies {
         p.para(
@@ -314,6 +342,9 @@ pub fn render(r: &Report) -> Vec<u8> {
         );
     }
     p.gap(6.0);
+}
+
+fn incidents(p: &mut Pages, r: &Report) {
     p.text(MARGIN, 13.0, "Incidents");
     if r.incidents.is_empty() {
         p.text(MARGIN, 9.0, "none recorded");
@@ -337,7 +368,11 @@ pub fn render(r: &Report) -> Vec<u8> {
             ),
         );
     }
+}
 
+/// Writes the laid-out pages as a PDF: catalog, page tree, one Helvetica font, then each
+/// page with its content stream.
+fn write_pdf(p: Pages) -> Vec<u8> {
     let mut pdf = Pdf::new();
     let catalog_id = Ref::new(1);
     let tree_id = Ref::new(2);
