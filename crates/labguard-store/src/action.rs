@@ -5,6 +5,10 @@
 /// One kind of audited operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
+    /// `privacy.access-report`
+    PrivacyAccessReport,
+    /// `privacy.case.false-positive`
+    PrivacyCaseFalsePositive,
     /// `privacy.scan`
     PrivacyScan,
     /// `privacy.case.read`
@@ -268,6 +272,8 @@ pub enum Action {
 impl Action {
     /// Every action, for listing and for the uniqueness check.
     pub const ALL: &'static [Action] = &[
+        Action::PrivacyAccessReport,
+        Action::PrivacyCaseFalsePositive,
         Action::PrivacyScan,
         Action::PrivacyCaseRead,
         Action::PrivacyCaseAssign,
@@ -410,6 +416,8 @@ impl Action {
             Action::PrivacyFlag => "privacy.flag",
             Action::PrivacyProfile => "privacy.profile",
             Action::PrivacyDashboard => "privacy.dashboard",
+            Action::PrivacyAccessReport => "privacy.access-report",
+            Action::PrivacyCaseFalsePositive => "privacy.case.false-positive",
             Action::QcMaterialSet => "qc.material.set",
             Action::QcFile => "qc.file",
             Action::QcRead => "qc.read",

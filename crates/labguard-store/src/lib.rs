@@ -41,6 +41,7 @@ mod phishing_delivery;
 mod phishing_events;
 mod postgres;
 mod privacy;
+mod privacy_review;
 mod qc;
 mod records;
 mod rotation;
@@ -82,6 +83,7 @@ pub use phishing::{
 };
 pub use phishing_delivery::{Delivery, MailTransport};
 pub use privacy::{PrivacyScanSummary, StaffPrivacyProfile};
+pub use privacy_review::CaseStep;
 pub use qc::{QcOutcome, QcReading, QcRecord, QC_REJECTED};
 pub use rotation::{RotateOptions, RotationReport};
 pub use sealed_keys::SealedKey;

@@ -46,7 +46,7 @@ pub struct StaffPrivacyProfile {
 }
 
 /// How an audit entry's action maps to what the access showed.
-fn seen(action: &str) -> Option<Seen> {
+pub(crate) fn seen(action: &str) -> Option<Seen> {
     Some(match action {
         "patient.read" => Seen::Demographics,
         "result.read" => Seen::Results,
@@ -59,7 +59,7 @@ fn seen(action: &str) -> Option<Seen> {
 
 /// The record access in one audit entry, if it is one (successful, by a staff member, naming
 /// a patient).
-fn access(seq: u64, e: &AuditEntry) -> Option<Access> {
+pub(crate) fn access(seq: u64, e: &AuditEntry) -> Option<Access> {
     if e.outcome != Outcome::Success {
         return None;
     }
@@ -402,7 +402,7 @@ impl Store {
     }
 }
 
-fn load_state(tx: &mut dyn Tx) -> Result<(ScanState, CaseBook), StoreError> {
+pub(crate) fn load_state(tx: &mut dyn Tx) -> Result<(ScanState, CaseBook), StoreError> {
     let rows = tx.query(
         "SELECT state, cases FROM privacy_scan_state WHERE id = 1",
         &[],

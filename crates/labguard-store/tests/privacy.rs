@@ -6,9 +6,10 @@ mod common;
 
 use chrono::{TimeDelta, Utc};
 use common::*;
-use labguard_audit::Outcome;
+use labguard_audit::Outcome as AuditOutcome;
 use labguard_core::{Id, Role, Staff};
-use labguard_store::{Actor, StaffPrivacyProfile, Store, StoreError};
+use labguard_privacy::Outcome;
+use labguard_store::{Actor, CaseStep, StaffPrivacyProfile, Store, StoreError};
 
 fn staff(store: &Store, username: &str, role: Role) -> Actor {
     let id = Id::new_v4();
@@ -32,55 +33,74 @@ fn id_of(a: &Actor) -> Id {
     a.id.parse().unwrap()
 }
 
+struct Seeded {
+    officer: Actor,
+    snoop: Actor,
+    phleb: Actor,
+    colleague_record: labguard_core::Patient,
+}
+
+/// Staff, patients, profiles, and the three accesses: two by the snooper without any order
+/// (a colleague's record, a namesake's), one from the phlebotomist's own draw.
+fn seed(store: &Store) -> Seeded {
+    let officer = staff(&store, "officer", Role::SecurityOfficer);
+    let snoop = staff(&store, "snoop", Role::FrontDesk);
+    let colleague = staff(&store, "colleague", Role::Phlebotomist);
+    let phleb = staff(&store, "phleb", Role::Phlebotomist);
+
+    let colleague_record = patient("MRN-P1", "Okafor", "Ada");
+    let namesake = patient("MRN-P2", "Lindqvist", "Bo");
+    let worklist = patient("MRN-P3", "Rowan", "Ivy");
+    for p in [&colleague_record, &namesake, &worklist] {
+        store.add_patient(&op(), p).unwrap();
+    }
+    let mut draw = specimen(&worklist, "ACC-P3");
+    draw.collector = phleb.id.clone();
+    draw.collected_at = Utc::now() - TimeDelta::hours(1);
+    store.add_specimen(&op(), &draw).unwrap();
+
+    // HR import: the snooper's surname; the colleague is also a patient of the lab.
+    let profile = |actor: &Actor, surname: &str, own: Option<Id>| StaffPrivacyProfile {
+        staff_id: id_of(actor),
+        surname: Some(surname.into()),
+        own_patient: own,
+        ..Default::default()
+    };
+    let p = profile(&snoop, "LINDQVIST ", None);
+    assert!(matches!(
+        store.set_staff_privacy_profile(&snoop, &p),
+        Err(StoreError::Denied(_))
+    ));
+    store.set_staff_privacy_profile(&officer, &p).unwrap();
+    store
+        .set_staff_privacy_profile(
+            &officer,
+            &profile(&colleague, "Okafor", Some(colleague_record.id)),
+        )
+        .unwrap();
+    store
+        .set_staff_privacy_profile(&officer, &profile(&phleb, "Mbeki", None))
+        .unwrap();
+
+    // The accesses: two by the snooper without any order, one from the worklist.
+    store.get_patient(&snoop, colleague_record.id).unwrap();
+    store.get_patient(&snoop, namesake.id).unwrap();
+    store.get_patient(&phleb, worklist.id).unwrap();
+
+    Seeded {
+        officer,
+        snoop,
+        phleb,
+        colleague_record,
+    }
+}
+
 #[test]
 fn a_snooper_raises_alerts_and_one_case_and_scans_are_incremental() {
     for env in envs("privacy") {
         let n = env.name;
         let store = init(&env);
-        let officer = staff(&store, "officer", Role::SecurityOfficer);
-        let snoop = staff(&store, "snoop", Role::FrontDesk);
-        let colleague = staff(&store, "colleague", Role::Phlebotomist);
-        let phleb = staff(&store, "phleb", Role::Phlebotomist);
-
-        let colleague_record = patient("MRN-P1", "Okafor", "Ada");
-        let namesake = patient("MRN-P2", "Lindqvist", "Bo");
-        let worklist = patient("MRN-P3", "Rowan", "Ivy");
-        for p in [&colleague_record, &namesake, &worklist] {
-            store.add_patient(&op(), p).unwrap();
-        }
-        let mut draw = specimen(&worklist, "ACC-P3");
-        draw.collector = phleb.id.clone();
-        draw.collected_at = Utc::now() - TimeDelta::hours(1);
-        store.add_specimen(&op(), &draw).unwrap();
-
-        // HR import: the snooper's surname; the colleague is also a patient of the lab.
-        let profile = |actor: &Actor, surname: &str, own: Option<Id>| StaffPrivacyProfile {
-            staff_id: id_of(actor),
-            surname: Some(surname.into()),
-            own_patient: own,
-            ..Default::default()
-        };
-        let p = profile(&snoop, "LINDQVIST ", None);
-        assert!(matches!(
-            store.set_staff_privacy_profile(&snoop, &p),
-            Err(StoreError::Denied(_))
-        ));
-        store.set_staff_privacy_profile(&officer, &p).unwrap();
-        store
-            .set_staff_privacy_profile(
-                &officer,
-                &profile(&colleague, "Okafor", Some(colleague_record.id)),
-            )
-            .unwrap();
-        store
-            .set_staff_privacy_profile(&officer, &profile(&phleb, "Mbeki", None))
-            .unwrap();
-
-        // The accesses: two by the snooper without any order, one from the worklist.
-        store.get_patient(&snoop, colleague_record.id).unwrap();
-        store.get_patient(&snoop, namesake.id).unwrap();
-        store.get_patient(&phleb, worklist.id).unwrap();
-
+        let Seeded { officer, snoop, .. } = seed(&store);
         // Accesses are scanned once the relationship window past them has closed.
         let later = Utc::now() + TimeDelta::days(2);
         let early = store.privacy_scan(&officer, Utc::now()).unwrap();
@@ -125,14 +145,110 @@ fn a_snooper_raises_alerts_and_one_case_and_scans_are_incremental() {
         let log = store.audit_entries(&officer, 0, 100_000).unwrap();
         let denied = |who: &Actor| {
             log.iter().any(|(_, e)| {
-                e.action == "privacy.scan" && e.actor == who.id && e.outcome == Outcome::Denied
+                e.action == "privacy.scan" && e.actor == who.id && e.outcome == AuditOutcome::Denied
             })
         };
         assert!(denied(&auditor), "{n}: refusal not audited");
         let scans = log
             .iter()
-            .filter(|(_, e)| e.action == "privacy.scan" && e.outcome == Outcome::Success)
+            .filter(|(_, e)| e.action == "privacy.scan" && e.outcome == AuditOutcome::Success)
             .count();
         assert_eq!(scans, 3, "{n}");
+    }
+}
+
+#[test]
+fn cases_are_reviewed_and_the_access_report_and_dashboard_are_audited() {
+    for env in envs("privacy_review") {
+        let n = env.name;
+        let store = init(&env);
+        let s = seed(&store);
+        let later = Utc::now() + TimeDelta::days(2);
+        store.privacy_scan(&s.officer, later).unwrap();
+        let case = store.privacy_cases(&s.officer, true).unwrap().remove(0);
+
+        // The snooper cannot review; the reviewed member of staff cannot be the assignee.
+        let assign = |to: &Actor| CaseStep::Assign { to: id_of(to) };
+        assert!(matches!(
+            store.privacy_case_step(&s.snoop, case.id.0, &assign(&s.officer)),
+            Err(StoreError::Denied(_))
+        ));
+        assert!(store
+            .privacy_case_step(&s.officer, case.id.0, &assign(&s.snoop))
+            .is_err());
+        store
+            .privacy_case_step(&s.officer, case.id.0, &assign(&s.officer))
+            .unwrap();
+        let note = CaseStep::Note {
+            text: "asked the front desk lead".into(),
+        };
+        store
+            .privacy_case_step(&s.officer, case.id.0, &note)
+            .unwrap();
+        let close = CaseStep::Close {
+            outcome: Outcome::Sanction,
+            why: "no work reason; written warning".into(),
+        };
+        let closed = store
+            .privacy_case_step(&s.officer, case.id.0, &close)
+            .unwrap();
+        assert!(closed.is_closed(), "{n}");
+        assert!(
+            store.privacy_cases(&s.officer, true).unwrap().is_empty(),
+            "{n}"
+        );
+        assert_eq!(
+            store.privacy_cases(&s.officer, false).unwrap().len(),
+            1,
+            "{n}"
+        );
+
+        // The colleague's record was opened once, by the snooper, named in the report.
+        let from = Utc::now() - TimeDelta::days(1);
+        let report = store
+            .patient_access_report(&s.officer, s.colleague_record.id, from, later)
+            .unwrap();
+        let rows: Vec<(&str, &str)> = report
+            .rows
+            .iter()
+            .map(|r| (r.staff.label(), r.what.as_str()))
+            .collect();
+        assert_eq!(rows, [("snoop", "demographics")], "{n}");
+        assert!(matches!(
+            store.patient_access_report(&s.phleb, s.colleague_record.id, from, later),
+            Err(StoreError::Denied(_))
+        ));
+
+        // The auditor's dashboard is pseudonymous; the officer's names staff.
+        let auditor = staff(&store, "auditor", Role::Auditor);
+        let pseudo = store.privacy_dashboard(&auditor, later).unwrap();
+        assert!(pseudo.pseudonymous, "{n}");
+        assert!(
+            !store
+                .privacy_dashboard(&s.officer, later)
+                .unwrap()
+                .pseudonymous
+        );
+        assert!(matches!(
+            store.privacy_dashboard(&s.phleb, later),
+            Err(StoreError::Denied(_))
+        ));
+
+        let log = store.audit_entries(&s.officer, 0, 100_000).unwrap();
+        let count = |action: &str| log.iter().filter(|(_, e)| e.action == action).count();
+        assert_eq!(
+            count("privacy.access-report"),
+            2,
+            "{n}: one success, one refusal"
+        );
+        let generated = log.iter().find(|(_, e)| {
+            e.action == "privacy.access-report" && e.outcome == AuditOutcome::Success
+        });
+        assert!(
+            generated.is_some_and(|(_, e)| e.patient_ref.is_some() && e.actor == s.officer.id),
+            "{n}"
+        );
+        assert_eq!(count("privacy.case.close"), 1, "{n}");
+        assert_eq!(count("privacy.dashboard"), 3, "{n}");
     }
 }
