@@ -43,10 +43,10 @@ struct Seeded {
 /// Staff, patients, profiles, and the three accesses: two by the snooper without any order
 /// (a colleague's record, a namesake's), one from the phlebotomist's own draw.
 fn seed(store: &Store) -> Seeded {
-    let officer = staff(&store, "officer", Role::SecurityOfficer);
-    let snoop = staff(&store, "snoop", Role::FrontDesk);
-    let colleague = staff(&store, "colleague", Role::Phlebotomist);
-    let phleb = staff(&store, "phleb", Role::Phlebotomist);
+    let officer = staff(store, "officer", Role::SecurityOfficer);
+    let snoop = staff(store, "snoop", Role::FrontDesk);
+    let colleague = staff(store, "colleague", Role::Phlebotomist);
+    let phleb = staff(store, "phleb", Role::Phlebotomist);
 
     let colleague_record = patient("MRN-P1", "Okafor", "Ada");
     let namesake = patient("MRN-P2", "Lindqvist", "Bo");
