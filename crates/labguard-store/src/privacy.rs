@@ -25,7 +25,7 @@ const SURNAME_DOMAIN: &str = "privacy.surname";
 const ADDRESS_DOMAIN: &str = "privacy.address";
 
 /// What one scan did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct PrivacyScanSummary {
     pub examined: u64,
     pub alerts: u64,
