@@ -364,7 +364,12 @@ impl Store {
                 patient,
                 surname_key: (!surname.is_empty())
                     .then(|| BlindKey(ring.blind_index(SURNAME_DOMAIN, &surname))),
-                address_key: None,
+                address_key: p
+                    .address
+                    .as_ref()
+                    .map(|a| labguard_privacy::normalize_address(&a.line))
+                    .filter(|a| !a.is_empty())
+                    .map(|a| BlindKey(ring.blind_index(ADDRESS_DOMAIN, &a))),
                 restricted,
                 deceased,
             });

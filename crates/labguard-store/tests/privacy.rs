@@ -49,8 +49,16 @@ fn seed(store: &Store) -> Seeded {
     let phleb = staff(store, "phleb", Role::Phlebotomist);
 
     let colleague_record = patient("MRN-P1", "Okafor", "Ada");
-    let namesake = patient("MRN-P2", "Lindqvist", "Bo");
+    let mut namesake = patient("MRN-P2", "Lindqvist", "Bo");
     let worklist = patient("MRN-P3", "Rowan", "Ivy");
+    // The snooper's namesake lives at the snooper's address, spelled differently.
+    namesake.address = Some(labguard_core::Address {
+        line: "12 North Main Street".into(),
+        city: "Springfield".into(),
+        state: "IL".into(),
+        postal_code: "62701".into(),
+        country: "US".into(),
+    });
     for p in [&colleague_record, &namesake, &worklist] {
         store.add_patient(&op(), p).unwrap();
     }
@@ -66,7 +74,10 @@ fn seed(store: &Store) -> Seeded {
         own_patient: own,
         ..Default::default()
     };
-    let p = profile(&snoop, "LINDQVIST ", None);
+    let p = StaffPrivacyProfile {
+        address: Some("12 N. Main St".into()),
+        ..profile(&snoop, "LINDQVIST ", None)
+    };
     assert!(matches!(
         store.set_staff_privacy_profile(&snoop, &p),
         Err(StoreError::Denied(_))
@@ -120,11 +131,12 @@ fn a_snooper_raises_alerts_and_one_case_and_scans_are_incremental() {
                 "co-worker",
                 "no-relationship",
                 "no-relationship",
+                "same-address",
                 "same-surname"
             ],
             "{n}"
         );
-        assert_eq!(first.alerts, 4, "{n}: the phlebotomist raised an alert");
+        assert_eq!(first.alerts, 5, "{n}: the phlebotomist raised an alert");
         assert_eq!(first.cases_touched, vec![case.id.0], "{n}");
 
         // Nothing is examined twice.
@@ -289,9 +301,9 @@ fn two_nodes_scanning_at_once_examine_each_access_once() {
                 Err(e) => panic!("{n}: {e}"),
             }
         }
-        assert_eq!((examined, alerts), (3, 4), "{n}");
+        assert_eq!((examined, alerts), (3, 5), "{n}");
         let cases = nodes[0].privacy_cases(&s.officer, false).unwrap();
         assert_eq!(cases.len(), 1, "{n}");
-        assert_eq!(cases[0].alerts.len(), 4, "{n}");
+        assert_eq!(cases[0].alerts.len(), 5, "{n}");
     }
 }
