@@ -9,6 +9,7 @@ pub mod compliance;
 pub mod compliance_facts;
 pub mod devices;
 pub mod error;
+pub mod privacy;
 pub mod signin;
 pub mod training;
 pub mod vex_export;

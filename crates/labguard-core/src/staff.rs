@@ -43,6 +43,11 @@ pub enum Permission {
     /// Run evidence collection, keep the risk register, incidents, policies and BAAs, and
     /// sign attestations (HIPAA compliance program).
     ComplianceManage,
+    /// Review privacy-monitoring alerts and cases (who opened which patient's record):
+    /// the pseudonymous log joined to staff names and patient flags.
+    PrivacyReview,
+    /// The privacy dashboard's pseudonymous counts only (no names, no cases).
+    PrivacyDashboardRead,
 }
 
 use Permission as P;
@@ -89,8 +94,15 @@ impl Role {
                 P::TrainingManage,
                 P::PhishingManage,
                 P::ComplianceManage,
+                P::PrivacyReview,
+                P::PrivacyDashboardRead,
             ],
-            Role::Auditor => &[P::AuditRead, P::ReportsRead, P::DevicesRead],
+            Role::Auditor => &[
+                P::AuditRead,
+                P::ReportsRead,
+                P::DevicesRead,
+                P::PrivacyDashboardRead,
+            ],
             Role::Administrator => &[
                 P::AccountsManage,
                 P::BackupManage,

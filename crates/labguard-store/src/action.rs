@@ -5,6 +5,26 @@
 /// One kind of audited operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
+    /// `privacy.access-report`
+    PrivacyAccessReport,
+    /// `privacy.case.false-positive`
+    PrivacyCaseFalsePositive,
+    /// `privacy.scan`
+    PrivacyScan,
+    /// `privacy.case.read`
+    PrivacyCaseRead,
+    /// `privacy.case.assign`
+    PrivacyCaseAssign,
+    /// `privacy.case.note`
+    PrivacyCaseNote,
+    /// `privacy.case.close`
+    PrivacyCaseClose,
+    /// `privacy.flag`
+    PrivacyFlag,
+    /// `privacy.profile`
+    PrivacyProfile,
+    /// `privacy.dashboard`
+    PrivacyDashboard,
     /// `qc.material.set`
     QcMaterialSet,
     /// `qc.file`
@@ -252,6 +272,16 @@ pub enum Action {
 impl Action {
     /// Every action, for listing and for the uniqueness check.
     pub const ALL: &'static [Action] = &[
+        Action::PrivacyAccessReport,
+        Action::PrivacyCaseFalsePositive,
+        Action::PrivacyScan,
+        Action::PrivacyCaseRead,
+        Action::PrivacyCaseAssign,
+        Action::PrivacyCaseNote,
+        Action::PrivacyCaseClose,
+        Action::PrivacyFlag,
+        Action::PrivacyProfile,
+        Action::PrivacyDashboard,
         Action::QcMaterialSet,
         Action::QcFile,
         Action::QcRead,
@@ -378,6 +408,16 @@ impl Action {
     /// The code written to the audit log.
     pub const fn code(self) -> &'static str {
         match self {
+            Action::PrivacyScan => "privacy.scan",
+            Action::PrivacyCaseRead => "privacy.case.read",
+            Action::PrivacyCaseAssign => "privacy.case.assign",
+            Action::PrivacyCaseNote => "privacy.case.note",
+            Action::PrivacyCaseClose => "privacy.case.close",
+            Action::PrivacyFlag => "privacy.flag",
+            Action::PrivacyProfile => "privacy.profile",
+            Action::PrivacyDashboard => "privacy.dashboard",
+            Action::PrivacyAccessReport => "privacy.access-report",
+            Action::PrivacyCaseFalsePositive => "privacy.case.false-positive",
             Action::QcMaterialSet => "qc.material.set",
             Action::QcFile => "qc.file",
             Action::QcRead => "qc.read",

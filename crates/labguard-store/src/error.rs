@@ -4,6 +4,9 @@ use thiserror::Error;
 /// key versions and causes only.
 #[derive(Debug, Error)]
 pub enum StoreError {
+    /// A privacy case review step the case's state refuses (PHI-free messages).
+    #[error("privacy case: {0}")]
+    Case(#[from] labguard_privacy::CaseError),
     #[error("the database is busy (locked by another writer); try again")]
     Busy,
     #[error("the database is unavailable: {0}")]

@@ -40,6 +40,8 @@ mod phishing;
 mod phishing_delivery;
 mod phishing_events;
 mod postgres;
+mod privacy;
+mod privacy_review;
 mod qc;
 mod records;
 mod rotation;
@@ -80,6 +82,8 @@ pub use phishing::{
     event_code, Campaign, DeliveryStatus, NewRecipient, RecipientRecord, TrackedEvent,
 };
 pub use phishing_delivery::{Delivery, MailTransport};
+pub use privacy::{PrivacyScanSummary, StaffPrivacyProfile};
+pub use privacy_review::CaseStep;
 pub use qc::{QcOutcome, QcReading, QcRecord, QC_REJECTED};
 pub use rotation::{RotateOptions, RotationReport};
 pub use sealed_keys::SealedKey;

@@ -82,6 +82,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "result_integrity",
         source: include_str!("../migrations/0012_result_integrity.sql"),
     },
+    Migration {
+        version: 13,
+        name: "privacy",
+        source: include_str!("../migrations/0013_privacy.sql"),
+    },
 ];
 
 impl Migration {
@@ -230,6 +235,11 @@ mod tests {
             12,
             "a05cdc1e55dcb6d9cfbd25f9bf0e79cf7a1fe471c979982cdb92ee300719a22c",
             "526ae5d8682f40afd50a40e050bdde291b451764f09d9f781f54920bfd27d8ad",
+        ),
+        (
+            13,
+            "0ab20c71690bf0a1c57e190d9e8ebd838eb807f8470dce697f92e04d55175cec",
+            "5422b24cdbf3561d5fecc7e32a57d0601c013acaa4d4046e87be8ea66b2a3b9a",
         ),
     ];
 

@@ -27,6 +27,7 @@ mod opts;
 mod patients_cmd;
 mod phishing_cmd;
 mod poct_cmd;
+mod privacy_cmd;
 mod progress;
 mod qc_cmd;
 mod reauth;
@@ -101,6 +102,9 @@ enum Command {
     /// Security training: courses, assignments, transcripts, completions.
     #[command(subcommand)]
     Training(training_cmd::TrainingCmd),
+    /// Privacy monitoring: snooping cases from the audit log, patient access reports.
+    #[command(subcommand)]
+    Privacy(privacy_cmd::PrivacyCmd),
     /// Phishing simulation: create, launch and report campaigns.
     #[command(subcommand)]
     Phishing(phishing_cmd::PhishingCmd),
@@ -168,6 +172,7 @@ fn main() {
         Command::Users(c) => users_cmd::run(&cli.global, c),
         Command::AccessReview => users_cmd::access_review(&cli.global),
         Command::Training(c) => training_cmd::run(&cli.global, c),
+        Command::Privacy(c) => privacy_cmd::run(&cli.global, c),
         Command::Phishing(c) => phishing_cmd::run(&cli.global, c),
         Command::Lab(c) => phishing_cmd::run_lab(&cli.global, c),
         Command::Compliance(c) => compliance_cmd::run(&cli.global, c),

@@ -11,6 +11,7 @@ mod instruments;
 mod key_usage;
 mod nodes;
 mod pg_tls;
+mod privacy;
 mod qc;
 mod store;
 mod tamper;

@@ -14,6 +14,7 @@ mod metrics;
 mod mllp;
 mod operator;
 mod phishing;
+mod privacy;
 mod qc_poct;
 mod training;
 mod users;

@@ -1,0 +1,160 @@
+//! Privacy monitoring use cases (the CLI's `privacy` commands, later the web UI): patients
+//! are named by MRN at the edge and resolved here; the store checks and audits each call.
+
+use chrono::{DateTime, Utc};
+use labguard_core::Id;
+use labguard_privacy::{Case, PatientAccessReport};
+use labguard_store::{Actor, StaffPrivacyProfile, Store};
+use serde::Serialize;
+
+use crate::error::AppError;
+
+/// One line of `privacy cases`: the case without its alerts' details.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseRow {
+    pub id: u64,
+    pub staff: String,
+    pub role: String,
+    pub status: String,
+    pub alerts: usize,
+    pub unexplained: usize,
+    pub opened_at: DateTime<Utc>,
+}
+
+fn status(c: &Case) -> String {
+    serde_json::to_value(c.status)
+        .ok()
+        .and_then(|v| {
+            let s = v.get("status")?.as_str()?.to_string();
+            Some(match v.get("outcome").and_then(|o| o.as_str()) {
+                Some(o) => format!("{s} ({o})"),
+                None => s,
+            })
+        })
+        .unwrap_or_default()
+}
+
+/// Display names by staff id (the CLI's operator and the officer may list staff).
+fn names(store: &Store, actor: &Actor) -> Result<Vec<(Id, String)>, AppError> {
+    Ok(store
+        .list_staff(actor)?
+        .into_iter()
+        .map(|s| (s.id, s.username))
+        .collect())
+}
+
+pub fn case_rows(store: &Store, actor: &Actor, open_only: bool) -> Result<Vec<CaseRow>, AppError> {
+    let cases = store.privacy_cases(actor, open_only)?;
+    let names = names(store, actor).unwrap_or_default();
+    Ok(cases
+        .iter()
+        .map(|c| CaseRow {
+            id: c.id.0,
+            staff: names
+                .iter()
+                .find(|(i, _)| *i == c.staff)
+                .map_or_else(|| c.staff.to_string(), |(_, n)| n.clone()),
+            role: c.role.code().to_string(),
+            status: status(c),
+            alerts: c.alerts.len(),
+            unexplained: c.counted(),
+            opened_at: c.opened_at,
+        })
+        .collect())
+}
+
+pub fn case(store: &Store, actor: &Actor, id: u64) -> Result<Case, AppError> {
+    store
+        .privacy_cases(actor, false)?
+        .into_iter()
+        .find(|c| c.id.0 == id)
+        .ok_or(AppError::Invalid("no privacy case with that number"))
+}
+
+fn patient_id(store: &Store, actor: &Actor, mrn: &str) -> Result<Id, AppError> {
+    store
+        .find_patient_by_mrn(actor, mrn)?
+        .map(|p| p.id)
+        .ok_or(AppError::Invalid("no patient with that MRN"))
+}
+
+pub fn flag(
+    store: &Store,
+    actor: &Actor,
+    mrn: &str,
+    restricted: bool,
+    deceased: bool,
+) -> Result<(), AppError> {
+    let id = patient_id(store, actor, mrn)?;
+    Ok(store.flag_patient(actor, id, restricted, deceased)?)
+}
+
+pub fn access_report(
+    store: &Store,
+    actor: &Actor,
+    mrn: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<PatientAccessReport, AppError> {
+    if to <= from {
+        return Err(AppError::Invalid("--to must be after --from"));
+    }
+    let id = patient_id(store, actor, mrn)?;
+    Ok(store.patient_access_report(actor, id, from, to)?)
+}
+
+/// A problem with one line of an HR profile import (the line number only: no values).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImportProblem {
+    pub line: usize,
+    pub why: &'static str,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ImportSummary {
+    pub imported: usize,
+    pub problems: Vec<ImportProblem>,
+}
+
+/// Imports `username,surname,address,department` lines (a header line starting with
+/// `username` is skipped; empty fields are left unset). Never panics on the input: a bad
+/// line is reported by number and skipped.
+pub fn import_profiles(store: &Store, actor: &Actor, csv: &str) -> Result<ImportSummary, AppError> {
+    let staff = names(store, actor)?;
+    let mut out = ImportSummary::default();
+    for (i, line) in csv.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || (i == 0 && line.starts_with("username")) {
+            continue;
+        }
+        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+        let [user, surname, address, department] = fields.as_slice() else {
+            out.problems.push(ImportProblem {
+                line: i + 1,
+                why: "expected 4 fields: username,surname,address,department",
+            });
+            continue;
+        };
+        let Some((id, _)) = staff.iter().find(|(_, n)| n == user) else {
+            out.problems.push(ImportProblem {
+                line: i + 1,
+                why: "no member of staff with that username",
+            });
+            continue;
+        };
+        let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
+        store.set_staff_privacy_profile(
+            actor,
+            &StaffPrivacyProfile {
+                staff_id: *id,
+                surname: opt(surname),
+                address: opt(address),
+                department: opt(department),
+                shift: None,
+                own_patient: None,
+            },
+        )?;
+        out.imported += 1;
+    }
+    Ok(out)
+}
