@@ -31,6 +31,7 @@ pub struct PgBackend {
     config: postgres::Config,
     /// None: no TLS (sslmode=disable, or a local host without sslmode).
     tls: Option<RustlsConnect>,
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))] // read by tests and diagnostics
     mode: SslMode,
     schema: Option<String>,
     work: Pool<Conn>,
@@ -220,11 +221,13 @@ impl PgBackend {
         self.work.put(c)
     }
 
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     /// The sslmode in force after the defaults (see docs/security.md).
     pub fn ssl_mode(&self) -> SslMode {
         self.mode
     }
 
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     /// Whether the server sees this node's connection as TLS (`pg_stat_ssl`), so tests and
     /// `labguard` diagnostics check the wire, not the configuration.
     pub fn connection_uses_tls(&self) -> Result<bool, StoreError> {

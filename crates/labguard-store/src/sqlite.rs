@@ -70,6 +70,7 @@ impl SqliteBackend {
         Self::open_inner(path, create, Duration::from_secs(10))
     }
 
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     /// Opens an existing database with a chosen wait for a busy lock (tools and tests).
     pub fn open_with_timeout(path: &Path, busy: Duration) -> Result<SqliteBackend, StoreError> {
         Self::open_inner(path, false, busy)
