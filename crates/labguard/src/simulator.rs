@@ -19,8 +19,18 @@ use rand::{Rng, SeedableRng};
 
 use crate::demo::PANEL;
 
+/// A potassium result the simulator sends on purpose: its value and how long before now it
+/// was measured (so a pair of them makes a real delta-check hold).
+type ForcedPotassium = Option<(f64, chrono::Duration)>;
+
 /// Builds one ORU^R01 with a few results for the given patient and accession.
-fn oru(rng: &mut StdRng, control: &str, p: &labguard_core::Patient, accession: &str) -> String {
+fn oru(
+    rng: &mut StdRng,
+    control: &str,
+    p: &labguard_core::Patient,
+    accession: &str,
+    forced: ForcedPotassium,
+) -> String {
     let (mrn, family, given, sex) = (&p.mrn, &p.family, &p.given, p.sex.code());
     let dob = p.birth_date.format("%Y%m%d");
     let now = Utc::now().format("%Y%m%d%H%M%S");
@@ -30,8 +40,15 @@ fn oru(rng: &mut StdRng, control: &str, p: &labguard_core::Patient, accession: &
          OBR|1|{accession}|{accession}|24323-8^Comprehensive metabolic panel^LN|||{now}|||||||||^Requisition^Ordwell\r"
     );
     let mut set = 0;
+    if let Some((k, ago)) = forced {
+        set += 1;
+        let at = (Utc::now() - ago).format("%Y%m%d%H%M%S");
+        msg.push_str(&format!(
+            "OBX|{set}|NM|2823-3^Potassium^LN||{k:.1}|mmol/L|3.5-5.1|N|||P|||{at}||||chem-1\r"
+        ));
+    }
     for &(code, name, units, low, high) in PANEL {
-        if rng.random_range(0..2) == 0 {
+        if rng.random_range(0..2) == 0 || (forced.is_some() && code == "2823-3") {
             continue;
         }
         set += 1;
@@ -147,9 +164,20 @@ pub fn run(
     let lookup = Actor::system();
     let mut client = None;
     let mut sent = 0u32;
+    let mut last = 0u32;
     while messages.is_none_or(|m| sent < m) {
         sent += 1;
-        let i = rng.random_range(0..patients);
+        // Every tenth message repeats the previous one's patient with a potassium that
+        // jumped 2.8 mmol/L in ten minutes: a delta-check hold for the review queue.
+        let (i, forced) = match sent % 10 {
+            2 => (
+                rng.random_range(0..patients),
+                Some((4.1, chrono::Duration::minutes(10))),
+            ),
+            3 => (last, Some((6.9, chrono::Duration::zero()))),
+            _ => (rng.random_range(0..patients), None),
+        };
+        last = i;
         let mrn = format!("DEMO-{i:06}");
         let Some(patient) = store.find_patient_by_mrn(&lookup, &mrn)? else {
             continue;
@@ -169,7 +197,7 @@ pub fn run(
         };
         store.add_specimen(&phleb, &specimen)?;
         let control = format!("SIM{}{:06}", Utc::now().format("%H%M%S"), sent);
-        let text = oru(&mut rng, &control, &patient, &accession);
+        let text = oru(&mut rng, &control, &patient, &accession, forced);
         let ack = rt.block_on(async {
             // Reconnect as a real instrument would when the listener restarts.
             for attempt in 0..50 {

@@ -117,6 +117,16 @@ fn demo_analyzer_delivers_results_over_mutual_tls() {
         .query_row("SELECT COUNT(*) FROM inbound_messages", [], |r| r.get(0))
         .unwrap();
     assert_eq!(inbound, 3);
+    // Messages 2 and 3 carry one patient's potassium, 4.1 then 6.9 mmol/L ten minutes
+    // later: the second is held by the delta check for the review queue.
+    let delta_held: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM held_results WHERE state = 'held' AND reasons LIKE '%delta-check%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(delta_held >= 1, "no delta-check hold in the demo: {out}");
     let devices = ok(&["devices", "list", "--data-dir", d(&dd)]);
     assert!(devices.contains("chem-1\tactive\tmutual TLS"), "{devices}");
     // A second run reuses the analyzer's enrollment rather than enrolling another.
