@@ -174,8 +174,51 @@ impl Store {
         pending: &mut Pending,
         item: &Inbound,
     ) -> Result<IngestOutcome, StoreError> {
+        let mut known = self.known_records(tx, item)?;
+        let new = new_records(item, &mut known);
+        let qc = self.file_qc(tx, pending, &item.actor, item.device_id, &item.qc)?;
+        let (filed, held) = self.classify_results(tx, item, &known, &new.orders)?;
+
+        let message_id = Id::new_v4();
+        let now = rfc3339(self.now());
+        let first_patient = known.patients.values().next().map(ToString::to_string);
+        let message = InboundRow {
+            id: message_id,
+            device_id: item.device_id,
+            control_id: &item.control_id,
+            raw: &item.raw,
+            ack_code: "AA",
+            filed: filed.len() as i64,
+            held: held.len() as i64,
+            received_at: &now,
+        };
+        self.insert_row(
+            tx,
+            pending,
+            &item.actor,
+            Action::MessageReceive,
+            &message,
+            first_patient.as_deref(),
+        )?;
+        self.write_records(tx, pending, &item.actor, &new, &filed)?;
+        let codes = self.write_held(tx, pending, item, message_id, &now, &held)?;
+        if !held.is_empty() {
+            self.raise_held_alert(tx, pending, item, message_id, codes, &now)?;
+        }
+        Ok(IngestOutcome {
+            message_id,
+            ack_code: "AA".into(),
+            filed: filed.len() as u64,
+            held: held.len() as u64,
+            duplicate: false,
+            qc_rejected: qc.rejected,
+        })
+    }
+
+    /// Looks up, by blind index, the patients and specimens the delivery names that are
+    /// already on file.
+    fn known_records(&self, tx: &mut dyn Tx, item: &Inbound) -> Result<Known, StoreError> {
         let ring = self.ring()?;
-        // Resolver id -> stored id, for patients the lab knows.
         let mut patients: HashMap<Id, Id> = HashMap::new();
         for (rid, mrn) in &item.patient_mrns {
             let bidx = ring.blind_index("mrn", &crate::records::mrn_key(mrn));
@@ -187,7 +230,6 @@ impl Store {
                 patients.insert(*rid, parse_id(r.first().unwrap_or(&Value::Null))?);
             }
         }
-        // Resolver id -> (stored id, draw time), for specimens already on file.
         let mut specimens: HashMap<Id, (Id, DateTime<Utc>)> = HashMap::new();
         for (rid, acc) in &item.specimen_accessions {
             let bidx = ring.blind_index("accession", acc.trim());
@@ -207,41 +249,29 @@ impl Store {
                 specimens.insert(*rid, (id, drawn));
             }
         }
-        drop(ring);
-        let new_specimens: Vec<Specimen> = item
-            .specimens
-            .iter()
-            .filter(|s| !specimens.contains_key(&s.id))
-            .filter_map(|s| {
-                let patient_id = *patients.get(&s.patient_id)?;
-                Some(Specimen {
-                    patient_id,
-                    ..s.clone()
-                })
-            })
-            .collect();
-        for s in &new_specimens {
-            specimens.insert(s.id, (s.id, s.collected_at));
-        }
-        let new_orders: Vec<LabOrder> = item
-            .orders
-            .iter()
-            .filter_map(|o| {
-                Some(LabOrder {
-                    patient_id: *patients.get(&o.patient_id)?,
-                    specimen_id: o.specimen_id.and_then(|s| specimens.get(&s)).map(|s| s.0),
-                    ..o.clone()
-                })
-            })
-            .collect();
-        let known_orders: Vec<Id> = new_orders.iter().map(|o| o.id).collect();
-        let qc = self.file_qc(tx, pending, &item.actor, item.device_id, &item.qc)?;
+        Ok(Known {
+            patients,
+            specimens,
+        })
+    }
+
+    /// Maps each result onto known records and decides filed or held. Reasons to hold:
+    /// the mapper's plausibility checks, an unknown patient, an observation before the
+    /// draw, a delta check (known patients only) and a QC lock on the analyte.
+    fn classify_results(
+        &self,
+        tx: &mut dyn Tx,
+        item: &Inbound,
+        known: &Known,
+        orders: &[LabOrder],
+    ) -> Result<(Vec<LabResult>, Vec<Held>), StoreError> {
+        let known_orders: Vec<Id> = orders.iter().map(|o| o.id).collect();
         let mut filed = Vec::new();
         let mut held = Vec::new();
         for (i, r) in item.results.iter().enumerate() {
             let mut reasons = item.holds.get(i).cloned().unwrap_or_default();
-            let patient = patients.get(&r.patient_id).copied();
-            let spec = r.specimen_id.and_then(|s| specimens.get(&s)).copied();
+            let patient = known.patients.get(&r.patient_id).copied();
+            let spec = r.specimen_id.and_then(|s| known.specimens.get(&s)).copied();
             if patient.is_none() {
                 reasons.push(UNKNOWN_PATIENT.into());
             }
@@ -255,6 +285,7 @@ impl Store {
                 performing_device: Some(item.actor.id.clone()),
                 ..r.clone()
             };
+            // Results of this delivery filed so far count as earlier values.
             if patient.is_some() {
                 reasons.extend(self.delta_reasons(tx, &mapped, &filed)?);
             }
@@ -267,47 +298,49 @@ impl Store {
                 held.push((mapped, patient.is_some(), reasons));
             }
         }
+        Ok((filed, held))
+    }
 
-        let message_id = Id::new_v4();
-        let mid = message_id.to_string();
-        let now = rfc3339(self.now());
-        let first_patient = patients.values().next().map(ToString::to_string);
-        let message = InboundRow {
-            id: message_id,
-            device_id: item.device_id,
-            control_id: &item.control_id,
-            raw: &item.raw,
-            ack_code: "AA",
-            filed: filed.len() as i64,
-            held: held.len() as i64,
-            received_at: &now,
-        };
-        let actor = &item.actor;
-        self.insert_row(
-            tx,
-            pending,
-            actor,
-            Action::MessageReceive,
-            &message,
-            first_patient.as_deref(),
-        )?;
-        for s in &new_specimens {
+    /// Writes the new specimens and orders and the filed results, each validated first.
+    fn write_records(
+        &self,
+        tx: &mut dyn Tx,
+        pending: &mut Pending,
+        actor: &Actor,
+        new: &NewRecords,
+        filed: &[LabResult],
+    ) -> Result<(), StoreError> {
+        for s in &new.specimens {
             s.validate()?;
             let pid = s.patient_id.to_string();
             self.insert_row(tx, pending, actor, Action::SpecimenCreate, s, Some(&pid))?;
         }
-        for o in &new_orders {
+        for o in &new.orders {
             o.validate()?;
             let pid = o.patient_id.to_string();
             self.insert_row(tx, pending, actor, Action::OrderCreate, o, Some(&pid))?;
         }
-        for r in &filed {
+        for r in filed {
             r.validate()?;
             let pid = r.patient_id.to_string();
             self.insert_row(tx, pending, actor, Action::ResultCreate, r, Some(&pid))?;
         }
+        Ok(())
+    }
+
+    /// Writes the held results; returns every reason code they carry (with repeats).
+    fn write_held<'h>(
+        &self,
+        tx: &mut dyn Tx,
+        pending: &mut Pending,
+        item: &Inbound,
+        message_id: Id,
+        now: &str,
+        held: &'h [Held],
+    ) -> Result<Vec<&'h str>, StoreError> {
         let mut codes: Vec<&str> = Vec::new();
-        for (r, known, reasons) in &held {
+        for (r, known, reasons) in held {
+            // An unknown patient's resolver id names no stored patient: leave it blank.
             let row = HeldRow {
                 id: r.id,
                 patient_id: if *known {
@@ -320,44 +353,48 @@ impl Store {
                 state: "held".into(),
                 reasons: reasons.clone(),
                 result: r.clone(),
-                created_at: now.clone(),
+                created_at: now.to_string(),
             };
             let patient = known.then(|| r.patient_id.to_string());
             self.insert_row(
                 tx,
                 pending,
-                actor,
+                &item.actor,
                 Action::HeldResultCreate,
                 &row,
                 patient.as_deref(),
             )?;
             codes.extend(reasons.iter().map(String::as_str));
         }
-        if !held.is_empty() {
-            codes.sort_unstable();
-            codes.dedup();
-            let alert = Id::new_v4().to_string();
-            tx.execute(
-                "INSERT INTO instrument_alerts (id, kind, device_id, message_id, held_result_id, detail, created_at) VALUES (?, 'results-held', ?, ?, NULL, ?, ?)",
-                &[alert.clone().into(), item.device_id.to_string().into(), mid.clone().into(), codes.join(",").into(), now.into()],
-            )?;
-            pending.push(self.entry(
-                &item.actor,
-                Action::AlertCreate,
-                "alert",
-                &alert,
-                None,
-                Outcome::Success,
-            )?);
-        }
-        Ok(IngestOutcome {
-            message_id,
-            ack_code: "AA".into(),
-            filed: filed.len() as u64,
-            held: held.len() as u64,
-            duplicate: false,
-            qc_rejected: qc.rejected,
-        })
+        Ok(codes)
+    }
+
+    /// One results-held alert per message, naming each distinct reason code once.
+    fn raise_held_alert(
+        &self,
+        tx: &mut dyn Tx,
+        pending: &mut Pending,
+        item: &Inbound,
+        message_id: Id,
+        mut codes: Vec<&str>,
+        now: &str,
+    ) -> Result<(), StoreError> {
+        codes.sort_unstable();
+        codes.dedup();
+        let alert = Id::new_v4().to_string();
+        tx.execute(
+            "INSERT INTO instrument_alerts (id, kind, device_id, message_id, held_result_id, detail, created_at) VALUES (?, 'results-held', ?, ?, NULL, ?, ?)",
+            &[alert.clone().into(), item.device_id.to_string().into(), message_id.to_string().into(), codes.join(",").into(), now.to_string().into()],
+        )?;
+        pending.push(self.entry(
+            &item.actor,
+            Action::AlertCreate,
+            "alert",
+            &alert,
+            None,
+            Outcome::Success,
+        )?);
+        Ok(())
     }
 
     /// Whether a message from `device` with this control id is already stored (tests and
@@ -389,4 +426,56 @@ impl Store {
         })
         .collect()
     }
+}
+
+/// Stored records the delivery refers to, keyed by the mapper's resolver ids.
+struct Known {
+    /// Resolver id -> stored id, for patients the lab knows.
+    patients: HashMap<Id, Id>,
+    /// Resolver id -> (stored id, draw time), for specimens on file or new in this delivery.
+    specimens: HashMap<Id, (Id, DateTime<Utc>)>,
+}
+
+/// Specimens and orders the delivery adds, for known patients only.
+struct NewRecords {
+    specimens: Vec<Specimen>,
+    orders: Vec<LabOrder>,
+}
+
+/// A result held for review: the mapped result, whether its patient is known, the reasons.
+type Held = (LabResult, bool, Vec<String>);
+
+/// Picks the delivery's specimens not yet on file and its orders, moved onto known
+/// patients (others are dropped); new specimens become known for the results.
+fn new_records(item: &Inbound, known: &mut Known) -> NewRecords {
+    let specimens: Vec<Specimen> = item
+        .specimens
+        .iter()
+        .filter(|s| !known.specimens.contains_key(&s.id))
+        .filter_map(|s| {
+            let patient_id = *known.patients.get(&s.patient_id)?;
+            Some(Specimen {
+                patient_id,
+                ..s.clone()
+            })
+        })
+        .collect();
+    for s in &specimens {
+        known.specimens.insert(s.id, (s.id, s.collected_at));
+    }
+    let orders: Vec<LabOrder> = item
+        .orders
+        .iter()
+        .filter_map(|o| {
+            Some(LabOrder {
+                patient_id: *known.patients.get(&o.patient_id)?,
+                specimen_id: o
+                    .specimen_id
+                    .and_then(|s| known.specimens.get(&s))
+                    .map(|s| s.0),
+                ..o.clone()
+            })
+        })
+        .collect();
+    NewRecords { specimens, orders }
 }
