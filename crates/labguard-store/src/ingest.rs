@@ -266,6 +266,7 @@ impl Store {
         orders: &[LabOrder],
     ) -> Result<(Vec<LabResult>, Vec<Held>), StoreError> {
         let known_orders: Vec<Id> = orders.iter().map(|o| o.id).collect();
+        let qc_locked = self.qc_locked_analytes(tx, item.device_id)?;
         let mut filed = Vec::new();
         let mut held = Vec::new();
         for (i, r) in item.results.iter().enumerate() {
@@ -289,7 +290,7 @@ impl Store {
             if patient.is_some() {
                 reasons.extend(self.delta_reasons(tx, &mapped, &filed)?);
             }
-            if self.qc_locked(tx, item.device_id, &mapped.analyte)? {
+            if qc_locked.contains(mapped.analyte.as_str()) {
                 reasons.push(crate::qc::QC_REJECTED.into());
             }
             if reasons.is_empty() {

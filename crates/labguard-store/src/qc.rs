@@ -15,7 +15,7 @@ use labguard_qc::{ControlMaterial, ControlSeries, QcPoint, WestgardConfig};
 use crate::action::Action;
 use crate::actor::Actor;
 use crate::backend::{query_one, Row, Tx, Value};
-use crate::codec::parse_time;
+use crate::codec::{parse_id, parse_time};
 use crate::store::{rfc3339, Pending, Store};
 use crate::StoreError;
 
@@ -171,7 +171,6 @@ impl Store {
             let run = next_run(tx, device, analyte)?;
             let mats = materials(tx, analyte)?;
             let mut series = Vec::new();
-            let mut new_points = Vec::new();
             for m in &mats {
                 let mut points = history(tx, device, m)?;
                 for r in readings
@@ -220,7 +219,6 @@ impl Store {
                     ],
                 )?;
                 out.filed += 1;
-                new_points.push(id);
             }
             pending.push(self.entry(
                 actor,
@@ -250,23 +248,20 @@ impl Store {
         Ok(out)
     }
 
-    /// Whether the device's latest QC run of `analyte` was rejected (its patient results of
-    /// that analyte are then held).
-    pub(crate) fn qc_locked(
+    /// The analytes whose latest QC run on `device` was rejected (the device's patient
+    /// results of those analytes are then held). One query per delivery, not per result.
+    pub(crate) fn qc_locked_analytes(
         &self,
         tx: &mut dyn Tx,
         device: Id,
-        analyte: &LoincCode,
-    ) -> Result<bool, StoreError> {
-        let r = query_one(
-            tx,
-            "SELECT MAX(rejects) FROM qc_observations WHERE device_id = ? AND analyte = ? AND run = (SELECT MAX(run) FROM qc_observations WHERE device_id = ? AND analyte = ?)",
-            &[device.to_string().into(), analyte.as_str().into(), device.to_string().into(), analyte.as_str().into()],
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        let rows = tx.query(
+            "SELECT DISTINCT o.analyte FROM qc_observations o WHERE o.device_id = ? AND o.rejects > 0 AND o.run = (SELECT MAX(l.run) FROM qc_observations l WHERE l.device_id = o.device_id AND l.analyte = o.analyte)",
+            &[device.to_string().into()],
         )?;
-        Ok(match r.as_deref() {
-            Some([Value::Int(n)]) => *n > 0,
-            _ => false,
-        })
+        rows.iter()
+            .map(|r| Ok(crate::codec::text(r, 0)?.unwrap_or_default()))
+            .collect()
     }
 }
 
@@ -338,11 +333,9 @@ fn qc_record(r: Row) -> Result<QcRecord, StoreError> {
     else {
         return Err(StoreError::Corrupt("qc observation row shape".into()));
     };
-    let id_of =
-        |v: &Value| Id::parse_str(v.as_text()?).map_err(|_| StoreError::Corrupt("qc id".into()));
     Ok(QcRecord {
-        id: id_of(id)?,
-        device_id: id_of(device)?,
+        id: parse_id(id)?,
+        device_id: parse_id(device)?,
         lot: lot.as_text()?.into(),
         level: level.as_text()?.into(),
         analyte: analyte.as_text()?.into(),
