@@ -279,17 +279,12 @@ impl KeyRing {
     /// and to every other purpose's secret. Nodes behind one load balancer use it for what
     /// they must agree on without storing a further key, such as CSRF tokens.
     pub fn shared_secret(&self, purpose: &str) -> Result<Zeroizing<[u8; 32]>, CryptoError> {
-        struct Len32;
-        impl hkdf::KeyType for Len32 {
-            fn len(&self) -> usize {
-                32
-            }
-        }
         let salt = hkdf::Salt::new(hkdf::HKDF_SHA256, b"labguard shared secret v1");
         let prk = salt.extract(self.signing_seed.as_slice());
         let mut out = Zeroizing::new([0u8; 32]);
         let info = [purpose.as_bytes()];
-        prk.expand(&info, Len32)
+        // HKDF_SHA256 as the output type: one hash length, 32 bytes.
+        prk.expand(&info, hkdf::HKDF_SHA256)
             .and_then(|okm| okm.fill(out.as_mut_slice()))
             .map_err(|_| CryptoError::Malformed("key derivation failed"))?;
         Ok(out)
