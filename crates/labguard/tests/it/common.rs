@@ -44,3 +44,9 @@ pub fn serve_cmd(global: &[&str], dd: &str, port: u16, extra: &[&str]) -> Comman
         .args(extra);
     c
 }
+
+/// Runs labguard with `args` (it must succeed) and parses its output as one JSON value.
+pub fn json(args: &[&str]) -> serde_json::Value {
+    let out = ok(args);
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
+}

@@ -16,10 +16,7 @@ fn testdata(p: &str) -> String {
 }
 
 fn json(args: &[&str]) -> Value {
-    let mut a = args.to_vec();
-    a.extend(["--format", "json"]);
-    let out = ok(&a);
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
+    crate::common::json(&[args, &["--format", "json"]].concat())
 }
 
 fn lab(dir: &Path) -> String {

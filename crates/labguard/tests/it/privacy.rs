@@ -3,12 +3,6 @@
 //! flag without a flag is refused.
 
 use crate::common::*;
-use serde_json::Value;
-
-fn json(args: &[&str]) -> Value {
-    let out = ok(args);
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
-}
 
 #[test]
 fn privacy_commands_scan_import_and_report() {

@@ -2,7 +2,6 @@
 //! re-opens when the lab publishes a new version, completions with certificates, transcripts.
 
 use crate::common::*;
-use serde_json::Value;
 
 fn course(version: u32, released: &str) -> String {
     format!(
@@ -11,11 +10,6 @@ fn course(version: u32, released: &str) -> String {
          ### Where is the spill kit?\n- [ ] In the office\n- [x] Next to the centrifuge\n\
          > It hangs on the wall by the centrifuge.\n"
     )
-}
-
-fn json(args: &[&str]) -> Value {
-    let out = ok(args);
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
 }
 
 #[test]
