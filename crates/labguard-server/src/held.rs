@@ -96,3 +96,86 @@ pub async fn reject(
 ) -> ApiResult<Json<HeldDecisionOut>> {
     decide(st, p, id, HeldDecision::Reject).await
 }
+
+/// A filed result a rejected QC run recalled for review (ids and state: no values).
+#[derive(Serialize, ToSchema)]
+pub struct QcRecallOut {
+    pub result_id: String,
+    pub patient_id: String,
+    pub device_id: String,
+    /// LOINC code of the analyte whose QC run was rejected.
+    pub analyte: String,
+    /// The `qc-rejected` alert that recalled it.
+    pub alert_id: String,
+    /// `held`, `released` or `rejected`.
+    pub state: String,
+    pub created_at: String,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<String>,
+}
+
+impl From<labguard_store::QcRecall> for QcRecallOut {
+    fn from(r: labguard_store::QcRecall) -> Self {
+        QcRecallOut {
+            result_id: r.result_id.to_string(),
+            patient_id: r.patient_id.to_string(),
+            device_id: r.device_id.to_string(),
+            analyte: r.analyte,
+            alert_id: r.alert_id,
+            state: r.state,
+            created_at: r.created_at,
+            decided_by: r.decided_by,
+            decided_at: r.decided_at,
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/qc/recalls",
+    responses((status = 200, body = Vec<QcRecallOut>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+/// Results recalled by a rejected QC run and still awaiting review, oldest first.
+pub async fn recalls(
+    State(st): State<AppState>,
+    p: Principal,
+) -> ApiResult<Json<Vec<QcRecallOut>>> {
+    let actor = p.actor.clone();
+    let v = st.run(move |s| Ok(s.qc_recalls(&actor, true)?)).await?;
+    Ok(Json(v.into_iter().map(QcRecallOut::from).collect()))
+}
+
+async fn decide_recall(
+    st: AppState,
+    p: Principal,
+    id: Id,
+    d: HeldDecision,
+) -> ApiResult<Json<QcRecallOut>> {
+    let actor = p.actor.clone();
+    let r = st
+        .run(move |s| Ok(s.decide_qc_recall(&actor, id, d)?))
+        .await?;
+    Ok(Json(r.into()))
+}
+
+#[utoipa::path(post, path = "/api/v1/qc/recalls/{id}/release", params(("id" = String, Path, format = Uuid)),
+    responses((status = 200, body = QcRecallOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+/// Clears a recalled result after review: it may then be signed off.
+pub async fn release_recall(
+    State(st): State<AppState>,
+    p: Principal,
+    ApiPath(id): ApiPath<Id>,
+) -> ApiResult<Json<QcRecallOut>> {
+    decide_recall(st, p, id, HeldDecision::Release).await
+}
+
+#[utoipa::path(post, path = "/api/v1/qc/recalls/{id}/reject", params(("id" = String, Path, format = Uuid)),
+    responses((status = 200, body = QcRecallOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+/// Confirms a recalled result was unreliable: it can never be signed off (the lab corrects
+/// or cancels it in its own workflow).
+pub async fn reject_recall(
+    State(st): State<AppState>,
+    p: Principal,
+    ApiPath(id): ApiPath<Id>,
+) -> ApiResult<Json<QcRecallOut>> {
+    decide_recall(st, p, id, HeldDecision::Reject).await
+}

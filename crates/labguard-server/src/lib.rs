@@ -28,6 +28,7 @@ pub mod training_api;
 pub mod ui;
 pub mod ui_admin;
 pub mod ui_devices;
+pub mod ui_qc;
 pub mod ui_training;
 pub mod verify_job;
 

@@ -96,7 +96,16 @@ async fn report_for(
     st: &AppState,
     req: Request,
     only: Option<String>,
-) -> Result<(String, String, ReportOut), Response> {
+) -> Result<
+    (
+        String,
+        String,
+        ReportOut,
+        labguard_store::Actor,
+        labguard_core::Role,
+    ),
+    Response,
+> {
     let p = who(st, req).await?;
     if !p.account.staff.role.allows(P::DevicesRead) {
         return Err(denied_page());
@@ -121,12 +130,18 @@ async fn report_for(
                 e.into_response()
             }
         })?;
-    Ok((header_bar(&p), meta(st, &p), r))
+    Ok((
+        header_bar(&p),
+        meta(st, &p),
+        r,
+        p.actor.clone(),
+        p.account.staff.role,
+    ))
 }
 
 /// `/devices`: the fleet dashboard.
 pub async fn fleet_page(State(st): State<AppState>, req: Request) -> Response {
-    let (bar, meta, r) = match report_for(&st, req, None).await {
+    let (bar, meta, r, _, _) = match report_for(&st, req, None).await {
         Ok(x) => x,
         Err(resp) => return resp,
     };
@@ -225,12 +240,16 @@ pub async fn device_page(
     Path(name): Path<String>,
     req: Request,
 ) -> Response {
-    let (bar, meta, r) = match report_for(&st, req, Some(name)).await {
+    let (bar, meta, r, actor, role) = match report_for(&st, req, Some(name)).await {
         Ok(x) => x,
         Err(resp) => return resp,
     };
     let Some(d) = r.devices.first() else {
         return StatusCode::NOT_FOUND.into_response();
+    };
+    let qc = match &d.enrolled_instrument {
+        Some(instrument) => crate::ui_qc::section(&st, actor, role, instrument).await,
+        None => String::new(),
     };
     let mut rows = String::new();
     for f in &d.findings {
@@ -278,7 +297,7 @@ pub async fn device_page(
     let body = format!(
         "{bar}<main data-page=\"device\"><h1>{}</h1>{facts}<div class=\"charts\">{}</div>\
          <section><h2>Findings</h2><table id=\"findings\"><thead><tr><th>Vulnerability</th><th>Aliases</th><th>Component</th><th>Score</th><th>Severity</th><th>Due</th><th>VEX</th><th>Action</th></tr></thead><tbody>{rows}</tbody></table></section>\
-         <section><h2>Cleared by vendor VEX</h2><table id=\"cleared\"><thead><tr><th>Vulnerability</th><th>Component</th><th>Status</th><th>Justification</th><th>Detail</th></tr></thead><tbody>{cleared}</tbody></table></section></main>",
+         <section><h2>Cleared by vendor VEX</h2><table id=\"cleared\"><thead><tr><th>Vulnerability</th><th>Component</th><th>Status</th><th>Justification</th><th>Detail</th></tr></thead><tbody>{cleared}</tbody></table></section>{qc}</main>",
         esc(&d.name),
         severity_chart(std::slice::from_ref(d), "device-severity-chart"),
     );

@@ -31,6 +31,10 @@ pub enum Action {
     QcFile,
     /// `qc.read`
     QcRead,
+    /// `qc.recall`: a rejected QC run recalled a filed result for review.
+    QcRecall,
+    /// `qc.recall.decide`
+    QcRecallDecide,
     /// `phishing.report.read`
     PhishingReportRead,
     /// `phishing.campaign.list`
@@ -285,6 +289,8 @@ impl Action {
         Action::QcMaterialSet,
         Action::QcFile,
         Action::QcRead,
+        Action::QcRecall,
+        Action::QcRecallDecide,
         Action::PhishingReportRead,
         Action::PhishingCampaignList,
         Action::TrainingAssignmentsRead,
@@ -421,6 +427,8 @@ impl Action {
             Action::QcMaterialSet => "qc.material.set",
             Action::QcFile => "qc.file",
             Action::QcRead => "qc.read",
+            Action::QcRecall => "qc.recall",
+            Action::QcRecallDecide => "qc.recall.decide",
             Action::PhishingReportRead => "phishing.report.read",
             Action::PhishingCampaignList => "phishing.campaign.list",
             Action::TrainingAssignmentsRead => "training.assignments.read",

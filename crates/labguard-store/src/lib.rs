@@ -43,6 +43,7 @@ mod postgres;
 mod privacy;
 mod privacy_review;
 mod qc;
+mod qc_recall;
 mod records;
 mod rotation;
 mod rows;
@@ -84,7 +85,8 @@ pub use phishing::{
 pub use phishing_delivery::{Delivery, MailTransport};
 pub use privacy::{PrivacyScanSummary, StaffPrivacyProfile};
 pub use privacy_review::CaseStep;
-pub use qc::{QcOutcome, QcReading, QcRecord, QC_REJECTED};
+pub use qc::{chart_series as qc_chart_series, QcOutcome, QcReading, QcRecord, QC_REJECTED};
+pub use qc_recall::{QcRecall, Recalled, LOOKBACK_WITHOUT_GOOD_RUN, MAX_RECALLED};
 pub use rotation::{RotateOptions, RotationReport};
 pub use sealed_keys::SealedKey;
 pub use sessions::{ApiTokenInfo, ApiTokenRecord, SessionRecord, SessionStage};

@@ -3,7 +3,8 @@
 //! run, kept with the points so a chart shows what the rules said when the run was filed.
 //!
 //! A device whose latest QC run of an analyte was rejected has its patient results of that
-//! analyte held (`qc-rejected`) until a run passes: results measured on an instrument that
+//! analyte held (`qc-rejected`) until a run passes, and those it filed since its last
+//! accepted run recalled for review (qc_recall.rs): results measured on an instrument that
 //! is out of control (or tampered with) must not reach a patient's record unreviewed.
 //! QC data is not patient data: stored in the clear, every change audited.
 
@@ -61,6 +62,8 @@ pub struct QcOutcome {
     pub rejected: Vec<String>,
     /// Readings with no target on file (stored, not evaluated).
     pub unconfigured: u64,
+    /// Patient results filed before a rejected run and recalled by it (qc_recall.rs).
+    pub recalled: u64,
 }
 
 impl Store {
@@ -129,6 +132,29 @@ impl Store {
             pending.push(self.entry(actor, Action::QcRead, "qc", &device.to_string(), None, Outcome::Success)?);
             rows.into_iter().map(qc_record).collect()
         })
+    }
+
+    /// The analytes `device` has reported control measurements of (not audited: codes of
+    /// tests a device runs, no patient or QC values).
+    pub fn qc_analytes(&self, actor: &Actor, device: Id) -> Result<Vec<String>, StoreError> {
+        self.require_any(
+            actor,
+            &[
+                Permission::ResultRead,
+                Permission::ResultVerify,
+                Permission::DevicesRead,
+            ],
+            Action::QcRead,
+            "qc",
+        )?;
+        let mut tx = self.backend.begin()?;
+        let rows = tx.query(
+            "SELECT DISTINCT analyte FROM qc_observations WHERE device_id = ? ORDER BY analyte",
+            &[device.to_string().into()],
+        )?;
+        rows.iter()
+            .map(|r| Ok(crate::codec::text(r, 0)?.unwrap_or_default()))
+            .collect()
     }
 
     /// The targets of every material of `analyte`.
@@ -231,9 +257,19 @@ impl Store {
             if rejects {
                 out.rejected.push(analyte.as_str().to_string());
                 let alert = Id::new_v4().to_string();
+                let recalled =
+                    self.recall_since_last_good(tx, pending, actor, device, analyte, run, &alert)?;
+                out.recalled += recalled.results;
+                let detail = format!(
+                    "{}: {}; {}{} result(s) filed since the last accepted run recalled for review",
+                    analyte.as_str(),
+                    codes.join(","),
+                    if recalled.truncated { "at least " } else { "" },
+                    recalled.results
+                );
                 tx.execute(
                     "INSERT INTO instrument_alerts (id, kind, device_id, message_id, held_result_id, detail, created_at) VALUES (?, 'qc-rejected', ?, NULL, NULL, ?, ?)",
-                    &[alert.clone().into(), device.to_string().into(), format!("{}: {}", analyte.as_str(), codes.join(",")).into(), now.clone().into()],
+                    &[alert.clone().into(), device.to_string().into(), detail.into(), now.clone().into()],
                 )?;
                 pending.push(self.entry(
                     actor,
@@ -351,4 +387,23 @@ fn qc_record(r: Row) -> Result<QcRecord, StoreError> {
             .collect(),
         rejects: rejects.as_int()? > 0,
     })
+}
+
+/// Stored points grouped by material, as the rules and the Levey-Jennings chart take them.
+pub fn chart_series(materials: &[ControlMaterial], records: &[QcRecord]) -> Vec<ControlSeries> {
+    materials
+        .iter()
+        .map(|m| ControlSeries {
+            material: m.clone(),
+            points: records
+                .iter()
+                .filter(|r| r.lot == m.lot && r.level == m.level)
+                .map(|r| QcPoint {
+                    run: r.run,
+                    at: r.observed_at,
+                    value: r.value,
+                })
+                .collect(),
+        })
+        .collect()
 }

@@ -351,6 +351,7 @@ impl Store {
         let ids = id.to_string();
         self.authorize(actor, P::ResultVerify, Action::ResultVerify, "result", &ids)?;
         self.write(|tx, pending| {
+            self.check_not_recalled(tx, &ids)?;
             let ring = self.ring()?;
             let sql = format!("{} WHERE id = ?", RESULTS.select_sql());
             let row = tx

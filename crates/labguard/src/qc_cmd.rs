@@ -6,8 +6,8 @@ use std::io::Write;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use labguard_core::LoincCode;
-use labguard_qc::{ChartOptions, ControlMaterial, ControlSeries, QcPoint};
-use labguard_store::{Actor, QcRecord, Store};
+use labguard_qc::{ChartOptions, ControlMaterial};
+use labguard_store::{Actor, Store};
 
 use crate::opts::Global;
 
@@ -28,6 +28,25 @@ pub enum QcCmd {
         #[arg(long, value_name = "LEVEL")]
         svg: Option<String>,
     },
+    /// Results a rejected QC run recalled for review (JSON Lines: ids and state, no values).
+    Recalls {
+        /// Only those still held.
+        #[arg(long)]
+        open: bool,
+    },
+    /// Release a recalled result (it may then be signed off) or reject it (it never can be).
+    Recall {
+        #[arg(value_enum)]
+        decision: RecallDecision,
+        /// The result's id, as `qc recalls` lists it.
+        result_id: String,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum RecallDecision {
+    Release,
+    Reject,
 }
 
 #[derive(Args)]
@@ -74,6 +93,29 @@ pub fn run(g: &Global, cmd: QcCmd) -> Result<()> {
             analyte,
             svg,
         } => show(&store, &device, &loinc(&analyte)?, svg.as_deref()),
+        QcCmd::Recalls { open } => {
+            let mut out = std::io::stdout().lock();
+            for r in store.qc_recalls(&Actor::operator(), open)? {
+                serde_json::to_writer(&mut out, &r)?;
+                writeln!(out)?;
+            }
+            Ok(())
+        }
+        QcCmd::Recall {
+            decision,
+            result_id,
+        } => {
+            let id = result_id
+                .parse()
+                .with_context(|| format!("{result_id:?} is not a result id"))?;
+            let d = match decision {
+                RecallDecision::Release => labguard_store::HeldDecision::Release,
+                RecallDecision::Reject => labguard_store::HeldDecision::Reject,
+            };
+            let r = store.decide_qc_recall(&Actor::operator(), id, d)?;
+            println!("result {}: {}", r.result_id, r.state);
+            Ok(())
+        }
     }
 }
 
@@ -96,7 +138,7 @@ fn show(store: &Store, device: &str, analyte: &LoincCode, svg: Option<&str>) -> 
         return Ok(());
     };
     let materials = store.qc_materials(&actor, analyte)?;
-    let series = chart_series(&materials, &records);
+    let series = labguard_store::qc_chart_series(&materials, &records);
     let Some(index) = series.iter().position(|s| s.material.level == level) else {
         bail!(
             "no control target for level {level:?} of {}",
@@ -114,23 +156,4 @@ fn show(store: &Store, device: &str, analyte: &LoincCode, svg: Option<&str>) -> 
     .context("drawing the chart")?;
     writeln!(out, "{chart}")?;
     Ok(())
-}
-
-/// The stored points grouped by material, for the rules and the chart.
-pub fn chart_series(materials: &[ControlMaterial], records: &[QcRecord]) -> Vec<ControlSeries> {
-    materials
-        .iter()
-        .map(|m| ControlSeries {
-            material: m.clone(),
-            points: records
-                .iter()
-                .filter(|r| r.lot == m.lot && r.level == m.level)
-                .map(|r| QcPoint {
-                    run: r.run,
-                    at: r.observed_at,
-                    value: r.value,
-                })
-                .collect(),
-        })
-        .collect()
 }

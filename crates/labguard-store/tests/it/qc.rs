@@ -201,3 +201,141 @@ fn a_rejected_qc_run_holds_patient_results_until_a_run_passes() {
         store.verify(&mut |_, _| {}).unwrap();
     }
 }
+
+#[test]
+fn a_rejected_run_recalls_the_results_filed_since_the_last_accepted_run() {
+    for env in envs("qc_recall") {
+        let n = env.name;
+        let store = init(&env);
+        let dev = enrollment();
+        store.enroll_instrument(&op(), &dev).unwrap();
+        let other = Enrollment {
+            id: Id::new_v4(),
+            name: "chem-2".into(),
+            cert_serial: Some("02".into()),
+            cert_fingerprint: Some("fp-qc-2".into()),
+            ..enrollment()
+        };
+        store.enroll_instrument(&op(), &other).unwrap();
+        let p = patient("MRN-Q1", "Rowan", "Ivy");
+        store.add_patient(&op(), &p).unwrap();
+        let path = Actor::staff("path-1", Role::Pathologist);
+        for (lvl, mean) in [("1", 4.0), ("2", 6.0)] {
+            let m = ControlMaterial {
+                lot: "LOT-7".into(),
+                level: lvl.into(),
+                analyte: k(),
+                units: "mmol/L".into(),
+                mean,
+                sd: 0.1,
+            };
+            store.set_qc_material(&path, &m).unwrap();
+        }
+        let good = || vec![control("1", 4.02, 0), control("2", 6.01, 0)];
+
+        // Before the last accepted run: never recalled.
+        let early = patient_k(&p, "4.0", 0);
+        deliver(&store, &dev, "R0", vec![early.clone()], good());
+        // The accepted run, then patient results on this device and one on another.
+        deliver(&store, &dev, "R1", vec![], good());
+        let a = patient_k(&p, "4.2", 1);
+        let b = patient_k(&p, "4.4", 2);
+        deliver(&store, &dev, "R2", vec![a.clone()], vec![]);
+        deliver(&store, &dev, "R3", vec![b.clone()], vec![]);
+        let s = specimen(&p, "unused");
+        let glu = LabResult {
+            specimen_id: None,
+            observed_at: at(2),
+            ..glucose(&p, &s, "95")
+        };
+        deliver(&store, &dev, "R4", vec![glu.clone()], vec![]);
+        let elsewhere = patient_k(&p, "4.1", 2);
+        deliver(&store, &other, "R5", vec![elsewhere.clone()], vec![]);
+
+        // The rejected run (1-3s) recalls a and b only.
+        let o = deliver(
+            &store,
+            &dev,
+            "R6",
+            vec![],
+            vec![control("1", 4.35, 3), control("2", 6.0, 3)],
+        );
+        assert_eq!(o.qc_rejected, vec!["2823-3".to_string()], "{n}");
+        let open = store.qc_recalls(&path, true).unwrap();
+        let mut ids: Vec<Id> = open.iter().map(|r| r.result_id).collect();
+        ids.sort();
+        let mut want = vec![a.id, b.id];
+        want.sort();
+        assert_eq!(ids, want, "{n}: wrong results recalled");
+        assert!(open
+            .iter()
+            .all(|r| r.state == "held" && r.device_id == dev.id));
+        let alerts = store.open_alerts(50).unwrap();
+        assert!(
+            alerts
+                .iter()
+                .any(|al| al.kind == "qc-rejected" && al.detail.contains("2 result(s)")),
+            "{n}: {alerts:?}"
+        );
+
+        // A recalled result cannot be signed off until released; a rejected one never.
+        assert!(store.verify_result(&path, a.id).is_err(), "{n}");
+        store.verify_result(&path, early.id).unwrap();
+        store.verify_result(&path, glu.id).unwrap();
+        let phleb = Actor::staff("phleb-1", Role::Phlebotomist);
+        assert!(matches!(
+            store.decide_qc_recall(&phleb, a.id, labguard_store::HeldDecision::Release),
+            Err(StoreError::Denied(_))
+        ));
+        assert!(matches!(
+            store.qc_recalls(&phleb, false),
+            Err(StoreError::Denied(_))
+        ));
+        let r = store
+            .decide_qc_recall(&path, a.id, labguard_store::HeldDecision::Release)
+            .unwrap();
+        assert_eq!(
+            (r.state.as_str(), r.decided_by.as_deref()),
+            ("released", Some(path.id.as_str()))
+        );
+        store.verify_result(&path, a.id).unwrap();
+        store
+            .decide_qc_recall(&path, b.id, labguard_store::HeldDecision::Reject)
+            .unwrap();
+        assert!(store.verify_result(&path, b.id).is_err(), "{n}");
+        assert!(matches!(
+            store.decide_qc_recall(&path, b.id, labguard_store::HeldDecision::Release),
+            Err(StoreError::Conflict)
+        ));
+        assert!(matches!(
+            store.decide_qc_recall(&path, Id::new_v4(), labguard_store::HeldDecision::Release),
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(store.qc_recalls(&path, true).unwrap().is_empty(), "{n}");
+
+        // A second rejected run does not recall the same results again.
+        deliver(
+            &store,
+            &dev,
+            "R7",
+            vec![],
+            vec![control("1", 4.36, 4), control("2", 6.0, 4)],
+        );
+        let all = store.qc_recalls(&path, false).unwrap();
+        let names = |id: Id| {
+            [
+                (a.id, "a"),
+                (b.id, "b"),
+                (early.id, "early"),
+                (glu.id, "glu"),
+                (elsewhere.id, "elsewhere"),
+            ]
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map_or("?", |(_, s)| *s)
+        };
+        let got: Vec<_> = all.iter().map(|r| names(r.result_id)).collect();
+        assert_eq!(all.len(), 2, "{n}: {got:?}");
+        store.verify(&mut |_, _| {}).unwrap();
+    }
+}
