@@ -102,6 +102,15 @@ async fn health() -> &'static str {
     "ok"
 }
 
+/// Readiness for a service manager or load balancer: "ok" only when the database answers
+/// (one indexed read), 503 otherwise. Says nothing else to an unauthenticated caller.
+async fn healthz(axum::extract::State(st): axum::extract::State<AppState>) -> Response {
+    match st.run(|s| Ok(s.meta("schema_version")?)).await {
+        Ok(_) => "ok".into_response(),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response(),
+    }
+}
+
 async fn openapi() -> Response {
     Json(routes::ApiDoc::openapi()).into_response()
 }
@@ -120,6 +129,7 @@ pub fn app(state: AppState) -> Router {
         .merge(ui_training::router())
         .route("/api/openapi.json", get(openapi))
         .route("/health", get(health))
+        .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::metrics))
         .layer(DefaultBodyLimit::max(state.settings.body_limit))
         .layer(middleware::from_fn_with_state(state.clone(), request_log))

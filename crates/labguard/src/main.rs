@@ -6,6 +6,7 @@ mod audit_cmd;
 mod backup_cmd;
 mod bench;
 mod compliance_cmd;
+mod config_file;
 mod demo;
 mod demo_compliance;
 mod demo_devices;
@@ -150,11 +151,26 @@ fn quiet_broken_pipe() {
     }));
 }
 
+/// The command line, with the settings of `--config FILE` appended (config_file.rs).
+fn with_config_file() -> Vec<std::ffi::OsString> {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let Some(file) = config_file::named(&args) else {
+        return args;
+    };
+    match config_file::apply(&<Cli as clap::CommandFactory>::command(), args, &file) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::exit(2);
+        }
+    }
+}
+
 fn main() {
     quiet_broken_pipe();
     // Before any listener: the connection caps assume descriptors are there to hold them.
     fdlimit::raise();
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(with_config_file());
     let result = match cli.command {
         Command::Init(a) => opts::init(&cli.global, &a),
         Command::Patients(c) => patients_cmd::run(&cli.global, c),

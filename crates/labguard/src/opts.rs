@@ -24,6 +24,11 @@ pub struct Global {
     /// Output format.
     #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Read settings from this TOML file: top-level keys are these global flags, a table
+    /// per subcommand its flags (`[serve]`, `[devices.enroll]`); the command line and
+    /// environment variables win over it. See docs/deploy.md.
+    #[arg(long, global = true, env = "LABGUARD_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]

@@ -13,3 +13,4 @@ mod qc_recall;
 mod sealed_tls;
 mod throttle_race;
 mod training;
+mod health;
