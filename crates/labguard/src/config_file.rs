@@ -107,17 +107,19 @@ pub fn expand(
             let given = typed
                 .iter()
                 .any(|a| a == &flag || a.starts_with(&format!("{flag}=")));
-            let from_env = arg
-                .get_env()
-                .is_some_and(|e| env_set(&e.to_string_lossy()));
+            let from_env = arg.get_env().is_some_and(|e| env_set(&e.to_string_lossy()));
             if given || from_env {
                 continue;
             }
             push_value(&mut out, &flag, key, value, arg.get_action())?;
         }
-        here = next_name.and_then(|n| t.get(n)).and_then(toml::Value::as_table);
+        here = next_name
+            .and_then(|n| t.get(n))
+            .and_then(toml::Value::as_table);
         if let Some(n) = next_name {
-            let Some(sub) = leaf.find_subcommand(n) else { break };
+            let Some(sub) = leaf.find_subcommand(n) else {
+                break;
+            };
             chain.push(sub);
             where_ = format!("[{}]", path.get(..=depth).unwrap_or_default().join("."));
         }
@@ -185,18 +187,26 @@ mod tests {
 
     fn cli() -> Command {
         Command::new("labguard")
-            .arg(Arg::new("data-dir").long("data-dir").global(true).env("LG_DATA"))
+            .arg(
+                Arg::new("data-dir")
+                    .long("data-dir")
+                    .global(true)
+                    .env("LG_DATA"),
+            )
             .arg(Arg::new("config").long("config").global(true))
             .subcommand(
                 Command::new("serve")
                     .arg(Arg::new("listen").long("listen"))
-                    .arg(Arg::new("server-name").long("server-name").action(ArgAction::Append))
+                    .arg(
+                        Arg::new("server-name")
+                            .long("server-name")
+                            .action(ArgAction::Append),
+                    )
                     .arg(Arg::new("demo").long("demo").action(ArgAction::SetTrue)),
             )
             .subcommand(
-                Command::new("devices").subcommand(
-                    Command::new("enroll").arg(Arg::new("protocol").long("protocol")),
-                ),
+                Command::new("devices")
+                    .subcommand(Command::new("enroll").arg(Arg::new("protocol").long("protocol"))),
             )
     }
 
@@ -237,7 +247,12 @@ protocol = "astm"
 
     #[test]
     fn the_command_line_and_the_environment_win() {
-        let got = run(&["labguard", "serve", "--listen", "127.0.0.1:1"], FILE, false).unwrap();
+        let got = run(
+            &["labguard", "serve", "--listen", "127.0.0.1:1"],
+            FILE,
+            false,
+        )
+        .unwrap();
         assert!(!got.iter().any(|a| a.starts_with("--listen")), "{got:?}");
         let got = run(&["labguard", "serve"], FILE, true).unwrap();
         assert!(!got.iter().any(|a| a.starts_with("--data-dir")), "{got:?}");
@@ -245,7 +260,12 @@ protocol = "astm"
 
     #[test]
     fn unknown_or_mistyped_settings_are_errors() {
-        let e = run(&["labguard", "serve"], "[serve]\nmax-conections = 5\n", false).unwrap_err();
+        let e = run(
+            &["labguard", "serve"],
+            "[serve]\nmax-conections = 5\n",
+            false,
+        )
+        .unwrap_err();
         assert!(format!("{e:#}").contains("max-conections"), "{e:#}");
         let e = run(&["labguard", "serve"], "listen = \"x\"\n", false).unwrap_err();
         assert!(format!("{e:#}").contains("unknown setting"), "{e:#}");

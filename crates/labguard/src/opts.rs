@@ -69,10 +69,20 @@ pub struct InitArgs {
     /// The first administrator's email address.
     #[arg(long, default_value = "")]
     pub admin_email: String,
+    /// Do nothing when the data is already initialised (a service's start-up step).
+    #[arg(long)]
+    pub if_absent: bool,
 }
 
 pub fn init(g: &Global, args: &InitArgs) -> Result<()> {
     let data = g.data();
+    if args.if_absent && data.open(StoreOptions::default()).is_ok() {
+        println!(
+            "labguard data in {} already initialised",
+            g.data_dir.display()
+        );
+        return Ok(());
+    }
     let store = data
         .init(StoreOptions::default())
         .with_context(|| format!("initialising {}", g.data_dir.display()))?;

@@ -8,6 +8,7 @@ mod adversarial_listeners;
 mod adversarial_mllp;
 mod cli;
 mod compliance;
+mod config_file;
 mod devices;
 mod faults;
 mod metrics;
