@@ -10,7 +10,7 @@ SUDO=""
 
 command -v cargo-deb >/dev/null || cargo install --locked cargo-deb --version 3.8.0
 echo "==> cargo deb (dev profile: the binary the tests already built)"
-cargo deb -p labguard --no-build --profile dev --no-strip --output "$TARGET/debian/" >/dev/null
+cargo deb -p labguard --no-build --profile dev --fast --output "$TARGET/debian/" 2>&1 | grep -v "dev profile\|debug symbols\|^ *To enable" || true
 deb=$(ls -t "$TARGET"/debian/labguard_*.deb | head -1)
 dpkg-deb --contents "$deb" | grep -q './usr/bin/labguard'
 dpkg-deb --contents "$deb" | grep -q './etc/labguard/labguard.toml'
@@ -52,9 +52,11 @@ if [ "$(cat /proc/1/comm 2>/dev/null)" = "systemd" ]; then
   $SUDO systemctl start labguard
 else
   echo "==> no systemd here: running the unit's commands as the labguard user"
-  export LABGUARD_CONFIG=/etc/labguard/labguard.toml
-  (cd / && $SUDO -E runuser -u labguard -- /usr/bin/labguard init --admin none --if-absent) >"$log" 2>&1
-  (cd / && exec $SUDO -E runuser -u labguard -- /usr/bin/labguard serve --listen "127.0.0.1:$port" \
+  as_service=(runuser -u labguard -- env LABGUARD_CONFIG=/etc/labguard/labguard.toml)
+  [ -z "$SUDO" ] || as_service=(sudo "${as_service[@]}")
+  (cd / && "${as_service[@]}" /usr/bin/labguard init --admin none --if-absent) >"$log" 2>&1 \
+    || { cat "$log"; exit 1; }
+  (cd / && exec "${as_service[@]}" /usr/bin/labguard serve --listen "127.0.0.1:$port" \
      --mllp-tls-listen "127.0.0.1:$mllp" --mllp-tcp-listen "127.0.0.1:$legacy") >>"$log" 2>&1 &
   pid=$!
 fi

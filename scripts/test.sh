@@ -62,4 +62,6 @@ cargo build --locked -p labguard
 LABGUARD_BIN="${CARGO_TARGET_DIR:-target}/debug/labguard" bash scripts/schemathesis.sh
 LABGUARD_BIN="${CARGO_TARGET_DIR:-target}/debug/labguard" LABGUARD_DATABASE_URL="$PGURL" \
   LABGUARD_PG_SCHEMA="st_$$" PORT=18444 bash scripts/schemathesis.sh
+echo "==> Debian package: build, install, start as the service user, /healthz, remove"
+bash scripts/package-test.sh
 echo "==> all tests passed"
