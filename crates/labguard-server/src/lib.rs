@@ -86,7 +86,13 @@ async fn request_log(State(st): State<AppState>, req: Request, next: Next) -> Re
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_string())
         .unwrap_or_else(|| "(unmatched)".into());
-    let resp = next.run(req).await;
+    let id = log::request_id();
+    let span = tracing::info_span!(target: "labguard::http", "request", id = %id);
+    let mut resp = tracing::Instrument::instrument(next.run(req), span.clone()).await;
+    if let Ok(v) = axum::http::HeaderValue::from_str(&id) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    let _entered = span.enter();
     let status = resp.status().as_u16();
     state::Metrics::inc(&st.metrics.requests);
     if (400..500).contains(&status) {

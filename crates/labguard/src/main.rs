@@ -166,8 +166,33 @@ fn with_config_file() -> Vec<std::ffi::OsString> {
     }
 }
 
+/// Logs to stderr through `tracing`: JSON lines (default; what a log collector reads) or
+/// text with `LABGUARD_LOG_FORMAT=text`; levels per module from `RUST_LOG` (default
+/// `info`, e.g. `RUST_LOG=labguard::http=warn,info`).
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(true);
+    let text = std::env::var("LABGUARD_LOG_FORMAT").is_ok_and(|v| v == "text");
+    // A second init (never in this binary) would fail; logging then stays as it was.
+    let _ = if text {
+        builder.with_ansi(false).try_init()
+    } else {
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init()
+    };
+}
+
 fn main() {
     quiet_broken_pipe();
+    init_logging();
     // Before any listener: the connection caps assume descriptors are there to hold them.
     fdlimit::raise();
     let cli = Cli::parse_from(with_config_file());
