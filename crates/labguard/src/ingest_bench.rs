@@ -128,6 +128,7 @@ pub fn run(g: &Global, a: BenchArgs) -> Result<()> {
         sending_facility: "CORELAB".into(),
         analytes: PANEL.iter().map(|p| p.0.to_string()).collect(),
         legacy_allow: None,
+        protocol: labguard_store::Protocol::Hl7,
     };
     let (_, issued) = enroll(&store, &op, &data.path, &req)?;
     let issued = issued.context("a TLS enrollment issues a certificate")?;
