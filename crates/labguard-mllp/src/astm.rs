@@ -80,9 +80,7 @@ pub fn decide(text: &[u8], candidates: &[Enrollment]) -> Result<Box<Inbound>, Re
         let id = Id::new_v4();
         match what {
             IdFor::Patient { mrn } => patient_mrns.push((id, mrn.to_string())),
-            IdFor::Specimen { accession } => {
-                specimen_accessions.push((id, accession.to_string()))
-            }
+            IdFor::Specimen { accession } => specimen_accessions.push((id, accession.to_string())),
             // A patient only the specimen names: the result is held as unknown-patient
             // rather than dropped.
             IdFor::PatientOfSpecimen { .. } | IdFor::Order { .. } | IdFor::Result => {}
@@ -108,7 +106,12 @@ pub fn decide(text: &[u8], candidates: &[Enrollment]) -> Result<Box<Inbound>, Re
                     .unwrap_or_else(|| "1".into()),
                 analyte: o.analyte.clone()?,
                 units: o.units.clone(),
-                value: o.value.trim().parse().ok().filter(|v: &f64| v.is_finite())?,
+                value: o
+                    .value
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|v: &f64| v.is_finite())?,
                 observed_at: o.observed_at.unwrap_or(now),
             })
         })
@@ -270,7 +273,10 @@ impl Link {
         if let Some(start) = self.started {
             let t = start + sh.transmission;
             if t < d.0 {
-                d = (t, "transmission not complete within the transmission deadline");
+                d = (
+                    t,
+                    "transmission not complete within the transmission deadline",
+                );
             }
         }
         if let Some(t) = self.rx.deadline() {

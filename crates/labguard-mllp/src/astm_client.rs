@@ -12,6 +12,9 @@ use tokio::time::Instant;
 use crate::client::TlsClientConfig;
 use crate::MllpError;
 
+/// The TLS stream [`AstmClient::tls`] runs over.
+pub type TlsStream = tokio_rustls::client::TlsStream<TcpStream>;
+
 /// How a transmission ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Sent {
@@ -36,7 +39,7 @@ impl AstmClient<TcpStream> {
     }
 }
 
-impl AstmClient<tokio_rustls::client::TlsStream<TcpStream>> {
+impl AstmClient<TlsStream> {
     pub async fn tls(
         addr: std::net::SocketAddr,
         server_name: &str,
@@ -90,7 +93,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AstmClient<S> {
                     _ => {}
                 }
             }
-            let until = tx.deadline().map_or(origin + Duration::from_secs(60), |d| origin + d);
+            let until = tx
+                .deadline()
+                .map_or(origin + Duration::from_secs(60), |d| origin + d);
             match tokio::time::timeout_at(until, self.stream.read(&mut self.buf)).await {
                 Err(_) => events = tx.poll(origin.elapsed()),
                 Ok(Ok(0)) => return Err(MllpError::Io(std::io::ErrorKind::UnexpectedEof.into())),

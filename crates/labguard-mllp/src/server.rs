@@ -25,8 +25,8 @@ use tokio_rustls::TlsAcceptor;
 use crate::ca::DeviceCa;
 use crate::handler::{handle, Decision, Peer};
 use crate::listen::{
-    self, accept_tcp, accept_tls, lock, log, peer_ip, refuse, still_enrolled, write_refusal,
-    Door, Shared,
+    self, accept_tcp, accept_tls, lock, log, peer_ip, refuse, still_enrolled, write_refusal, Door,
+    Shared,
 };
 use crate::refusals::{self, Refusals};
 use crate::registry::Registry;
@@ -280,7 +280,11 @@ pub async fn serve(
     server.run(shutdown).await
 }
 
-pub(crate) async fn connection<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, peer: Peer, sh: Arc<Shared>) {
+pub(crate) async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
+    mut s: S,
+    peer: Peer,
+    sh: Arc<Shared>,
+) {
     let addr = peer_ip(&peer);
     let mut dec = MllpDecoder::with_max_message_size(sh.max).allow_newlines_between_frames(true);
     let mut buf = vec![0u8; 64 * 1024];

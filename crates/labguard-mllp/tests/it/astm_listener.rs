@@ -34,7 +34,11 @@ fn records(sender: &str, mrn: &str, tag: u32) -> Vec<String> {
         format!("H|\\^&|||{sender}^3.1|||||||P|1394-97|20261102093000\r"),
         format!("P|1|{mrn}\r"),
         "O|1|S-ASTM-1||^^^718-7|R\r".into(),
-        format!("R|1|^^^718-7|14.{}|g/dL|12.0 to 17.5|N||F||||202611020915{:02}\r", tag % 10, tag % 60),
+        format!(
+            "R|1|^^^718-7|14.{}|g/dL|12.0 to 17.5|N||F||||202611020915{:02}\r",
+            tag % 10,
+            tag % 60
+        ),
         "L|1|N\r".into(),
     ]
 }
@@ -340,7 +344,9 @@ fn legacy_astm_peers_off_the_allow_list_are_closed_before_a_byte_is_read() {
     let env = envs("astm_legacy").remove(0);
     let f = fixture(&rt, &env, |_| {});
     rt.block_on(async {
-        let mut s = tokio::net::TcpStream::connect(f.srv.astm_tcp).await.unwrap();
+        let mut s = tokio::net::TcpStream::connect(f.srv.astm_tcp)
+            .await
+            .unwrap();
         let _ = s.write_all(&[ENQ]).await;
         assert_eq!(reply(&mut s).await, None, "no ACK for an unlisted source");
     });
@@ -439,7 +445,12 @@ fn the_python_astm_client_delivers_to_the_legacy_listener() {
             enroll(&f.store, &op(), &env.data.path, &astm_req("heme-py", true)).unwrap();
         std::thread::sleep(Duration::from_millis(400));
         let out = std::process::Command::new("python3")
-            .args(["-c", PY_CLIENT, &f.srv.astm_tcp.port().to_string(), "HEMACOUNT"])
+            .args([
+                "-c",
+                PY_CLIENT,
+                &f.srv.astm_tcp.port().to_string(),
+                "HEMACOUNT",
+            ])
             .output()
             .expect("python3 with the astm-2025 package");
         let stdout = String::from_utf8_lossy(&out.stdout);
