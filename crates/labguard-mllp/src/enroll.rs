@@ -1,12 +1,13 @@
 //! Enrolling an instrument: issue its client certificate (TLS) or record its allowed source
-//! addresses (legacy plain TCP), and bind it to MSH-3/MSH-4 and its analytes.
+//! addresses (legacy plain TCP), and bind it to its protocol, its sender ids (MSH-3/MSH-4;
+//! for ASTM the H-5 sender name) and the analytes it may report.
 
 use std::net::IpAddr;
 use std::path::Path;
 
 use chrono::Utc;
 use labguard_core::{Id, LoincCode};
-use labguard_store::{Actor, Enrollment, Store, Transport};
+use labguard_store::{Actor, Enrollment, Protocol, Store, Transport};
 
 use crate::ca::{DeviceCa, Issued};
 use crate::MllpError;
@@ -20,6 +21,8 @@ pub struct EnrollRequest {
     pub analytes: Vec<String>,
     /// Plain TCP from these addresses instead of mutual TLS.
     pub legacy_allow: Option<Vec<IpAddr>>,
+    /// What it speaks; the listener of another protocol refuses it.
+    pub protocol: Protocol,
 }
 
 /// Enrolls the instrument; for TLS also returns its new certificate and key (shown once:
@@ -36,7 +39,7 @@ pub fn enroll(
     }
     // MSH-4 may legitimately be empty (some instruments leave it out); MSH-3 may not.
     if req.sending_app.trim().is_empty() {
-        return bad("the sending application (MSH-3) is required");
+        return bad("the sending application (MSH-3, or the ASTM H-5 sender name) is required");
     }
     for a in &req.analytes {
         if LoincCode::parse(a).is_err() {
@@ -69,6 +72,7 @@ pub fn enroll(
         allow_from: allow,
         enrolled_at: Utc::now(),
         revoked_at: None,
+        protocol: req.protocol,
     };
     store.enroll_instrument(actor, &e)?;
     Ok((e, issued))

@@ -11,7 +11,7 @@ use labguard_core::Id;
 use labguard_hl7::{
     Ack, AckCode, AckError, AckMode, ErrorCode, IdFor, LabReport, MappingOptions, Message, Severity,
 };
-use labguard_store::{Enrollment, Inbound, Transport};
+use labguard_store::{Enrollment, Inbound, Protocol, Transport};
 
 use crate::plausibility;
 use crate::registry::Registry;
@@ -117,15 +117,27 @@ fn identify(
             if !e.is_active() {
                 return Err(Box::new((Some(e.clone()), "device-revoked")));
             }
+            if e.protocol != Protocol::Hl7 {
+                return Err(Box::new((Some(e.clone()), "wrong-protocol")));
+            }
             if !matches(e) {
                 return Err(Box::new((Some(e.clone()), "sender-mismatch")));
             }
             Ok(e.clone())
         }
         Peer::Tcp { addr } => {
-            let allowed: Vec<&Enrollment> = reg.legacy_from(*addr).collect();
-            if allowed.is_empty() {
+            let any: Vec<&Enrollment> = reg.legacy_from(*addr).collect();
+            if any.is_empty() {
                 return Err(Box::new((None, "source-not-allowed")));
+            }
+            let allowed: Vec<&Enrollment> = any
+                .iter()
+                .copied()
+                .filter(|e| e.protocol == Protocol::Hl7)
+                .collect();
+            if allowed.is_empty() {
+                let first = any.first().map(|e| (*e).clone());
+                return Err(Box::new((first, "wrong-protocol")));
             }
             match allowed.into_iter().find(|e| matches(e)) {
                 Some(e) => Ok(e.clone()),

@@ -14,7 +14,12 @@
 //!   after the message and its results are committed.
 //! - [`plausibility`]: pure checks that send a result to review instead of filing it.
 //! - [`refusals`]: refused deliveries aggregated into one audit entry per peer and minute.
+//! - [`astm`]: ASTM E1381/E1394 connections (labguard-astm's `Receiver`), ACK of the frame
+//!   holding the L record only after the transmission is committed; `listen` holds what
+//!   every listener shares (admission, registry, refusals, TLS, accept loops).
 
+pub mod astm;
+pub mod astm_client;
 pub mod ca;
 pub mod client;
 pub mod enroll;
@@ -22,6 +27,7 @@ mod error;
 pub mod exposure;
 pub mod fhir;
 pub mod handler;
+mod listen;
 pub mod plausibility;
 pub mod refusals;
 pub mod registry;

@@ -1,40 +1,43 @@
-//! The listeners: MLLP over mutual TLS and, for legacy instruments, over plain TCP. Each
-//! connection takes an admission permit (global and per-source caps, shared by both
-//! listeners) before a byte is read; the plain-TCP listener also closes peers on no
-//! allow-list at accept. A connection decodes frames with `labguard_hl7::mllp`, answers
-//! every message in order, and is closed on a framing error, a refused message, a frame not
-//! complete within the frame deadline, an idle timeout, shutdown, or (TLS) revocation of its
-//! device. Refusals are audited aggregated per peer and interval. Nothing here panics on
+//! The listeners: MLLP (HL7 v2) and ASTM E1381/E1394, each over mutual TLS and, for
+//! legacy instruments, over plain TCP. What they share (admission permits, the enrollment
+//! registry and its refresh, refusal aggregation, the TLS configuration, the accept loops)
+//! is in [`crate::listen`]; the ASTM connection in [`crate::astm`]. An MLLP connection
+//! decodes frames with `labguard_hl7::mllp`, answers every message in order, and is closed
+//! on a framing error, a refused message, a frame not complete within the frame deadline,
+//! an idle timeout, shutdown, or (TLS) revocation of its device. Nothing here panics on
 //! input and nothing logged carries message content.
 
 use std::future::Future;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
 use labguard_core::admission::Admission;
 
 use labguard_hl7::mllp::{frame, MllpDecoder, DEFAULT_MAX_MESSAGE_SIZE};
-use labguard_store::{Actor, Store};
-use rustls::server::WebPkiClientVerifier;
-use rustls::{RootCertStore, ServerConfig};
+use labguard_store::Store;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
-use crate::ca::{fingerprint, DeviceCa};
+use crate::ca::DeviceCa;
 use crate::handler::{handle, Decision, Peer};
+use crate::listen::{
+    self, accept_tcp, accept_tls, lock, log, peer_ip, refuse, still_enrolled, write_refusal, Door,
+    Shared,
+};
 use crate::refusals::{self, Refusals};
 use crate::registry::Registry;
-use crate::verifier::EnrolledClientVerifier;
 use crate::writer::Writer;
 use crate::MllpError;
 
 /// Default deadline for one frame, first byte to end block.
 pub const DEFAULT_FRAME_TIMEOUT: Duration = Duration::from_secs(30);
-/// Default cap on connections over both MLLP listeners.
+/// Default deadline for one ASTM transmission, ENQ to EOT.
+pub const DEFAULT_TRANSMISSION_TIMEOUT: Duration = Duration::from_secs(120);
+/// Default cap on connections over all instrument listeners.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
 /// Default cap on connections from one source address.
 pub const DEFAULT_MAX_CONNECTIONS_PER_SOURCE: usize = 16;
@@ -46,22 +49,31 @@ pub const DEFAULT_MAX_FRAME_BYTES: usize = DEFAULT_MAX_MESSAGE_SIZE;
 pub struct Config {
     /// The data dir holding the device CA (`device-ca/`).
     pub data_dir: PathBuf,
-    /// Mutual-TLS listener (e.g. 0.0.0.0:2575); `None` disables it.
+    /// Mutual-TLS MLLP listener (e.g. 0.0.0.0:2575); `None` disables it.
     pub tls_listen: Option<SocketAddr>,
-    /// Legacy plain-TCP listener (e.g. 0.0.0.0:2576); `None` disables it.
+    /// Legacy plain-TCP MLLP listener (e.g. 0.0.0.0:2576); `None` disables it.
     pub tcp_listen: Option<SocketAddr>,
+    /// Mutual-TLS ASTM listener; `None` disables it.
+    pub astm_tls_listen: Option<SocketAddr>,
+    /// Legacy plain-TCP ASTM listener; `None` disables it.
+    pub astm_tcp_listen: Option<SocketAddr>,
     /// Names and addresses put in the server certificate when it is first issued.
     pub server_names: Vec<String>,
-    /// Largest frame (message) accepted, in bytes; a longer one closes the connection.
+    /// Largest MLLP frame (message), and largest ASTM transmission, in bytes; a longer one
+    /// closes the connection.
     pub max_message_size: usize,
-    /// A connection silent this long (between frames) is closed.
+    /// A connection silent this long (between frames or transmissions) is closed.
     pub idle_timeout: Duration,
     /// From a frame's first byte to its end block: a frame still incomplete then closes
     /// the connection, however steadily its bytes trickle in.
     pub frame_timeout: Duration,
-    /// Connections held at once over both listeners.
+    /// ASTM: from ENQ to EOT; a transmission still open then closes the connection.
+    pub transmission_timeout: Duration,
+    /// ASTM: the LIS1-A link timers (receiver idle 30 s, frame 15 s).
+    pub astm_timeouts: labguard_astm::Timeouts,
+    /// Connections held at once over all listeners.
     pub max_connections: usize,
-    /// Connections held at once from one source address, over both listeners.
+    /// Connections held at once from one source address, over all listeners.
     pub max_connections_per_source: usize,
     /// Refusals of one peer within this interval make one audit entry.
     pub refusal_interval: Duration,
@@ -77,10 +89,14 @@ impl Config {
             data_dir: data_dir.into(),
             tls_listen: None,
             tcp_listen: None,
+            astm_tls_listen: None,
+            astm_tcp_listen: None,
             server_names: vec!["localhost".into(), "127.0.0.1".into()],
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             idle_timeout: Duration::from_secs(300),
             frame_timeout: DEFAULT_FRAME_TIMEOUT,
+            transmission_timeout: DEFAULT_TRANSMISSION_TIMEOUT,
+            astm_timeouts: labguard_astm::Timeouts::default(),
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_connections_per_source: DEFAULT_MAX_CONNECTIONS_PER_SOURCE,
             refusal_interval: refusals::DEFAULT_INTERVAL,
@@ -90,33 +106,22 @@ impl Config {
     }
 }
 
-/// Why a connection ended, for the log.
-fn log(event: std::fmt::Arguments<'_>) {
-    eprintln!("labguard-mllp: {event}");
-}
-
-struct Shared {
-    store: Arc<Store>,
-    writer: Writer,
-    registry: Arc<RwLock<Registry>>,
-    /// Bumped whenever the registry changes, so TLS connections re-check their device.
-    generation: watch::Receiver<u64>,
-    shutdown: watch::Receiver<bool>,
-    max: usize,
-    idle: Duration,
-    frame: Duration,
-    admission: Admission,
-    refusals: Mutex<Refusals>,
-}
-
 /// Bound listeners, ready to [`run`](Server::run).
 pub struct Server {
     shared: Arc<Shared>,
-    tls: Option<(TcpListener, TlsAcceptor)>,
-    tcp: Option<TcpListener>,
+    acceptor: Option<TlsAcceptor>,
+    /// (door, TLS?, listener)
+    listeners: Vec<(Door, bool, TcpListener)>,
     refresh: Duration,
     generation_tx: watch::Sender<u64>,
     shutdown_tx: watch::Sender<bool>,
+}
+
+async fn bind_opt(addr: Option<SocketAddr>) -> Result<Option<TcpListener>, MllpError> {
+    Ok(match addr {
+        Some(a) => Some(TcpListener::bind(a).await?),
+        None => None,
+    })
 }
 
 impl Server {
@@ -127,29 +132,35 @@ impl Server {
             .await
             .map_err(|e| MllpError::Tls(e.to_string()))??;
         let registry = Arc::new(RwLock::new(Registry::new(all)));
-        let tls = match cfg.tls_listen {
-            Some(addr) => {
-                // The keys are unsealed from the store: blocking database calls.
-                let (s, dir, names, reg) = (
-                    store.clone(),
-                    cfg.data_dir.clone(),
-                    cfg.server_names.clone(),
-                    registry.clone(),
-                );
-                let config = tokio::task::spawn_blocking(move || {
-                    let ca = DeviceCa::open_or_create(&s, &dir)?;
-                    tls_config(&ca, &s, &names, reg)
-                })
-                .await
-                .map_err(|e| MllpError::Tls(e.to_string()))??;
-                Some((TcpListener::bind(addr).await?, TlsAcceptor::from(config)))
+        let acceptor = if cfg.tls_listen.is_some() || cfg.astm_tls_listen.is_some() {
+            // The keys are unsealed from the store: blocking database calls.
+            let (s, dir, names, reg) = (
+                store.clone(),
+                cfg.data_dir.clone(),
+                cfg.server_names.clone(),
+                registry.clone(),
+            );
+            let config = tokio::task::spawn_blocking(move || {
+                let ca = DeviceCa::open_or_create(&s, &dir)?;
+                listen::tls_config(&ca, &s, &names, reg)
+            })
+            .await
+            .map_err(|e| MllpError::Tls(e.to_string()))??;
+            Some(TlsAcceptor::from(config))
+        } else {
+            None
+        };
+        let mut listeners = Vec::new();
+        for (door, tls, addr) in [
+            (Door::Mllp, true, cfg.tls_listen),
+            (Door::Mllp, false, cfg.tcp_listen),
+            (Door::Astm, true, cfg.astm_tls_listen),
+            (Door::Astm, false, cfg.astm_tcp_listen),
+        ] {
+            if let Some(l) = bind_opt(addr).await? {
+                listeners.push((door, tls, l));
             }
-            None => None,
-        };
-        let tcp = match cfg.tcp_listen {
-            Some(addr) => Some(TcpListener::bind(addr).await?),
-            None => None,
-        };
+        }
         let (generation_tx, generation) = watch::channel(0);
         let (shutdown_tx, shutdown) = watch::channel(false);
         Ok(Server {
@@ -162,46 +173,71 @@ impl Server {
                 max: cfg.max_message_size,
                 idle: cfg.idle_timeout,
                 frame: cfg.frame_timeout,
+                transmission: cfg.transmission_timeout,
+                astm_timeouts: cfg.astm_timeouts,
                 admission: Admission::new(cfg.max_connections, cfg.max_connections_per_source),
                 refusals: Mutex::new(Refusals::new(cfg.refusal_interval)),
             }),
-            tls,
-            tcp,
+            acceptor,
+            listeners,
             refresh: cfg.refresh,
             generation_tx,
             shutdown_tx,
         })
     }
 
-    pub fn tls_addr(&self) -> Option<SocketAddr> {
-        self.tls.as_ref().and_then(|(l, _)| l.local_addr().ok())
+    fn addr_of(&self, door: Door, tls: bool) -> Option<SocketAddr> {
+        self.listeners
+            .iter()
+            .find(|(d, t, _)| *d == door && *t == tls)
+            .and_then(|(_, _, l)| l.local_addr().ok())
     }
 
+    /// The MLLP mutual-TLS address.
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.addr_of(Door::Mllp, true)
+    }
+
+    /// The MLLP plain-TCP address.
     pub fn tcp_addr(&self) -> Option<SocketAddr> {
-        self.tcp.as_ref().and_then(|l| l.local_addr().ok())
+        self.addr_of(Door::Mllp, false)
+    }
+
+    /// The ASTM mutual-TLS address.
+    pub fn astm_tls_addr(&self) -> Option<SocketAddr> {
+        self.addr_of(Door::Astm, true)
+    }
+
+    /// The ASTM plain-TCP address.
+    pub fn astm_tcp_addr(&self) -> Option<SocketAddr> {
+        self.addr_of(Door::Astm, false)
     }
 
     /// Serves until `shutdown` resolves; open connections are then closed.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), MllpError> {
         let Server {
             shared,
-            tls,
-            tcp,
+            acceptor,
+            listeners,
             refresh,
             generation_tx,
             shutdown_tx,
         } = self;
         let mut tasks = tokio::task::JoinSet::new();
-        if let Some((l, acceptor)) = tls {
+        for (door, tls, l) in listeners {
             let sh = shared.clone();
-            tasks.spawn(accept_tls(l, acceptor, sh));
+            match (tls, &acceptor) {
+                (true, Some(a)) => {
+                    tasks.spawn(accept_tls(l, a.clone(), sh, door));
+                }
+                (true, None) => {}
+                (false, _) => {
+                    tasks.spawn(accept_tcp(l, sh, door));
+                }
+            }
         }
-        if let Some(l) = tcp {
-            let sh = shared.clone();
-            tasks.spawn(accept_tcp(l, sh));
-        }
-        tasks.spawn(refresh_loop(shared.clone(), generation_tx, refresh));
-        tasks.spawn(refusal_loop(shared.clone()));
+        tasks.spawn(listen::refresh_loop(shared.clone(), generation_tx, refresh));
+        tasks.spawn(listen::refusal_loop(shared.clone()));
         shutdown.await;
         let _ = shutdown_tx.send(true);
         tasks.abort_all();
@@ -233,222 +269,22 @@ pub async fn serve(
             "legacy plain-TCP MLLP listening on {a} (weaker control: allow-listed addresses only)"
         ));
     }
+    if let Some(a) = server.astm_tls_addr() {
+        log(format_args!("mutual-TLS ASTM listening on {a}"));
+    }
+    if let Some(a) = server.astm_tcp_addr() {
+        log(format_args!(
+            "legacy plain-TCP ASTM listening on {a} (weaker control: allow-listed addresses only)"
+        ));
+    }
     server.run(shutdown).await
 }
 
-fn tls_config(
-    ca: &DeviceCa,
-    store: &Store,
-    names: &[String],
-    registry: Arc<RwLock<Registry>>,
-) -> Result<Arc<ServerConfig>, MllpError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut roots = RootCertStore::empty();
-    roots.add(ca.root_der()?)?;
-    let inner = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-        .build()
-        .map_err(|e| MllpError::Tls(e.to_string()))?;
-    let verifier = Arc::new(EnrolledClientVerifier { inner, registry });
-    let (certs, key) = ca.server_identity(store, names)?;
-    let config = ServerConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
-        .with_client_cert_verifier(verifier)
-        .with_single_cert(certs, key)?;
-    Ok(Arc::new(config))
-}
-
-async fn refresh_loop(sh: Arc<Shared>, generation: watch::Sender<u64>, every: Duration) {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        let store = sh.store.clone();
-        let Ok(Ok(all)) = tokio::task::spawn_blocking(move || store.instruments()).await else {
-            log(format_args!(
-                "could not re-read enrollments; keeping the last ones"
-            ));
-            continue;
-        };
-        let next = Registry::new(all);
-        let changed = match sh.registry.write() {
-            Ok(mut r) if *r != next => {
-                *r = next;
-                true
-            }
-            _ => false,
-        };
-        if changed {
-            generation.send_modify(|g| *g += 1);
-        }
-    }
-}
-
-fn lock(r: &Mutex<Refusals>) -> std::sync::MutexGuard<'_, Refusals> {
-    r.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// One (aggregated) refusal entry; a failure to write is logged, never fatal.
-fn write_refusal(store: &Store, k: &refusals::Key, count: u64) {
-    let actor = Actor::device(k.actor.clone());
-    if store
-        .refuse_deliveries(&actor, k.device, k.why, count)
-        .is_err()
-    {
-        log(format_args!(
-            "{}: could not record a refused delivery",
-            k.addr
-        ));
-    }
-}
-
-/// Counts a refusal; writes its entry (off the async threads) when one is due.
-fn refused(sh: &Shared, key: refusals::Key) {
-    let due = lock(&sh.refusals).note(key, Instant::now());
-    if let Some((k, n)) = due {
-        log(format_args!(
-            "{}: delivery refused: {} (x{n})",
-            k.addr, k.why
-        ));
-        let store = sh.store.clone();
-        tokio::task::spawn_blocking(move || write_refusal(&store, &k, n));
-    }
-}
-
-/// Writes the refusals held when their interval ends.
-async fn refusal_loop(sh: Arc<Shared>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        let due = lock(&sh.refusals).due(Instant::now());
-        if due.is_empty() {
-            continue;
-        }
-        let store = sh.store.clone();
-        let _ = tokio::task::spawn_blocking(move || {
-            for (k, n) in due {
-                log(format_args!(
-                    "{}: delivery refused: {} (x{n})",
-                    k.addr, k.why
-                ));
-                write_refusal(&store, &k, n);
-            }
-        })
-        .await;
-    }
-}
-
-fn unknown_actor(addr: IpAddr) -> String {
-    format!("unknown:{addr}")
-}
-
-async fn accept_tls(l: TcpListener, acceptor: TlsAcceptor, sh: Arc<Shared>) {
-    loop {
-        let Ok((sock, addr)) = l.accept().await else {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            continue;
-        };
-        // Past a cap: closed before the handshake, unread.
-        let Ok(permit) = sh.admission.try_admit(addr.ip()) else {
-            drop(sock);
-            continue;
-        };
-        let _ = sock.set_nodelay(true);
-        let (acceptor, sh) = (acceptor.clone(), sh.clone());
-        tokio::spawn(async move {
-            let _permit = permit;
-            let hs =
-                tokio::time::timeout(sh.idle.min(Duration::from_secs(30)), acceptor.accept(sock))
-                    .await;
-            let stream = match hs {
-                Ok(Ok(s)) => s,
-                Ok(Err(e)) => {
-                    log(format_args!("{addr}: TLS handshake refused: {e}"));
-                    return;
-                }
-                Err(_) => {
-                    log(format_args!("{addr}: TLS handshake timed out"));
-                    return;
-                }
-            };
-            let fp = stream
-                .get_ref()
-                .1
-                .peer_certificates()
-                .and_then(|c| c.first())
-                .map(|c| fingerprint(c.as_ref()));
-            let Some(fp) = fp else {
-                log(format_args!("{addr}: no client certificate"));
-                return;
-            };
-            let peer = Peer::Tls {
-                addr: addr.ip(),
-                fingerprint: fp,
-            };
-            connection(stream, peer, sh).await;
-        });
-    }
-}
-
-async fn accept_tcp(l: TcpListener, sh: Arc<Shared>) {
-    loop {
-        let Ok((sock, addr)) = l.accept().await else {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            continue;
-        };
-        let ip = addr.ip();
-        // A source on no active legacy allow-list is closed before a byte is read; its
-        // attempts are audited aggregated.
-        let listed = sh
-            .registry
-            .read()
-            .map(|r| r.legacy_from(ip).next().is_some())
-            .unwrap_or(false);
-        if !listed {
-            drop(sock);
-            refused(
-                &sh,
-                refusals::Key {
-                    addr: ip,
-                    device: None,
-                    actor: Actor::device(unknown_actor(ip)).id,
-                    why: "source-not-allowed",
-                },
-            );
-            continue;
-        }
-        let Ok(permit) = sh.admission.try_admit(ip) else {
-            drop(sock);
-            continue;
-        };
-        let _ = sock.set_nodelay(true);
-        let sh = sh.clone();
-        tokio::spawn(async move {
-            let _permit = permit;
-            connection::<TcpStream>(sock, Peer::Tcp { addr: ip }, sh).await;
-        });
-    }
-}
-
-fn peer_ip(p: &Peer) -> IpAddr {
-    match p {
-        Peer::Tls { addr, .. } | Peer::Tcp { addr } => *addr,
-    }
-}
-
-/// True while a TLS peer's certificate still belongs to an active enrollment.
-fn still_enrolled(sh: &Shared, p: &Peer) -> bool {
-    match p {
-        Peer::Tls { fingerprint, .. } => sh
-            .registry
-            .read()
-            .map(|r| r.certificate_active(fingerprint))
-            .unwrap_or(false),
-        Peer::Tcp { .. } => true,
-    }
-}
-
-async fn connection<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, peer: Peer, sh: Arc<Shared>) {
+pub(crate) async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
+    mut s: S,
+    peer: Peer,
+    sh: Arc<Shared>,
+) {
     let addr = peer_ip(&peer);
     let mut dec = MllpDecoder::with_max_message_size(sh.max).allow_newlines_between_frames(true);
     let mut buf = vec![0u8; 64 * 1024];
@@ -532,19 +368,7 @@ async fn answer(raw: &[u8], peer: &Peer, sh: &Shared) -> (Vec<Vec<u8>>, bool) {
             let Some((device, why)) = audit else {
                 return (ack, false);
             };
-            let addr = peer_ip(peer);
-            let actor = device
-                .as_ref()
-                .map_or_else(|| Actor::device(unknown_actor(addr)), |d| d.actor());
-            refused(
-                sh,
-                refusals::Key {
-                    addr,
-                    device: device.map(|d| d.id),
-                    actor: actor.id,
-                    why,
-                },
-            );
+            refuse(sh, peer_ip(peer), device.as_ref(), why);
             return (ack, true);
         }
         Decision::Store {

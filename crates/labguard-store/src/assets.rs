@@ -25,6 +25,9 @@ pub struct InstrumentLink {
     pub name: String,
     pub transport: Transport,
     pub active: bool,
+    /// What it speaks (HL7, ASTM, POCT1-A2).
+    #[serde(default)]
+    pub protocol: crate::instruments::Protocol,
 }
 
 /// One entry of the inventory.
@@ -79,8 +82,14 @@ fn opt(s: &Option<String>) -> Value {
     s.clone().into()
 }
 
-const DEVICE_COLUMNS: &str = "d.id, d.name, d.kind, d.manufacturer, d.model, d.serial, d.firmware, d.location, d.connectivity, d.network_address, d.owner, d.stores_phi, d.support_ends, d.cpe, d.assess_every_months, e.id, e.name, e.transport, e.revoked_at";
+const DEVICE_COLUMNS: &str = "d.id, d.name, d.kind, d.manufacturer, d.model, d.serial, d.firmware, d.location, d.connectivity, d.network_address, d.owner, d.stores_phi, d.support_ends, d.cpe, d.assess_every_months, e.id, e.name, e.transport, e.revoked_at, e.protocol";
 const DEVICE_FROM: &str = "devices d LEFT JOIN instrument_enrollments e ON e.id = d.instrument_id";
+
+fn protocol_of(code: Option<String>) -> crate::instruments::Protocol {
+    code.as_deref()
+        .and_then(crate::instruments::Protocol::from_code)
+        .unwrap_or_default()
+}
 
 fn non_empty(s: Option<String>) -> Option<String> {
     s.filter(|s| !s.is_empty())
@@ -108,6 +117,7 @@ fn decode_device(r: &Row) -> Result<InventoryDevice, StoreError> {
             name,
             transport: from_code(&tr).unwrap_or(Transport::LegacyTcp),
             active: t(18)?.is_none(),
+            protocol: protocol_of(t(19)?),
         }),
         _ => None,
     };
@@ -517,7 +527,7 @@ fn insert_control(
 /// Enrolled instruments no inventory record links to, as inventory entries.
 fn unlinked_instruments(tx: &mut dyn Tx) -> Result<Vec<InventoryDevice>, StoreError> {
     let rows = tx.query(
-        "SELECT e.id, e.name, e.transport, e.revoked_at FROM instrument_enrollments e WHERE NOT EXISTS (SELECT 1 FROM devices d WHERE d.instrument_id = e.id OR d.name = e.name) ORDER BY e.name",
+        "SELECT e.id, e.name, e.transport, e.revoked_at, e.protocol FROM instrument_enrollments e WHERE NOT EXISTS (SELECT 1 FROM devices d WHERE d.instrument_id = e.id OR d.name = e.name) ORDER BY e.name",
         &[],
     )?;
     rows.iter()
@@ -540,6 +550,7 @@ fn unlinked_instruments(tx: &mut dyn Tx) -> Result<Vec<InventoryDevice>, StoreEr
                     name,
                     transport,
                     active: text(r, 3)?.is_none(),
+                    protocol: protocol_of(text(r, 4)?),
                 }),
                 assess_every_months: 6,
             })

@@ -47,6 +47,38 @@ impl Transport {
     }
 }
 
+/// Which protocol an instrument speaks; each listener admits only its own.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Protocol {
+    /// HL7 v2 over MLLP.
+    #[default]
+    Hl7,
+    /// ASTM E1381/E1394 (LIS1-A/LIS2-A2).
+    Astm,
+    /// POCT1-A2 device messaging.
+    Poct,
+}
+
+impl Protocol {
+    pub fn code(self) -> &'static str {
+        match self {
+            Protocol::Hl7 => "hl7",
+            Protocol::Astm => "astm",
+            Protocol::Poct => "poct",
+        }
+    }
+
+    pub fn from_code(s: &str) -> Option<Protocol> {
+        match s {
+            "hl7" => Some(Protocol::Hl7),
+            "astm" => Some(Protocol::Astm),
+            "poct" => Some(Protocol::Poct),
+            _ => None,
+        }
+    }
+}
+
 /// One enrolled instrument.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Enrollment {
@@ -65,6 +97,9 @@ pub struct Enrollment {
     pub allow_from: Vec<IpAddr>,
     pub enrolled_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// What it speaks (enrollments before v14 are HL7).
+    #[serde(default)]
+    pub protocol: Protocol,
 }
 
 impl Enrollment {
@@ -131,7 +166,7 @@ pub(crate) fn verify_extra(
     }
 }
 
-const ENROLLMENT_COLUMNS: &str = "id, name, sending_app, sending_facility, analytes, transport, cert_serial, cert_fingerprint, allow_from, enrolled_at, revoked_at";
+const ENROLLMENT_COLUMNS: &str = "id, name, sending_app, sending_facility, analytes, transport, cert_serial, cert_fingerprint, allow_from, enrolled_at, revoked_at, protocol";
 
 pub(crate) fn split_list(s: &str) -> Vec<String> {
     s.split(',')
@@ -142,7 +177,7 @@ pub(crate) fn split_list(s: &str) -> Vec<String> {
 }
 
 fn decode_enrollment(r: &Row) -> Result<Enrollment, StoreError> {
-    let [id, name, app, fac, analytes, transport, serial, fp, allow, enrolled, revoked] =
+    let [id, name, app, fac, analytes, transport, serial, fp, allow, enrolled, revoked, protocol] =
         r.as_slice()
     else {
         return Err(StoreError::Corrupt("enrollment row shape".into()));
@@ -165,7 +200,20 @@ fn decode_enrollment(r: &Row) -> Result<Enrollment, StoreError> {
         enrolled_at: opt_time(enrolled)?
             .ok_or_else(|| StoreError::Corrupt("enrollment time".into()))?,
         revoked_at: opt_time(revoked)?,
+        protocol: Protocol::from_code(protocol.as_text()?)
+            .ok_or_else(|| StoreError::Corrupt("unknown instrument protocol".into()))?,
     })
+}
+
+/// What a listener last learned of a device: when it was heard from and what it said of
+/// itself (no results, no patient data).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DeviceStatus {
+    pub device_id: Id,
+    pub name: String,
+    pub last_seen_at: Option<DateTime<Utc>>,
+    /// JSON the listener recorded (POCT1-A2: HEL identity, last DST, docked).
+    pub status: Option<serde_json::Value>,
 }
 
 impl Store {
@@ -182,7 +230,7 @@ impl Store {
         let allow: Vec<String> = e.allow_from.iter().map(ToString::to_string).collect();
         self.write(|tx, pending| {
             tx.execute(
-                &format!("INSERT INTO instrument_enrollments ({ENROLLMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                &format!("INSERT INTO instrument_enrollments ({ENROLLMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
                 &[
                     id.clone().into(),
                     e.name.clone().into(),
@@ -195,6 +243,7 @@ impl Store {
                     allow.join(",").into(),
                     rfc3339(e.enrolled_at).into(),
                     e.revoked_at.map(rfc3339).into(),
+                    e.protocol.code().into(),
                 ],
             )?;
             pending.push(self.entry(actor, Action::InstrumentEnroll, "instrument", &id, None, Outcome::Success)?);
@@ -242,6 +291,54 @@ impl Store {
         )?
         .iter()
         .map(decode_enrollment)
+        .collect()
+    }
+
+    /// Records that a device was heard from now, and optionally what it reported of itself.
+    /// Not audited (overwritten on every contact; no patient data).
+    pub fn record_device_seen(
+        &self,
+        device: Id,
+        status: Option<&serde_json::Value>,
+    ) -> Result<(), StoreError> {
+        let now = rfc3339(self.now());
+        let status = status.map(ToString::to_string);
+        let mut tx = self.backend.begin()?;
+        match status {
+            Some(s) => tx.execute(
+                "UPDATE instrument_enrollments SET last_seen_at = ?, device_status = ? WHERE id = ?",
+                &[now.into(), s.into(), device.to_string().into()],
+            )?,
+            None => tx.execute(
+                "UPDATE instrument_enrollments SET last_seen_at = ? WHERE id = ?",
+                &[now.into(), device.to_string().into()],
+            )?,
+        };
+        tx.commit()
+    }
+
+    /// Every enrolled device's last contact and reported status.
+    pub fn device_statuses(&self) -> Result<Vec<DeviceStatus>, StoreError> {
+        let mut tx = self.backend.begin()?;
+        tx.query(
+            "SELECT id, name, last_seen_at, device_status FROM instrument_enrollments ORDER BY name",
+            &[],
+        )?
+        .iter()
+        .map(|r| {
+            let [id, name, seen, status] = r.as_slice() else {
+                return Err(StoreError::Corrupt("device status row shape".into()));
+            };
+            Ok(DeviceStatus {
+                device_id: Id::parse_str(id.as_text()?)
+                    .map_err(|_| StoreError::Corrupt("enrollment id".into()))?,
+                name: name.as_text()?.to_string(),
+                last_seen_at: opt_time(seen)?,
+                status: status
+                    .opt_text()?
+                    .and_then(|s| serde_json::from_str(s).ok()),
+            })
+        })
         .collect()
     }
 

@@ -75,7 +75,7 @@ pub use directory::DeviceRecord;
 pub use error::StoreError;
 pub use held_review::HeldDecision;
 pub use ingest::{Inbound, IngestOutcome, BEFORE_DRAW, UNKNOWN_PATIENT};
-pub use instruments::{Enrollment, HeldResult, InstrumentAlert, Transport};
+pub use instruments::{DeviceStatus, Enrollment, HeldResult, InstrumentAlert, Protocol, Transport};
 pub use key_usage::KeyVersionUsage;
 pub use network::NetworkLink;
 pub use pg_tls::{parse_target, PgTarget, RootCerts, SslMode};

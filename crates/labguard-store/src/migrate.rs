@@ -92,6 +92,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "qc_recall",
         source: include_str!("../migrations/0014_qc_recall.sql"),
     },
+    Migration {
+        version: 15,
+        name: "listen",
+        source: include_str!("../migrations/0015_listen.sql"),
+    },
 ];
 
 impl Migration {
@@ -250,6 +255,11 @@ mod tests {
             14,
             "7a945ae63c17e513cb0659322099831541df916363e9ec6b8b78b8a0adc8a468",
             "7a945ae63c17e513cb0659322099831541df916363e9ec6b8b78b8a0adc8a468",
+        ),
+        (
+            15,
+            "e16d57fa913ec036adb190b60759907118c726c8a0d6d2e093eff890dc34ef98",
+            "e16d57fa913ec036adb190b60759907118c726c8a0d6d2e093eff890dc34ef98",
         ),
     ];
 

@@ -14,23 +14,49 @@ use labguard_store::Store;
 pub struct Running {
     pub tls: SocketAddr,
     pub tcp: SocketAddr,
+    /// The ASTM listeners (mutual TLS, legacy plain TCP).
+    pub astm_tls: SocketAddr,
+    pub astm_tcp: SocketAddr,
     pub stop: tokio::sync::oneshot::Sender<()>,
 }
 
-/// Binds both listeners (mutual TLS and plain TCP) for the data dir at `data_path` and
-/// runs them on the current runtime until `stop` is sent or dropped.
+/// Binds every listener (MLLP and ASTM, each on mutual TLS and plain TCP) for the data dir
+/// at `data_path` and runs them on the current runtime until `stop` is sent or dropped.
 pub async fn start(data_path: &Path, store: Arc<Store>) -> Running {
+    start_with(data_path, store, |_| {}).await
+}
+
+/// [`start`] with the configuration adjusted by `tune` (deadlines, limits) first.
+pub async fn start_with(
+    data_path: &Path,
+    store: Arc<Store>,
+    tune: impl FnOnce(&mut Config),
+) -> Running {
     let mut cfg = Config::new(data_path);
-    cfg.tls_listen = Some("127.0.0.1:0".parse().unwrap());
-    cfg.tcp_listen = Some("127.0.0.1:0".parse().unwrap());
+    let any = || Some("127.0.0.1:0".parse().unwrap());
+    cfg.tls_listen = any();
+    cfg.tcp_listen = any();
+    cfg.astm_tls_listen = any();
+    cfg.astm_tcp_listen = any();
     cfg.refresh = Duration::from_millis(100);
+    tune(&mut cfg);
     let server = Server::bind(store, cfg).await.unwrap();
     let (tls, tcp) = (server.tls_addr().unwrap(), server.tcp_addr().unwrap());
+    let (astm_tls, astm_tcp) = (
+        server.astm_tls_addr().unwrap(),
+        server.astm_tcp_addr().unwrap(),
+    );
     let (stop, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(server.run(async {
         let _ = rx.await;
     }));
-    Running { tls, tcp, stop }
+    Running {
+        tls,
+        tcp,
+        astm_tls,
+        astm_tcp,
+        stop,
+    }
 }
 
 /// A mutual-TLS analyzer sending glucose as CHEM/CORELAB.
@@ -41,6 +67,7 @@ pub fn tls_req(name: &str) -> EnrollRequest {
         sending_facility: "CORELAB".into(),
         analytes: vec!["2345-7".into()],
         legacy_allow: None,
+        protocol: labguard_store::Protocol::Hl7,
     }
 }
 

@@ -1,6 +1,7 @@
 //! `labguard demo`: a synthetic lab that is clearly fictional (invented names, MRNs starting
 //! DEMO-, example.invalid addresses, 555-01xx phone numbers), and a simulated analyzer that
-//! sends HL7 ORU^R01 results through the real parser into the encrypted store.
+//! sends HL7 ORU^R01 results through the real parser into the encrypted store, and a
+//! simulated haematology analyzer sending ASTM (with a QC run that breaks 1-3s).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -360,7 +361,13 @@ pub fn run(g: &Global, args: DemoArgs) -> Result<()> {
     let store = std::sync::Arc::new(store);
     demo_accounts(&store)?;
     let tls = crate::simulator::demo_link_config(&store, &g.data_dir)?;
-    let (g2, s2, serve) = (g.clone(), store.clone(), args.serve.clone());
+    let heme_tls = crate::astm_sim::link_config(&store, &g.data_dir)?;
+    let mut serve = args.serve.clone();
+    // The ASTM door is off by default for `serve`; the demo opens it on a free port.
+    if serve.astm_listen.is_none() {
+        serve.astm_listen = Some("127.0.0.1:0".into());
+    }
+    let (g2, s2) = (g.clone(), store.clone());
     let (ready, bound) = std::sync::mpsc::channel();
     // The web server and the instrument listeners run beside the simulated analyzer.
     std::thread::spawn(move || {
@@ -368,20 +375,37 @@ pub fn run(g: &Global, args: DemoArgs) -> Result<()> {
             eprintln!("server stopped: {e:#}");
         }
     });
-    let addr = match bound.recv() {
-        Ok(Some(a)) => a,
-        Ok(None) => anyhow::bail!(
-            "the simulated analyzer needs the MLLP mutual-TLS listener: do not set --mllp-tls-listen off"
-        ),
+    let bound = match bound.recv() {
+        Ok(b) => b,
         Err(_) => anyhow::bail!("the server did not start (see the error above)"),
+    };
+    let Some(addr) = bound.mllp_tls else {
+        anyhow::bail!(
+            "the simulated analyzer needs the MLLP mutual-TLS listener: do not set --mllp-tls-listen off"
+        );
+    };
+    let interval = Duration::from_secs_f64(args.interval.max(0.0));
+    // The haematology analyzer (ASTM) beside the chemistry one (HL7), when its door is open.
+    let heme = match bound.astm_tls {
+        Some(a) => Some(crate::astm_sim::run(
+            a,
+            heme_tls,
+            args.patients.max(1),
+            args.messages,
+            interval,
+        )?),
+        None => None,
     };
     crate::simulator::run(
         &store,
         crate::simulator::Link { addr, tls },
         args.patients.max(1),
         args.messages,
-        Duration::from_secs_f64(args.interval.max(0.0)),
+        interval,
     )?;
+    if let Some(h) = heme {
+        let _ = h.join();
+    }
     store.checkpoint().context("final checkpoint")?;
     Ok(())
 }

@@ -12,7 +12,8 @@ use clap::{Subcommand, ValueEnum};
 use labguard_devices::device::{Asset, CompensatingControl, Connectivity, DeviceKind};
 use labguard_mllp::{enroll, DeviceCa, EnrollRequest};
 use labguard_store::{
-    Actor, CheckResult, ChecklistItem, NetworkLink, NewAssessment, Transport, DEFAULT_CHECKLIST,
+    Actor, CheckResult, ChecklistItem, NetworkLink, NewAssessment, Protocol, Transport,
+    DEFAULT_CHECKLIST,
 };
 
 use crate::opts::{emit, Global};
@@ -105,8 +106,8 @@ pub struct EnrollArgs {
     /// MSH-3 its messages carry (defaults to the name).
     #[arg(long)]
     pub sending_app: Option<String>,
-    /// MSH-4 its messages carry.
-    #[arg(long, alias = "facility")]
+    /// MSH-4 its messages carry (HL7; empty for ASTM and POCT).
+    #[arg(long, alias = "facility", default_value = "")]
     pub sending_facility: String,
     /// LOINC codes it is registered to report, comma-separated (none: any).
     #[arg(long, value_delimiter = ',')]
@@ -120,6 +121,28 @@ pub struct EnrollArgs {
     /// Where to write the certificate, key and CA certificate (default ./<name>).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// What it speaks: hl7 (MLLP), astm (E1381/E1394; --sending-app is then the H-5
+    /// sender name) or poct (POCT1-A2). Another protocol's listener refuses it.
+    #[arg(long, value_enum, default_value = "hl7")]
+    pub protocol: ProtocolArg,
+}
+
+/// Instrument protocols as typed on the command line.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ProtocolArg {
+    Hl7,
+    Astm,
+    Poct,
+}
+
+impl From<ProtocolArg> for Protocol {
+    fn from(p: ProtocolArg) -> Self {
+        match p {
+            ProtocolArg::Hl7 => Protocol::Hl7,
+            ProtocolArg::Astm => Protocol::Astm,
+            ProtocolArg::Poct => Protocol::Poct,
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -287,11 +310,17 @@ pub fn run(g: &Global, cmd: DevicesCmd) -> Result<()> {
                         Transport::LegacyTcp => "legacy plain TCP (weaker control)".to_string(),
                     };
                     let status = if e.is_active() { "active" } else { "revoked" };
+                    let ids = match e.protocol {
+                        Protocol::Hl7 => {
+                            format!("MSH-3 {} MSH-4 {}", e.sending_app, e.sending_facility)
+                        }
+                        Protocol::Astm => format!("H-5 {}", e.sending_app),
+                        Protocol::Poct => format!("device {}", e.sending_app),
+                    };
                     println!(
-                        "{}\t{status}\t{transport}\tMSH-3 {} MSH-4 {}\tanalytes {}",
+                        "{}\t{status}\t{transport}\t{}\t{ids}\tanalytes {}",
                         e.name,
-                        e.sending_app,
-                        e.sending_facility,
+                        e.protocol.code(),
                         if e.analytes.is_empty() {
                             "any".to_string()
                         } else {
@@ -481,6 +510,7 @@ fn enroll_cmd(
         legacy_tcp,
         allow,
         out,
+        protocol,
     } = a;
     let req = EnrollRequest {
         sending_app: sending_app.unwrap_or_else(|| name.clone()),
@@ -488,6 +518,7 @@ fn enroll_cmd(
         sending_facility,
         analytes,
         legacy_allow: legacy_tcp.then_some(allow),
+        protocol: protocol.into(),
     };
     let (e, issued) = enroll(store, actor, &g.data_dir, &req)?;
     store.checkpoint()?;
@@ -501,8 +532,10 @@ fn enroll_cmd(
             std::fs::write(dir.join(format!("{name}.crt")), &i.cert_pem)?;
             write_key(&dir.join(format!("{name}.key")), i.key_pem.as_bytes())?;
             println!(
-                "enrolled {name} for mutual TLS (certificate serial {}, SHA-256 {})",
-                i.serial, i.fingerprint
+                "enrolled {name} ({}) for mutual TLS (certificate serial {}, SHA-256 {})",
+                e.protocol.code(),
+                i.serial,
+                i.fingerprint
             );
             println!(
                 "wrote {0}/{name}.crt, {0}/{name}.key (mode 0600) and {0}/ca.crt: install them on the instrument",
@@ -510,7 +543,8 @@ fn enroll_cmd(
             );
         }
         None => println!(
-            "enrolled {name} for legacy plain TCP from {} (a weaker control: no device identity, no encryption in transit)",
+            "enrolled {name} ({}) for legacy plain TCP from {} (a weaker control: no device identity, no encryption in transit)",
+            e.protocol.code(),
             e.allow_from
                 .iter()
                 .map(ToString::to_string)

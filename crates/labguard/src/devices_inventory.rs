@@ -50,6 +50,9 @@ pub fn inventory(g: &Global, store: &Store, actor: &Actor) -> Result<()> {
             if d.id.is_none() {
                 notes.push("enrolled instrument, no inventory record".to_string());
             }
+            if let Some(i) = &d.instrument {
+                notes.push(format!("speaks {}", i.protocol.code()));
+            }
             if d.weak_authentication() {
                 notes.push("legacy plain TCP: weak device authentication".into());
             }

@@ -1,8 +1,10 @@
-//! `labguard mllp bench`: a Rust load generator measuring end-to-end ingest. Each
-//! connection behaves like an instrument (one message in flight, waits for the ACK); every
-//! AA counted was sent after its message and results were committed. In the same run the
-//! same client measures a peer receiver (the Python `hl7` package's asyncio MLLP server,
-//! which only parses and ACKs) so the two can be compared.
+//! `labguard mllp bench`: end-to-end ingest measured by a load generator in its own
+//! process (`labguard mllp bench-client`, this binary again). Each connection behaves like
+//! an instrument (one message in flight, waits for the ACK); every AA (HL7) or ACK of an
+//! L frame (ASTM) counted was sent after its message and results were committed. In the
+//! same run it measures HL7 over mutual TLS, ASTM over mutual TLS (the same six results
+//! as one transmission of ten records, each frame waiting for its ACK), and a peer
+//! receiver (the Python `hl7` package's asyncio MLLP server, which only parses and ACKs).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,6 +14,7 @@ use anyhow::{bail, Context, Result};
 use chrono::NaiveDate;
 use clap::Args;
 use labguard_core::{Id, Patient, Sex};
+use labguard_mllp::astm_client::{AstmClient, Sent};
 use labguard_mllp::client::{ack_code, tls_client_config, Client};
 use labguard_mllp::{enroll, DeviceCa, EnrollRequest};
 use labguard_store::{Actor, StoreOptions};
@@ -59,6 +62,60 @@ fn oru(control: &str, n: usize) -> Vec<u8> {
     m.into_bytes()
 }
 
+/// The same six results as one ASTM transmission (H, P, O, six R, L).
+fn astm(control: &str, n: usize) -> Vec<String> {
+    let mut r = vec![
+        "H|\\^&|||BENCH^1.0|||||||P|1394-97|20261102093000\r".to_string(),
+        format!("P|1|BENCH-{n:04}\r"),
+        format!("O|1|FI{control}||^^^24323-8|R\r"),
+    ];
+    for (i, (code, _, units, v)) in PANEL.iter().enumerate() {
+        r.push(format!(
+            "R|{}|^^^{code}|{v}|{units}||N||F||||20261102090000\r",
+            i + 1
+        ));
+    }
+    // The comment carries the control id, so each transmission hashes to its own id.
+    r.push(format!("C|1|I|{control}|G\r"));
+    r.push("L|1|N\r".into());
+    r
+}
+
+/// Sends `total` ASTM transmissions over `conns` connections made by `connect`.
+async fn drive_astm<C, F, S>(conns: usize, total: usize, tag: &str, connect: C) -> Result<f64>
+where
+    C: Fn() -> F,
+    F: std::future::Future<Output = Result<AstmClient<S>, labguard_mllp::MllpError>>
+        + Send
+        + 'static,
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let per = total.div_ceil(conns);
+    let mut clients = Vec::with_capacity(conns);
+    for _ in 0..conns {
+        clients.push(connect().await?);
+    }
+    let start = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (c, mut client) in clients.into_iter().enumerate() {
+        let tag = tag.to_string();
+        tasks.spawn(async move {
+            for i in 0..per {
+                let control = format!("{tag}-{c}-{i}");
+                if client.send(&astm(&control, (c * per + i) % 100)).await? != Sent::Delivered {
+                    bail!("transmission {control} was not accepted");
+                }
+            }
+            Ok(per)
+        });
+    }
+    let mut sent = 0;
+    while let Some(r) = tasks.join_next().await {
+        sent += r??;
+    }
+    Ok(sent as f64 / start.elapsed().as_secs_f64())
+}
+
 /// Sends `total` messages over `conns` connections made by `connect`; returns msg/s.
 async fn drive<C, F, S>(conns: usize, total: usize, tag: &str, connect: C) -> Result<f64>
 where
@@ -93,6 +150,95 @@ where
     Ok(sent as f64 / start.elapsed().as_secs_f64())
 }
 
+/// `labguard mllp bench-client`: the load generator, run by `mllp bench` as a child
+/// process so its work is not counted against the listener's.
+#[derive(Args)]
+pub struct ClientArgs {
+    /// hl7 (MLLP over mutual TLS), astm (over mutual TLS) or peer (MLLP, plain TCP).
+    #[arg(long)]
+    protocol: String,
+    #[arg(long)]
+    addr: SocketAddr,
+    /// Directory holding ca.crt, client.crt and client.key.
+    #[arg(long)]
+    dir: std::path::PathBuf,
+    #[arg(long)]
+    conns: usize,
+    #[arg(long)]
+    messages: usize,
+    /// Prefix of the control ids (unique per run).
+    #[arg(long)]
+    tag: String,
+}
+
+/// Runs the load and prints `rate <messages per second>`.
+pub fn client(a: ClientArgs) -> Result<()> {
+    let read = |f: &str| std::fs::read_to_string(a.dir.join(f)).with_context(|| f.to_string());
+    let tls = tls_client_config(
+        &read("ca.crt")?,
+        Some((&read("client.crt")?, &read("client.key")?)),
+    )?;
+    let rt = tokio::runtime::Runtime::new()?;
+    let addr = a.addr;
+    let rate = rt.block_on(async {
+        match a.protocol.as_str() {
+            "hl7" => {
+                drive(a.conns, a.messages, &a.tag, move || {
+                    let tls = tls.clone();
+                    async move { Client::tls(addr, "localhost", tls).await }
+                })
+                .await
+            }
+            "astm" => {
+                drive_astm(a.conns, a.messages, &a.tag, move || {
+                    let tls = tls.clone();
+                    async move { AstmClient::tls(addr, "localhost", tls).await }
+                })
+                .await
+            }
+            _ => drive(a.conns, a.messages, &a.tag, move || Client::tcp(addr)).await,
+        }
+    })?;
+    println!("rate {rate:.1}");
+    Ok(())
+}
+
+/// Runs `labguard mllp bench-client` and returns its rate.
+fn measure(
+    dir: &std::path::Path,
+    protocol: &str,
+    addr: SocketAddr,
+    conns: usize,
+    messages: usize,
+    tag: &str,
+) -> Result<f64> {
+    let out = std::process::Command::new(std::env::current_exe()?)
+        .args(["mllp", "bench-client", "--protocol", protocol, "--addr"])
+        .arg(addr.to_string())
+        .arg("--dir")
+        .arg(dir)
+        .args([
+            "--conns",
+            &conns.to_string(),
+            "--messages",
+            &messages.to_string(),
+            "--tag",
+            tag,
+        ])
+        .output()
+        .context("running the load generator")?;
+    if !out.status.success() {
+        bail!(
+            "the load generator failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("rate ").and_then(|r| r.trim().parse().ok()))
+        .context("no rate from the load generator")
+}
+
 pub fn run(g: &Global, a: BenchArgs) -> Result<()> {
     let tmp;
     let data = if g.database.is_some() {
@@ -122,17 +268,28 @@ pub fn run(g: &Global, a: BenchArgs) -> Result<()> {
             },
         )?;
     }
-    let req = EnrollRequest {
-        name: "bench-analyzer".into(),
-        sending_app: "BENCH".into(),
-        sending_facility: "CORELAB".into(),
-        analytes: PANEL.iter().map(|p| p.0.to_string()).collect(),
-        legacy_allow: None,
-    };
-    let (_, issued) = enroll(&store, &op, &data.path, &req)?;
-    let issued = issued.context("a TLS enrollment issues a certificate")?;
     let ca = DeviceCa::open_or_create(&store, &data.path)?;
-    let tls = tls_client_config(ca.cert_pem(), Some((&issued.cert_pem, &issued.key_pem)))?;
+    let keys = data.path.join("bench-keys");
+    for (name, protocol) in [
+        ("hl7", labguard_store::Protocol::Hl7),
+        ("astm", labguard_store::Protocol::Astm),
+    ] {
+        let req = EnrollRequest {
+            name: format!("bench-{name}"),
+            sending_app: "BENCH".into(),
+            sending_facility: "CORELAB".into(),
+            analytes: PANEL.iter().map(|p| p.0.to_string()).collect(),
+            legacy_allow: None,
+            protocol,
+        };
+        let (_, issued) = enroll(&store, &op, &data.path, &req)?;
+        let issued = issued.context("a TLS enrollment issues a certificate")?;
+        let dir = keys.join(name);
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join("ca.crt"), ca.cert_pem())?;
+        std::fs::write(dir.join("client.crt"), &issued.cert_pem)?;
+        crate::devices_cmd::write_key(&dir.join("client.key"), issued.key_pem.as_bytes())?;
+    }
     let backend = if g.database.is_some() {
         "PostgreSQL"
     } else {
@@ -153,8 +310,13 @@ pub fn run(g: &Global, a: BenchArgs) -> Result<()> {
     let result = rt.block_on(async {
         let mut cfg = labguard_mllp::Config::new(&data.path);
         cfg.tls_listen = Some("127.0.0.1:0".parse()?);
+        cfg.astm_tls_listen = Some("127.0.0.1:0".parse()?);
+        // Every load connection comes from 127.0.0.1: lift the per-source cap (16) so
+        // the 64-connection run measures ingest, not admission.
+        cfg.max_connections_per_source = cfg.max_connections;
         let server = labguard_mllp::Server::bind(store.clone(), cfg).await?;
         let addr = server.tls_addr().context("TLS address")?;
+        let astm_addr = server.astm_tls_addr().context("ASTM address")?;
         let (stop, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(server.run(async {
             let _ = rx.await;
@@ -169,23 +331,22 @@ pub fn run(g: &Global, a: BenchArgs) -> Result<()> {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
-        println!("end-to-end ingest, {} messages per run, 6 results each, {backend}", a.messages);
-        println!("conns\tlabguard mTLS+commit msg/s\tpeer (python hl7, parse+ACK, plain TCP) msg/s\tratio");
+        println!("end-to-end ingest, {} messages per run, 6 results each, {backend}; load generator in its own process", a.messages);
+        println!("conns\tHL7 mTLS+commit msg/s\tASTM mTLS+commit transmissions/s\tASTM/HL7\tpeer (python hl7, parse+ACK, plain TCP) msg/s\tHL7/peer");
         for &c in &a.conns {
-            let tls = tls.clone();
-            let ours = drive(c, a.messages, &format!("r{c}"), move || {
-                let tls = tls.clone();
-                async move { Client::tls(addr, "localhost", tls).await }
-            })
-            .await?;
+            let (k1, k2) = (keys.join("hl7"), keys.join("astm"));
+            let m = a.messages;
+            let hl7 = tokio::task::spawn_blocking(move || measure(&k1, "hl7", addr, c, m, &format!("r{c}"))).await??;
+            let astm = tokio::task::spawn_blocking(move || measure(&k2, "astm", astm_addr, c, m, &format!("a{c}"))).await??;
             let theirs = if peer.is_some() {
-                Some(drive(c, a.messages, &format!("p{c}"), move || Client::tcp(peer_addr)).await?)
+                let k = keys.join("hl7");
+                Some(tokio::task::spawn_blocking(move || measure(&k, "peer", peer_addr, c, m, &format!("p{c}"))).await??)
             } else {
                 None
             };
             match theirs {
-                Some(t) => println!("{c}\t{ours:.0}\t{t:.0}\t{:.2}", ours / t),
-                None => println!("{c}\t{ours:.0}\t-\t-"),
+                Some(t) => println!("{c}\t{hl7:.0}\t{astm:.0}\t{:.2}\t{t:.0}\t{:.2}", astm / hl7, hl7 / t),
+                None => println!("{c}\t{hl7:.0}\t{astm:.0}\t{:.2}\t-\t-", astm / hl7),
             }
         }
         let _ = stop.send(());

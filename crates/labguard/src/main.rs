@@ -2,6 +2,7 @@
 //! dispatches; the work lives in the library crates.
 
 mod astm_cmd;
+mod astm_sim;
 mod audit_cmd;
 mod backup_cmd;
 mod bench;

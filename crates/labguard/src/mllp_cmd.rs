@@ -16,6 +16,9 @@ pub enum MllpCmd {
     Serve(ServeArgs),
     /// Measure end-to-end ingest (mutual TLS, ACK after commit) and a peer receiver.
     Bench(crate::ingest_bench::BenchArgs),
+    /// The benchmark's load generator (run by `mllp bench` in its own process).
+    #[command(hide = true)]
+    BenchClient(crate::ingest_bench::ClientArgs),
 }
 
 #[derive(Args)]
@@ -76,6 +79,7 @@ pub fn run(g: &Global, cmd: MllpCmd) -> Result<()> {
     match cmd {
         MllpCmd::Serve(a) => serve(g, a),
         MllpCmd::Bench(a) => crate::ingest_bench::run(g, a),
+        MllpCmd::BenchClient(a) => crate::ingest_bench::client(a),
     }
 }
 

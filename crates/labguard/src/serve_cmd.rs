@@ -43,6 +43,17 @@ pub struct ServeArgs {
     /// disable). Only enrolled legacy devices' addresses get past the first message.
     #[arg(long, default_value = "127.0.0.1:2576")]
     pub mllp_tcp_listen: String,
+    /// ASTM E1381/E1394 over mutual TLS for instruments enrolled with `--protocol astm`
+    /// (an address, or "off"; off unless given, `labguard demo` picks a free port).
+    #[arg(long)]
+    pub astm_listen: Option<String>,
+    /// Plain-TCP ASTM for legacy instruments enrolled with an address allow-list (a weaker
+    /// control; "off" unless given). Unlisted sources are closed before a byte is read.
+    #[arg(long, default_value = "off")]
+    pub astm_legacy_listen: String,
+    /// Close an ASTM connection whose transmission (ENQ to EOT) is not over within this.
+    #[arg(long, default_value = "120s", value_parser = parse_std_duration)]
+    pub astm_transmission_timeout: std::time::Duration,
     /// Most HTTPS connections held at once; past it new ones are closed unread.
     #[arg(long, default_value_t = 4096)]
     pub max_connections: usize,
@@ -114,8 +125,15 @@ pub fn run(g: &Global, args: ServeArgs) -> Result<()> {
     serve(g, store, &args, None)
 }
 
-/// Told the MLLP mutual-TLS address once the listeners are bound (None when it is off).
-pub type Ready = std::sync::mpsc::Sender<Option<SocketAddr>>;
+/// The instrument listeners' mutual-TLS addresses, once bound (None for one that is off).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Bound {
+    pub mllp_tls: Option<SocketAddr>,
+    pub astm_tls: Option<SocketAddr>,
+}
+
+/// Told the bound instrument addresses once the listeners are up.
+pub type Ready = std::sync::mpsc::Sender<Bound>;
 
 /// Serves `store` until Ctrl-C (also used by `labguard demo`).
 pub fn serve(g: &Global, store: Arc<Store>, args: &ServeArgs, ready: Option<Ready>) -> Result<()> {
@@ -167,6 +185,9 @@ pub fn serve(g: &Global, store: Arc<Store>, args: &ServeArgs, ready: Option<Read
             "mllp_max_connections_per_source": args.mllp.mllp_max_connections_per_source,
             "mllp_frame_timeout_secs": args.mllp.mllp_frame_timeout.as_secs(),
             "mllp_max_frame_bytes": args.mllp.mllp_max_frame_bytes,
+            "astm_tls": args.astm_listen.as_deref().is_some_and(|a| a != "off"),
+            "astm_legacy_tcp": args.astm_legacy_listen != "off",
+            "astm_transmission_timeout_secs": args.astm_transmission_timeout.as_secs(),
             "metrics_token": settings.metrics_token.is_some(),
         }),
     )?;
@@ -186,6 +207,9 @@ pub fn serve(g: &Global, store: Arc<Store>, args: &ServeArgs, ready: Option<Read
     let mut mllp = labguard_mllp::Config::new(&g.data_dir);
     mllp.tls_listen = crate::mllp_cmd::addr(&args.mllp_tls_listen)?;
     mllp.tcp_listen = crate::mllp_cmd::addr(&args.mllp_tcp_listen)?;
+    mllp.astm_tls_listen = crate::mllp_cmd::addr(args.astm_listen.as_deref().unwrap_or("off"))?;
+    mllp.astm_tcp_listen = crate::mllp_cmd::addr(&args.astm_legacy_listen)?;
+    mllp.transmission_timeout = args.astm_transmission_timeout;
     args.mllp.apply(&mut mllp);
     println!(
         "labguard is serving https://{} (certificate {})",
@@ -193,7 +217,11 @@ pub fn serve(g: &Global, store: Arc<Store>, args: &ServeArgs, ready: Option<Read
     );
     rt.block_on(async {
         // One process serves people (HTTPS) and instruments (MLLP); either stopping ends both.
-        let instruments = if mllp.tls_listen.is_some() || mllp.tcp_listen.is_some() {
+        let instruments = if mllp.tls_listen.is_some()
+            || mllp.tcp_listen.is_some()
+            || mllp.astm_tls_listen.is_some()
+            || mllp.astm_tcp_listen.is_some()
+        {
             let server = labguard_mllp::Server::bind(store_for_mllp, mllp)
                 .await
                 .context("starting the MLLP listeners")?;
@@ -203,13 +231,22 @@ pub fn serve(g: &Global, store: Arc<Store>, args: &ServeArgs, ready: Option<Read
             if let Some(a) = server.tcp_addr() {
                 println!("instruments: legacy plain-TCP MLLP on {a} (weaker control)");
             }
+            if let Some(a) = server.astm_tls_addr() {
+                println!("instruments: ASTM E1381/E1394 over mutual TLS on {a}");
+            }
+            if let Some(a) = server.astm_tcp_addr() {
+                println!("instruments: legacy plain-TCP ASTM on {a} (weaker control)");
+            }
             if let Some(r) = &ready {
-                let _ = r.send(server.tls_addr());
+                let _ = r.send(Bound {
+                    mllp_tls: server.tls_addr(),
+                    astm_tls: server.astm_tls_addr(),
+                });
             }
             Some(server)
         } else {
             if let Some(r) = &ready {
-                let _ = r.send(None);
+                let _ = r.send(Bound::default());
             }
             None
         };

@@ -117,6 +117,7 @@ pub fn demo_link_config(store: &Store, data_dir: &Path) -> Result<Arc<TlsClientC
             sending_facility: "CORELAB".into(),
             analytes: PANEL.iter().map(|p| p.0.to_string()).collect(),
             legacy_allow: None,
+            protocol: labguard_store::Protocol::Hl7,
         };
         let (_, issued) = enroll(store, &Actor::operator(), data_dir, &req)?;
         let issued = issued.context("a TLS enrollment issues a certificate")?;

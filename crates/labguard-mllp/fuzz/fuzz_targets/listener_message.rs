@@ -25,6 +25,7 @@ fn enrollment(name: &str, transport: Transport) -> Enrollment {
         allow_from: vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
         enrolled_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
         revoked_at: None,
+        protocol: labguard_store::Protocol::Hl7,
     }
 }
 

@@ -37,6 +37,7 @@ fn delivered_results_export_as_a_valid_fhir_bundle() {
         sending_facility: "CORELAB".into(),
         analytes: vec!["2345-7".into()],
         legacy_allow: None,
+        protocol: labguard_store::Protocol::Hl7,
     };
     let (_, issued) = enroll(&store, &op(), &env.data.path, &req).unwrap();
     let issued = issued.unwrap();

@@ -173,6 +173,7 @@ fn python_mllp_send_gets_aa_from_enrolled_legacy_devices_and_ar_otherwise() {
                 sending_facility: fac,
                 analytes: vec![],
                 legacy_allow: Some(vec!["127.0.0.1".parse::<IpAddr>().unwrap()]),
+                protocol: labguard_store::Protocol::Hl7,
             };
             let (e, cert) = enroll(&store, &op(), &env.data.path, &req).unwrap();
             assert!(cert.is_none() && e.weaker_control());

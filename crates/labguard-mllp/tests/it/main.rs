@@ -3,6 +3,7 @@
 
 mod common;
 
+mod astm_listener;
 mod exposure;
 mod fhir;
 mod listener;

@@ -22,6 +22,7 @@ fn enrollment() -> Enrollment {
         allow_from: vec![],
         enrolled_at: Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap(),
         revoked_at: None,
+        protocol: labguard_store::Protocol::Hl7,
     }
 }
 

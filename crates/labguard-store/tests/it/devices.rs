@@ -52,6 +52,7 @@ fn legacy(name: &str) -> Enrollment {
         allow_from: vec!["10.0.0.9".parse().unwrap()],
         enrolled_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
         revoked_at: None,
+        protocol: labguard_store::Protocol::Hl7,
     }
 }
 

@@ -23,6 +23,7 @@ fn enrollment(name: &str) -> Enrollment {
         allow_from: vec![],
         enrolled_at: Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap(),
         revoked_at: None,
+        protocol: labguard_store::Protocol::Hl7,
     }
 }
 
@@ -190,5 +191,38 @@ fn revocation_is_recorded_and_refusals_audited() {
         assert!(r.revoked_at.is_some());
         assert!(!store.instruments().unwrap()[0].is_active());
         assert!(store.revoke_instrument(&op(), "nope").is_err());
+    }
+}
+
+#[test]
+fn the_protocol_is_kept_and_last_contact_recorded_without_an_audit_entry() {
+    for env in envs("seen") {
+        let store = init(&env);
+        let dev = Enrollment {
+            protocol: labguard_store::Protocol::Poct,
+            ..enrollment("gluc-1")
+        };
+        store.enroll_instrument(&op(), &dev).unwrap();
+        assert_eq!(
+            store.instruments().unwrap()[0].protocol,
+            labguard_store::Protocol::Poct,
+            "{}",
+            env.name
+        );
+        assert_eq!(store.device_statuses().unwrap()[0].last_seen_at, None);
+        let (before, _) = store.audit_head().unwrap();
+        let status = serde_json::json!({"docked": true, "model": "GlucoCheck"});
+        store.record_device_seen(dev.id, Some(&status)).unwrap();
+        store.record_device_seen(dev.id, None).unwrap();
+        let s = &store.device_statuses().unwrap()[0];
+        assert!(s.last_seen_at.is_some());
+        assert_eq!(
+            s.status.as_ref(),
+            Some(&status),
+            "a bare contact keeps the status"
+        );
+        assert_eq!(store.audit_head().unwrap().0, before);
+        store.checkpoint().unwrap();
+        store.verify(&mut |_, _| {}).unwrap();
     }
 }

@@ -73,6 +73,7 @@ fn seed(store: &Store) {
         allow_from: vec![],
         enrolled_at: Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap(),
         revoked_at: None,
+        protocol: labguard_store::Protocol::Hl7,
     };
     store.enroll_instrument(&op(), &dev).unwrap();
     let spare = Enrollment {

@@ -101,11 +101,22 @@ fn inventory_imports_report_and_vex_export() {
         "gluc-1",
         "--facility",
         "LAB",
+        "--protocol",
+        "poct",
         "--legacy-tcp",
         "--allow",
         "10.0.0.7",
     ]);
     let inv = json(&["devices", "inventory", "--data-dir", &d]);
+    // The enrolment's protocol is in the inventory JSON (and `devices list`).
+    let gluc = inv
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["asset"]["id"] == "gluc-1")
+        .unwrap();
+    assert_eq!(gluc["instrument"]["protocol"], "poct", "{gluc}");
+    assert!(ok(&["devices", "list", "--data-dir", &d]).contains("\tpoct\t"));
     let names: Vec<&str> = inv
         .as_array()
         .unwrap()

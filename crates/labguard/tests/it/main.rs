@@ -6,6 +6,7 @@ mod common;
 mod adversarial_identity;
 mod adversarial_listeners;
 mod adversarial_mllp;
+mod astm_faults;
 mod cli;
 mod compliance;
 mod config_file;

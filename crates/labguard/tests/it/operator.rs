@@ -116,7 +116,25 @@ fn demo_analyzer_delivers_results_over_mutual_tls() {
     let inbound: i64 = c
         .query_row("SELECT COUNT(*) FROM inbound_messages", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(inbound, 3);
+    // Three ORU^R01 from chem-1 (HL7) and, from heme-1 (ASTM over mutual TLS), its QC run
+    // and three blood counts.
+    assert_eq!(inbound, 7, "{out}");
+    assert!(out.contains("heme-1 -> ASTM QC run"), "{out}");
+    assert_eq!(
+        out.matches("blood count for a demo patient: Delivered")
+            .count(),
+        3,
+        "{out}"
+    );
+    // The control run broke 1-3s: a qc-rejected alert.
+    let qc_alerts: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM instrument_alerts WHERE kind = 'qc-rejected'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(qc_alerts >= 1, "no qc-rejected alert in the demo: {out}");
     // Messages 2 and 3 carry one patient's potassium, 4.1 then 6.9 mmol/L ten minutes
     // later: the second is held by the delta check for the review queue.
     let delta_held: i64 = c
@@ -147,6 +165,11 @@ fn demo_analyzer_delivers_results_over_mutual_tls() {
     ]);
     let devices = ok(&["devices", "list", "--data-dir", d(&dd)]);
     assert!(!devices.contains("chem-1-2"), "{devices}");
+    assert!(
+        devices.contains("heme-1\tactive\tmutual TLS\tastm"),
+        "{devices}"
+    );
+    assert!(!devices.contains("heme-1-2"), "{devices}");
     ok(&["audit", "verify", "--data-dir", d(&dd)]);
 }
 
