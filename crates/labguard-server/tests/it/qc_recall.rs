@@ -67,6 +67,7 @@ fn recalled_results_are_reviewed_over_the_api_and_the_device_page_charts_qc() {
             allow_from: vec![],
             enrolled_at: Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap(),
             revoked_at: None,
+            protocol: labguard_store::Protocol::Hl7,
         };
         env.store.enroll_instrument(&op, &dev).unwrap();
         let mut asset = Asset::new("chem-7", DeviceKind::Analyzer, "Example", "Chem 7");
