@@ -11,5 +11,6 @@ pub mod devices;
 pub mod error;
 pub mod privacy;
 pub mod signin;
+pub mod siem;
 pub mod training;
 pub mod vex_export;

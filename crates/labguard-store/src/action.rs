@@ -31,6 +31,14 @@ pub enum Action {
     QcFile,
     /// `qc.read`
     QcRead,
+    /// The SIEM forwarder started for a sink.
+    SiemForward,
+    /// A sink's collector is unreachable and events are queuing (alert raised).
+    SiemBacklog,
+    /// A sink's queue drained after a backlog.
+    SiemRecovered,
+    /// An ad-hoc export of SIEM events (`labguard siem export`).
+    SiemExport,
     /// `phishing.report.read`
     PhishingReportRead,
     /// `phishing.campaign.list`
@@ -285,6 +293,10 @@ impl Action {
         Action::QcMaterialSet,
         Action::QcFile,
         Action::QcRead,
+        Action::SiemForward,
+        Action::SiemBacklog,
+        Action::SiemRecovered,
+        Action::SiemExport,
         Action::PhishingReportRead,
         Action::PhishingCampaignList,
         Action::TrainingAssignmentsRead,
@@ -421,6 +433,10 @@ impl Action {
             Action::QcMaterialSet => "qc.material.set",
             Action::QcFile => "qc.file",
             Action::QcRead => "qc.read",
+            Action::SiemForward => "siem.forward",
+            Action::SiemBacklog => "siem.backlog",
+            Action::SiemRecovered => "siem.recovered",
+            Action::SiemExport => "siem.export",
             Action::PhishingReportRead => "phishing.report.read",
             Action::PhishingCampaignList => "phishing.campaign.list",
             Action::TrainingAssignmentsRead => "training.assignments.read",

@@ -48,6 +48,7 @@ mod rotation;
 mod rows;
 mod sealed_keys;
 mod sessions;
+mod siem;
 mod sqlite;
 mod store;
 mod table;
@@ -76,6 +77,7 @@ pub use held_review::HeldDecision;
 pub use ingest::{Inbound, IngestOutcome, BEFORE_DRAW, UNKNOWN_PATIENT};
 pub use instruments::{Enrollment, HeldResult, InstrumentAlert, Transport};
 pub use key_usage::KeyVersionUsage;
+pub use siem::{SiemStatus, Spooled};
 pub use network::NetworkLink;
 pub use pg_tls::{parse_target, PgTarget, RootCerts, SslMode};
 pub use phishing::{
