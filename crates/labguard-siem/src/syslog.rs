@@ -40,6 +40,10 @@ impl Syslog {
             self.procid,
             header_field(&ev.msgid, 32)
         );
+        // The stable event id first, so a receiver can drop a re-sent event.
+        out.push_str(" id=\"");
+        out.push_str(&escape_param_value(&ev.id));
+        out.push('"');
         for (name, value) in &ev.fields {
             out.push(' ');
             out.push_str(&sd_name(name));
@@ -166,7 +170,7 @@ mod tests {
         let line = Syslog::new("lab host", "4242").render(&ev());
         // facility 13 (log audit) * 8 + severity 6 (info) = 110.
         assert!(
-            line.starts_with("<110>1 2026-12-07T10:00:00.123456Z labhost labguard 4242 audit.read [labguard@32473 seq=\"3\" "),
+            line.starts_with("<110>1 2026-12-07T10:00:00.123456Z labhost labguard 4242 audit.read [labguard@32473 id=\"audit-3\" seq=\"3\" "),
             "{line}"
         );
         assert!(line.contains(r#"reason="quote \" back \\ bracket \]""#), "{line}");

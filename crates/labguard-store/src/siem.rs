@@ -259,7 +259,7 @@ impl Store {
             }
             let freed = query_one(
                 tx,
-                "SELECT COALESCE(SUM(bytes), 0) FROM siem_spool WHERE sink = ? AND seq < ?",
+                "SELECT CAST(COALESCE(SUM(bytes), 0) AS BIGINT) FROM siem_spool WHERE sink = ? AND seq < ?",
                 &[sink.into(), i(next)?],
             )?
             .and_then(|r| r.first().cloned())

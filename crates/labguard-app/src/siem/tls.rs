@@ -2,7 +2,7 @@
 //! the lab's CA file, an optional client certificate for mutual TLS, deadlines on
 //! connect, handshake and every write, octet-counting frames.
 
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +13,9 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 
 use super::{SiemError, Transport};
+
+/// How long a new connection listens for the collector refusing it after the handshake.
+const CONFIRM: Duration = Duration::from_millis(250);
 
 /// How to reach the collector.
 #[derive(Clone)]
@@ -113,7 +116,19 @@ impl TlsSyslog {
         while conn.is_handshaking() {
             conn.complete_io(&mut sock)?;
         }
-        self.conn = Some(StreamOwned::new(conn, sock));
+        let mut s = StreamOwned::new(conn, sock);
+        // In TLS 1.3 the client finishes first: a collector that refuses our certificate
+        // says so only after, and a batch written at once would be lost. Listen briefly.
+        s.sock.set_read_timeout(Some(CONFIRM))?;
+        let mut buf = [0u8; 512];
+        match s.read(&mut buf) {
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(e) => return Err(e.into()),
+            Ok(0) => return Err(std::io::Error::from(ErrorKind::UnexpectedEof).into()),
+            Ok(_) => return Err(std::io::Error::other("collector sent data").into()),
+        }
+        s.sock.set_read_timeout(Some(self.cfg.connect_timeout))?;
+        self.conn = Some(s);
         Ok(())
     }
 
@@ -157,5 +172,15 @@ impl Transport for TlsSyslog {
             return Err(e.into());
         }
         Ok(())
+    }
+}
+
+impl Drop for TlsSyslog {
+    /// Ends the session with close_notify, so the collector sees a clean end of stream.
+    fn drop(&mut self) {
+        if let Some(s) = self.conn.as_mut() {
+            s.conn.send_close_notify();
+            let _ = s.flush();
+        }
     }
 }
