@@ -121,7 +121,7 @@ mod tests {
         fn any_messages_round_trip(msgs in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 1..200), 0..8)) {
             let mut d = Deframer::new(MAX_FRAME);
             for m in &msgs { d.push(&frame(m)); }
-            for m in &msgs { prop_assert_eq!(d.next_frame().unwrap().as_ref(), Some(m)); }
+            for m in &msgs { let got = d.next_frame().unwrap(); prop_assert_eq!(got.as_ref(), Some(m)); }
             prop_assert_eq!(d.next_frame().unwrap(), None);
         }
     }
