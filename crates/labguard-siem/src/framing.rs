@@ -32,7 +32,10 @@ pub struct Deframer {
 impl Deframer {
     /// A deframer refusing frames longer than `max` bytes.
     pub fn new(max: usize) -> Deframer {
-        Deframer { buf: Vec::new(), max }
+        Deframer {
+            buf: Vec::new(),
+            max,
+        }
     }
 
     /// Appends received bytes.
@@ -49,7 +52,12 @@ impl Deframer {
     pub fn next_frame(&mut self) -> Result<Option<Vec<u8>>, FrameError> {
         // Longest MSG-LEN we could accept, in digits, plus the space.
         let max_digits = self.max.to_string().len();
-        let Some(sp) = self.buf.iter().take(max_digits + 1).position(|&b| b == b' ') else {
+        let Some(sp) = self
+            .buf
+            .iter()
+            .take(max_digits + 1)
+            .position(|&b| b == b' ')
+        else {
             if self.buf.len() > max_digits || self.buf.iter().any(|b| !b.is_ascii_digit()) {
                 return Err(FrameError::BadLength);
             }

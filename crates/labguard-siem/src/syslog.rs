@@ -142,7 +142,7 @@ pub fn unescape_param_value(v: &str) -> Result<String, EscapeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{SiemEvent, Severity};
+    use crate::event::{Severity, SiemEvent};
     use labguard_audit::{AuditEntry, Outcome};
     use proptest::prelude::*;
 
@@ -173,7 +173,10 @@ mod tests {
             line.starts_with("<110>1 2026-12-07T10:00:00.123456Z labhost labguard 4242 audit.read [labguard@32473 id=\"audit-3\" seq=\"3\" "),
             "{line}"
         );
-        assert!(line.contains(r#"reason="quote \" back \\ bracket \]""#), "{line}");
+        assert!(
+            line.contains(r#"reason="quote \" back \\ bracket \]""#),
+            "{line}"
+        );
         assert!(line.contains("] \u{feff}u-1 (officer) audit.read audit-log success"));
         assert_eq!(ev().severity, Severity::Info);
     }
@@ -188,8 +191,14 @@ mod tests {
 
     #[test]
     fn strict_unescape_rejects_what_escape_never_writes() {
-        assert_eq!(unescape_param_value(r"a\b"), Err(EscapeError::LoneBackslash(1)));
-        assert_eq!(unescape_param_value(r"a\"), Err(EscapeError::LoneBackslash(1)));
+        assert_eq!(
+            unescape_param_value(r"a\b"),
+            Err(EscapeError::LoneBackslash(1))
+        );
+        assert_eq!(
+            unescape_param_value(r"a\"),
+            Err(EscapeError::LoneBackslash(1))
+        );
         assert_eq!(unescape_param_value("a]"), Err(EscapeError::Unescaped(1)));
         assert_eq!(unescape_param_value(r#"\"\]\\"#).unwrap(), r#""]\"#);
     }

@@ -77,7 +77,6 @@ pub use held_review::HeldDecision;
 pub use ingest::{Inbound, IngestOutcome, BEFORE_DRAW, UNKNOWN_PATIENT};
 pub use instruments::{Enrollment, HeldResult, InstrumentAlert, Transport};
 pub use key_usage::KeyVersionUsage;
-pub use siem::{SiemStatus, Spooled};
 pub use network::NetworkLink;
 pub use pg_tls::{parse_target, PgTarget, RootCerts, SslMode};
 pub use phishing::{
@@ -90,6 +89,7 @@ pub use qc::{QcOutcome, QcReading, QcRecord, QC_REJECTED};
 pub use rotation::{RotateOptions, RotationReport};
 pub use sealed_keys::SealedKey;
 pub use sessions::{ApiTokenInfo, ApiTokenRecord, SessionRecord, SessionStage};
+pub use siem::{SiemStatus, Spooled};
 pub use store::{Clock, CrossNodeLocks, SharedSecret, Store, StoreOptions};
 pub use training::{Attempt, StoredCourse};
 pub use verify::{VerifyProblem, VerifyReport};

@@ -86,10 +86,7 @@ fn unsent_alerts(
 ) -> Result<Vec<AlertRecord>, StoreError> {
     let mut out = Vec::new();
     for (source, sql) in ALERT_QUERIES {
-        let rows = tx.query(
-            sql,
-            &[sink.unwrap_or("").into(), Value::Int(limit.into())],
-        )?;
+        let rows = tx.query(sql, &[sink.unwrap_or("").into(), Value::Int(limit.into())])?;
         for r in rows {
             let [id, kind, user, subject, at, pref, detail] = r.as_slice() else {
                 return Err(StoreError::Corrupt("siem alert row shape".into()));
@@ -227,7 +224,11 @@ impl Store {
     }
 
     /// Spooled events not yet delivered, oldest first: (spool seq, event).
-    pub fn siem_pending(&self, sink: &str, limit: u32) -> Result<Vec<(u64, SiemEvent)>, StoreError> {
+    pub fn siem_pending(
+        &self,
+        sink: &str,
+        limit: u32,
+    ) -> Result<Vec<(u64, SiemEvent)>, StoreError> {
         let mut tx = self.backend.begin()?;
         let delivered = read_status(tx.as_mut(), sink)?.delivered;
         tx.query(
@@ -331,11 +332,28 @@ impl Store {
         since: u64,
         limit: u32,
     ) -> Result<Vec<SiemEvent>, StoreError> {
-        self.authorize(actor, Permission::AuditRead, Action::SiemExport, "audit-log", "")?;
+        self.authorize(
+            actor,
+            Permission::AuditRead,
+            Action::SiemExport,
+            "audit-log",
+            "",
+        )?;
         self.write(|tx, pending| {
             let mut out = audit_events(tx, since, limit)?;
-            out.extend(unsent_alerts(tx, None, limit)?.iter().map(SiemEvent::from_alert));
-            pending.push(self.entry(actor, Action::SiemExport, "audit-log", &since.to_string(), None, Outcome::Success)?);
+            out.extend(
+                unsent_alerts(tx, None, limit)?
+                    .iter()
+                    .map(SiemEvent::from_alert),
+            );
+            pending.push(self.entry(
+                actor,
+                Action::SiemExport,
+                "audit-log",
+                &since.to_string(),
+                None,
+                Outcome::Success,
+            )?);
             Ok(out)
         })
     }

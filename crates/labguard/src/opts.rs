@@ -116,9 +116,12 @@ pub fn init(g: &Global, args: &InitArgs) -> Result<()> {
 pub fn emit<T: serde::Serialize>(g: &Global, value: &T, text: impl FnOnce()) -> Result<()> {
     match g.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(value)?),
-        Format::Text | Format::Html | Format::Pdf | Format::Oscal | Format::Jsonl | Format::Syslog => {
-            text()
-        }
+        Format::Text
+        | Format::Html
+        | Format::Pdf
+        | Format::Oscal
+        | Format::Jsonl
+        | Format::Syslog => text(),
     }
     Ok(())
 }

@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use labguard_app::siem::{self, ForwardOptions, Forwarder, JsonLines, SiemError, TlsSyslog, TlsSyslogConfig};
+use labguard_app::siem::{
+    self, ForwardOptions, Forwarder, JsonLines, SiemError, TlsSyslog, TlsSyslogConfig,
+};
 use labguard_siem::{frame, Syslog};
 use labguard_store::{Actor, Store};
 
@@ -76,7 +78,8 @@ pub fn start(store: &Arc<Store>, a: &SiemArgs) -> Result<Running> {
     };
     let mut transports: Vec<Box<dyn siem::Transport>> = vec![];
     if let (Some(addr), Some(ca)) = (&a.siem_syslog, &a.siem_ca) {
-        let read = |p: &PathBuf| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
+        let read =
+            |p: &PathBuf| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
         let client = match (&a.siem_client_cert, &a.siem_client_key) {
             (Some(c), Some(k)) => Some((read(c)?, read(k)?)),
             _ => None,

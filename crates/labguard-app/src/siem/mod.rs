@@ -132,9 +132,7 @@ impl Forwarder {
                 if since.elapsed() >= self.opts.backlog_after {
                     self.store.siem_backlog(&sink)?;
                 }
-                Ok(Step::Down {
-                    full: spooled.full,
-                })
+                Ok(Step::Down { full: spooled.full })
             }
         }
     }

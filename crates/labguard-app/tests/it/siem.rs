@@ -32,7 +32,10 @@ fn patient(mrn: &str, family: &str) -> Patient {
 fn add(store: &Store, n: usize) -> Vec<Patient> {
     (0..n)
         .map(|i| {
-            let p = patient(&format!("MRN-{}", Id::new_v4().simple()), &format!("Zabriskie{i}"));
+            let p = patient(
+                &format!("MRN-{}", Id::new_v4().simple()),
+                &format!("Zabriskie{i}"),
+            );
             store.add_patient(&Actor::operator(), &p).unwrap();
             p
         })
@@ -142,7 +145,10 @@ fn every_entry_reaches_the_collector_once_in_order_across_restarts() {
         let msgs = assert_exactly_once(&out, &store);
         assert!(msgs.len() > 60, "{}", msgs.len());
         let first = &msgs[0];
-        assert!(first.starts_with("<110>1 ") || first.starts_with("<109>1 "), "{first}");
+        assert!(
+            first.starts_with("<110>1 ") || first.starts_with("<109>1 "),
+            "{first}"
+        );
         assert!(first.contains(" lab-node-1 labguard "), "{first}");
     }
 }
@@ -159,14 +165,18 @@ fn a_collector_outage_spools_raises_one_backlog_alert_and_drains_in_order() {
         let mut f = forwarder(&store, port, &pki, opts());
         store.siem_start(&Actor::operator(), "syslog").unwrap();
         drain(&mut f, &store, "syslog");
-        let before = received_through(&out, store.siem_status("syslog").unwrap().audit_next - 1).len();
+        let before =
+            received_through(&out, store.siem_status("syslog").unwrap().audit_next - 1).len();
         drop(rx);
         add(&store, 30);
         for _ in 0..10 {
             assert!(matches!(f.step().unwrap(), Step::Down { .. }));
         }
         let st = store.siem_status("syslog").unwrap();
-        assert!(st.backlog && st.spool_bytes > 0 && st.delivered < st.spool_next, "{st:?}");
+        assert!(
+            st.backlog && st.spool_bytes > 0 && st.delivered < st.spool_next,
+            "{st:?}"
+        );
         assert_eq!(count_alerts(&env, "siem-backlog"), 1, "raised once");
         assert_eq!(received(&out).len(), before);
         let _rx = start(port, &pki, &out, "tls", None);
@@ -188,7 +198,15 @@ fn a_full_spool_pauses_spooling_and_drops_nothing() {
         let port = free_port(); // nothing listens yet
         add(&store, 40);
         let cap = 4096;
-        let mut f = forwarder(&store, port, &pki, ForwardOptions { spool_cap: cap, ..opts() });
+        let mut f = forwarder(
+            &store,
+            port,
+            &pki,
+            ForwardOptions {
+                spool_cap: cap,
+                ..opts()
+            },
+        );
         store.siem_start(&Actor::operator(), "syslog").unwrap();
         let mut full = false;
         for _ in 0..20 {
@@ -199,7 +217,10 @@ fn a_full_spool_pauses_spooling_and_drops_nothing() {
         assert!(full);
         let st = store.siem_status("syslog").unwrap();
         assert!(st.spool_bytes <= cap, "{st:?}");
-        assert!(st.audit_next < st.audit_size, "paused behind the log: {st:?}");
+        assert!(
+            st.audit_next < st.audit_size,
+            "paused behind the log: {st:?}"
+        );
         assert_eq!(count_alerts(&env, "siem-backlog"), 1);
         let _rx = start(port, &pki, &out, "tls", None);
         drain(&mut f, &store, "syslog");
@@ -215,11 +236,18 @@ fn collectors_with_a_foreign_certificate_or_only_tls_1_1_are_refused() {
     let port = free_port();
     let _rx = start(port, &rogue, &out, "tls", None);
     let e = syslog(port, &pki_ok.ca, None).connect().unwrap_err();
-    assert!(e.to_string().contains("certificate") || e.to_string().contains("Unknown"), "{e}");
+    assert!(
+        e.to_string().contains("certificate") || e.to_string().contains("Unknown"),
+        "{e}"
+    );
     let env = &envs("siem_refuse")[0];
     let store = Arc::new(nodes(env, 1).remove(0));
     store.siem_start(&Actor::operator(), "syslog").unwrap();
-    let mut f = Forwarder::new(store.clone(), Box::new(syslog(port, &pki_ok.ca, None)), opts());
+    let mut f = Forwarder::new(
+        store.clone(),
+        Box::new(syslog(port, &pki_ok.ca, None)),
+        opts(),
+    );
     assert!(matches!(f.step().unwrap(), Step::Down { .. }));
     assert!(received(&out).is_empty(), "nothing sent to the impostor");
 
@@ -278,7 +306,10 @@ fn no_name_mrn_or_patient_row_id_reaches_the_collector_or_the_json_file() {
         let got = std::fs::read(&out).unwrap();
         let lines = std::fs::read(&jsonl).unwrap();
         let text = String::from_utf8(got.clone()).unwrap();
-        assert!(text.contains("action=\"patient.read\""), "the access is there");
+        assert!(
+            text.contains("action=\"patient.read\""),
+            "the access is there"
+        );
         assert!(text.contains("patientRef=\""));
         for needle in [
             p.mrn.as_str(),
@@ -289,8 +320,14 @@ fn no_name_mrn_or_patient_row_id_reaches_the_collector_or_the_json_file() {
             &p.id.to_string(),
             &p.id.simple().to_string(),
         ] {
-            assert!(!labguard_testkit::contains(&got, needle), "{needle} in syslog");
-            assert!(!labguard_testkit::contains(&lines, needle), "{needle} in jsonl");
+            assert!(
+                !labguard_testkit::contains(&got, needle),
+                "{needle} in syslog"
+            );
+            assert!(
+                !labguard_testkit::contains(&lines, needle),
+                "{needle} in jsonl"
+            );
         }
         for l in String::from_utf8(lines).unwrap().lines() {
             let v: serde_json::Value = serde_json::from_str(l).unwrap();

@@ -7,8 +7,18 @@ use crate::common::*;
 fn seed(dd: &str) {
     ok(&["init", "--data-dir", dd]);
     ok(&[
-        "patients", "add", "--data-dir", dd, "--mrn", "M-SIEM-4411", "--family", "Trevelyan",
-        "--given", "Oona", "--birth-date", "1984-07-09",
+        "patients",
+        "add",
+        "--data-dir",
+        dd,
+        "--mrn",
+        "M-SIEM-4411",
+        "--family",
+        "Trevelyan",
+        "--given",
+        "Oona",
+        "--birth-date",
+        "1984-07-09",
     ]);
     ok(&["patients", "find", "--data-dir", dd, "--mrn", "M-SIEM-4411"]);
 }
@@ -31,7 +41,9 @@ fn siem_export_prints_pseudonymous_json_lines_and_octet_counted_syslog() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert!(lines.iter().any(|v| v["fields"]["action"] == "patient.create"));
+    assert!(lines
+        .iter()
+        .any(|v| v["fields"]["action"] == "patient.create"));
     let seqs: Vec<&str> = lines
         .iter()
         .filter(|v| v["kind"] == "audit")
@@ -40,7 +52,10 @@ fn siem_export_prints_pseudonymous_json_lines_and_octet_counted_syslog() {
     assert_eq!(seqs[0], "0");
 
     let later = ok(&["siem", "export", "--data-dir", dd, "--since", "2"]);
-    assert!(later.lines().next().unwrap().contains("\"seq\":\"2\""), "{later}");
+    assert!(
+        later.lines().next().unwrap().contains("\"seq\":\"2\""),
+        "{later}"
+    );
 
     let raw = bin()
         .args(["siem", "export", "--data-dir", dd, "--format", "syslog"])
@@ -53,7 +68,10 @@ fn siem_export_prints_pseudonymous_json_lines_and_octet_counted_syslog() {
     let mut n = 0;
     while let Some(m) = d.next_frame().unwrap() {
         let m = String::from_utf8(m).unwrap();
-        assert!(m.starts_with('<') && m.contains(" labguard ") && m.contains("[labguard@32473 id=\""), "{m}");
+        assert!(
+            m.starts_with('<') && m.contains(" labguard ") && m.contains("[labguard@32473 id=\""),
+            "{m}"
+        );
         n += 1;
     }
     assert_eq!(d.pending(), 0);
