@@ -254,9 +254,16 @@ fn collectors_with_a_foreign_certificate_or_only_tls_1_1_are_refused() {
     let old = pki_ok.dir.path().join("got-tls11");
     let port11 = free_port();
     let _rx11 = start(port11, &pki_ok, &old, "tls11", None);
+    // The receiver really speaks TLS 1.1 (checked with `openssl s_client -tls1_1`); rustls
+    // offers 1.2 and 1.3 only, so the handshake fails and nothing is written.
     let e = syslog(port11, &pki_ok.ca, None).connect().unwrap_err();
-    let _ = e; // rustls offers 1.2 and 1.3 only: the handshake fails either side
+    assert!(e.to_string().to_lowercase().contains("protocol"), "{e}");
     assert!(received(&old).is_empty());
+    let log = std::fs::read_to_string(old.with_extension("err")).unwrap_or_default();
+    assert!(
+        log.contains("handshake"),
+        "the receiver saw a failed handshake: {log}"
+    );
 }
 
 #[test]
@@ -334,5 +341,55 @@ fn no_name_mrn_or_patient_row_id_reaches_the_collector_or_the_json_file() {
             assert_eq!(v["app"], "labguard");
         }
         let _ = Instant::now();
+    }
+}
+
+#[test]
+fn two_nodes_on_postgresql_forward_each_event_once() {
+    for env in envs("siem_nodes")
+        .into_iter()
+        .filter(|e| e.name == "postgres")
+    {
+        let mut ns = nodes(&env, 2);
+        let b = Arc::new(ns.remove(1));
+        let a = Arc::new(ns.remove(0));
+        let pki = pki("siem test CA");
+        let out = pki.dir.path().join("got");
+        let port = free_port();
+        let _rx = start(port, &pki, &out, "tls", None);
+        add(&a, 10);
+        let run = |store: &Arc<Store>| {
+            let stop = Arc::new(AtomicBool::new(false));
+            let h = labguard_app::siem::spawn(
+                forwarder(store, port, &pki, opts()),
+                Actor::operator(),
+                stop.clone(),
+                |e| panic!("{e}"),
+            );
+            (stop, h)
+        };
+        let (stop_a, ha) = run(&a);
+        std::thread::sleep(Duration::from_millis(300));
+        // B waits for A's lock; both nodes keep writing.
+        let (stop_b, hb) = run(&b);
+        add(&a, 10);
+        add(&b, 10);
+        std::thread::sleep(Duration::from_millis(300));
+        stop_a.store(true, std::sync::atomic::Ordering::SeqCst);
+        ha.join().unwrap().unwrap();
+        // B takes over from the committed cursor.
+        add(&b, 10);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let st = b.siem_status("syslog").unwrap();
+            if st.audit_next == st.audit_size && st.delivered == st.spool_next {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{st:?}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        stop_b.store(true, std::sync::atomic::Ordering::SeqCst);
+        hb.join().unwrap().unwrap();
+        assert_exactly_once(&out, &b);
     }
 }
