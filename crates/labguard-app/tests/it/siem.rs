@@ -398,3 +398,93 @@ fn two_nodes_on_postgresql_forward_each_event_once() {
         assert_exactly_once(&out, &b);
     }
 }
+
+/// Debian's rsyslog with its GnuTLS input, when installed (`apt-get install rsyslog
+/// rsyslog-gnutls`): a second, independent RFC 5425 receiver.
+#[test]
+fn rsyslog_with_its_tls_input_receives_every_entry_once() {
+    let Ok(rsyslogd) = which_rsyslogd() else {
+        eprintln!("rsyslogd not installed: skipped (the Python receiver covers this)");
+        return;
+    };
+    let env = &envs("siem_rsyslog")[0];
+    let store = Arc::new(nodes(env, 1).remove(0));
+    let pki = pki("siem test CA");
+    let dir = pki.dir.path();
+    let out = dir.join("rsyslog.out");
+    let port = free_port();
+    let conf = dir.join("rsyslog.conf");
+    std::fs::create_dir_all(dir.join("work")).unwrap();
+    std::fs::write(
+        &conf,
+        format!(
+            r#"global(workDirectory="{work}"
+  DefaultNetstreamDriver="gtls"
+  DefaultNetstreamDriverCAFile="{ca}"
+  DefaultNetstreamDriverCertFile="{cert}"
+  DefaultNetstreamDriverKeyFile="{key}")
+module(load="imtcp" StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.Authmode="anon")
+input(type="imtcp" port="{port}" address="127.0.0.1")
+action(type="omfile" file="{out}" template="RSYSLOG_SyslogProtocol23Format")
+"#,
+            work = dir.join("work").display(),
+            ca = pki.ca.display(),
+            cert = pki.cert.display(),
+            key = pki.key.display(),
+            out = out.display(),
+        ),
+    )
+    .unwrap();
+    let _rs = labguard_testkit::KillOnDrop(
+        std::process::Command::new(rsyslogd)
+            .arg("-n")
+            .arg("-f")
+            .arg(&conf)
+            .arg("-i")
+            .arg(dir.join("rsyslog.pid"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let end = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < end, "rsyslogd did not listen");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    add(&store, 12);
+    let mut f = forwarder(&store, port, &pki, opts());
+    store.siem_start(&Actor::operator(), "syslog").unwrap();
+    drain(&mut f, &store, "syslog");
+    let st = store.siem_status("syslog").unwrap();
+    let last = format!("id=\"audit-{}\"", st.audit_next - 1);
+    let end = Instant::now() + Duration::from_secs(10);
+    let mut text = String::new();
+    while Instant::now() < end && !text.contains(&last) {
+        std::thread::sleep(Duration::from_millis(50));
+        text = std::fs::read_to_string(&out).unwrap_or_default();
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let text = std::fs::read_to_string(&out).unwrap_or_default();
+    let lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let audit: Vec<u64> = ids(&lines)
+        .iter()
+        .filter_map(|i| i.strip_prefix("audit-").map(|s| s.parse().unwrap()))
+        .collect();
+    assert_eq!(audit, (0..st.audit_next).collect::<Vec<_>>(), "{text}");
+    // rsyslog parsed our header and structured data as RFC 5424.
+    assert!(lines[0].contains(" lab-node-1 labguard "), "{}", lines[0]);
+    assert!(
+        lines[0].contains("[labguard@32473 id=\"audit-0\""),
+        "{}",
+        lines[0]
+    );
+}
+
+fn which_rsyslogd() -> Result<std::path::PathBuf, ()> {
+    ["/usr/sbin/rsyslogd", "/sbin/rsyslogd"]
+        .iter()
+        .map(std::path::PathBuf::from)
+        .find(|p| p.exists())
+        .ok_or(())
+}
