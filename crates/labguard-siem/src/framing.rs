@@ -132,5 +132,18 @@ mod tests {
             for m in &msgs { let got = d.next_frame().unwrap(); prop_assert_eq!(got.as_ref(), Some(m)); }
             prop_assert_eq!(d.next_frame().unwrap(), None);
         }
+
+        /// What the fuzz target checks, on arbitrary bytes: no panic, and what is accepted
+        /// re-frames to a prefix of the input.
+        #[test]
+        fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let mut d = Deframer::new(100);
+            d.push(&data);
+            let mut out = Vec::new();
+            while let Ok(Some(m)) = d.next_frame() {
+                out.extend(frame(&m));
+            }
+            prop_assert!(data.starts_with(&out));
+        }
     }
 }

@@ -224,5 +224,12 @@ mod tests {
             let want = format!("x=\"{}\"] \u{feff}", escape_param_value(&v));
             prop_assert!(line.contains(&want));
         }
+
+        #[test]
+        fn unescape_accepts_only_what_escape_writes(s in "[a-z\\\\\"\\]]{0,12}") {
+            if let Ok(v) = unescape_param_value(&s) {
+                prop_assert_eq!(escape_param_value(&v), s);
+            }
+        }
     }
 }
