@@ -488,3 +488,57 @@ fn which_rsyslogd() -> Result<std::path::PathBuf, ()> {
         .find(|p| p.exists())
         .ok_or(())
 }
+
+/// Throughput of spool + deliver to the Python receiver (figures, not asserted):
+/// `cargo test -p labguard-app --test it siem::throughput -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn throughput() {
+    for env in envs("siem_tput") {
+        let store = Arc::new(nodes(&env, 1).remove(0));
+        store.bench_append_audit(20_000, 1000, &mut |_| {}).unwrap();
+        let pki = pki("siem test CA");
+        let out = pki.dir.path().join("got");
+        let port = free_port();
+        let _rx = start(port, &pki, &out, "tls", None);
+        let mut f = forwarder(
+            &store,
+            port,
+            &pki,
+            ForwardOptions {
+                batch: 256,
+                ..opts()
+            },
+        );
+        store.siem_start(&Actor::operator(), "syslog").unwrap();
+        let t = Instant::now();
+        drain(&mut f, &store, "syslog");
+        let secs = t.elapsed().as_secs_f64();
+        let n = store.siem_status("syslog").unwrap().audit_next;
+        // Sender side only (spool and delivered commits, TLS writes); the Python
+        // receiver fsyncs per message and lags behind, so its count is not waited for.
+        eprintln!(
+            "{}: syslog/TLS, Python receiver: {n} events in {secs:.2} s = {:.0}/s",
+            env.name,
+            n as f64 / secs
+        );
+        let file = pki.dir.path().join("events.jsonl");
+        let mut j = Forwarder::new(
+            store.clone(),
+            Box::new(JsonLines::open(&file, "h").unwrap()),
+            ForwardOptions {
+                batch: 256,
+                ..opts()
+            },
+        );
+        store.siem_start(&Actor::operator(), "jsonl").unwrap();
+        let t = Instant::now();
+        drain(&mut j, &store, "jsonl");
+        let secs = t.elapsed().as_secs_f64();
+        eprintln!(
+            "{}: JSON lines to a file, synced per batch: {n} events in {secs:.2} s = {:.0}/s",
+            env.name,
+            n as f64 / secs
+        );
+    }
+}
