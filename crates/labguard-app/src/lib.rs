@@ -10,6 +10,7 @@ pub mod compliance_facts;
 pub mod devices;
 pub mod error;
 pub mod privacy;
+pub mod siem;
 pub mod signin;
 pub mod training;
 pub mod vex_export;

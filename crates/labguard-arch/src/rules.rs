@@ -20,6 +20,7 @@ pub const PURE: &[&str] = &[
     "labguard-qc",
     "labguard-poct",
     "labguard-privacy",
+    "labguard-siem",
 ];
 
 /// Crates whose purpose is I/O (sockets, files, databases, mail, async runtimes). A pure

@@ -35,6 +35,14 @@ pub enum Action {
     QcRecall,
     /// `qc.recall.decide`
     QcRecallDecide,
+    /// The SIEM forwarder started for a sink.
+    SiemForward,
+    /// A sink's collector is unreachable and events are queuing (alert raised).
+    SiemBacklog,
+    /// A sink's queue drained after a backlog.
+    SiemRecovered,
+    /// An ad-hoc export of SIEM events (`labguard siem export`).
+    SiemExport,
     /// `phishing.report.read`
     PhishingReportRead,
     /// `phishing.campaign.list`
@@ -291,6 +299,10 @@ impl Action {
         Action::QcRead,
         Action::QcRecall,
         Action::QcRecallDecide,
+        Action::SiemForward,
+        Action::SiemBacklog,
+        Action::SiemRecovered,
+        Action::SiemExport,
         Action::PhishingReportRead,
         Action::PhishingCampaignList,
         Action::TrainingAssignmentsRead,
@@ -429,6 +441,10 @@ impl Action {
             Action::QcRead => "qc.read",
             Action::QcRecall => "qc.recall",
             Action::QcRecallDecide => "qc.recall.decide",
+            Action::SiemForward => "siem.forward",
+            Action::SiemBacklog => "siem.backlog",
+            Action::SiemRecovered => "siem.recovered",
+            Action::SiemExport => "siem.export",
             Action::PhishingReportRead => "phishing.report.read",
             Action::PhishingCampaignList => "phishing.campaign.list",
             Action::TrainingAssignmentsRead => "training.assignments.read",

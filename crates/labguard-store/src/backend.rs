@@ -157,6 +157,11 @@ pub(crate) const ALL_TABLES: &[&str] = &[
     "network_links",
     "exposure_scans",
     "device_finding_counts",
+    // The SIEM cursor travels with the log it points into, so a lab moved between
+    // backends does not send its whole history again.
+    "siem_cursor",
+    "siem_spool",
+    "siem_sent_alerts",
 ];
 
 /// Copies every table from `src` (inside its snapshot transaction) into a fresh SQLite file.

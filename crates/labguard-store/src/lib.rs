@@ -49,6 +49,7 @@ mod rotation;
 mod rows;
 mod sealed_keys;
 mod sessions;
+mod siem;
 mod sqlite;
 mod store;
 mod table;
@@ -90,6 +91,7 @@ pub use qc_recall::{QcRecall, Recalled, LOOKBACK_WITHOUT_GOOD_RUN, MAX_RECALLED}
 pub use rotation::{RotateOptions, RotationReport};
 pub use sealed_keys::SealedKey;
 pub use sessions::{ApiTokenInfo, ApiTokenRecord, SessionRecord, SessionStage};
+pub use siem::{SiemStatus, Spooled};
 pub use store::{Clock, CrossNodeLocks, SharedSecret, Store, StoreOptions};
 pub use training::{Attempt, StoredCourse};
 pub use verify::{VerifyProblem, VerifyReport};

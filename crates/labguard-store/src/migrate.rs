@@ -97,6 +97,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "listen",
         source: include_str!("../migrations/0015_listen.sql"),
     },
+    Migration {
+        version: 16,
+        name: "siem",
+        source: include_str!("../migrations/0016_siem.sql"),
+    },
 ];
 
 impl Migration {
@@ -260,6 +265,11 @@ mod tests {
             15,
             "e16d57fa913ec036adb190b60759907118c726c8a0d6d2e093eff890dc34ef98",
             "e16d57fa913ec036adb190b60759907118c726c8a0d6d2e093eff890dc34ef98",
+        ),
+        (
+            16,
+            "08343a4de1dbe4f6461d081ca1dc704bb91098671dde7619f02c77ac3ce883ba",
+            "08343a4de1dbe4f6461d081ca1dc704bb91098671dde7619f02c77ac3ce883ba",
         ),
     ];
 

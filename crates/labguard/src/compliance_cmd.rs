@@ -173,7 +173,7 @@ fn report(
         Format::Html => html::render(&r).into_bytes(),
         Format::Pdf => pdf::render(&r),
         Format::Oscal => serde_json::to_vec_pretty(&oscal::render(&r))?,
-        Format::Text | Format::Json => {
+        Format::Text | Format::Json | Format::Jsonl | Format::Syslog => {
             bail!("choose the report format: --format html, pdf or oscal")
         }
     };

@@ -35,6 +35,7 @@ mod qc_cmd;
 mod reauth;
 mod risk_cmd;
 mod serve_cmd;
+mod siem_cmd;
 mod simulator;
 mod training_cmd;
 mod users_cmd;
@@ -107,6 +108,9 @@ enum Command {
     /// Privacy monitoring: snooping cases from the audit log, patient access reports.
     #[command(subcommand)]
     Privacy(privacy_cmd::PrivacyCmd),
+    /// Audit entries and security alerts as SIEM events (JSON lines or RFC 5424 syslog).
+    #[command(subcommand)]
+    Siem(siem_cmd::SiemCmd),
     /// Phishing simulation: create, launch and report campaigns.
     #[command(subcommand)]
     Phishing(phishing_cmd::PhishingCmd),
@@ -215,6 +219,7 @@ fn main() {
         Command::AccessReview => users_cmd::access_review(&cli.global),
         Command::Training(c) => training_cmd::run(&cli.global, c),
         Command::Privacy(c) => privacy_cmd::run(&cli.global, c),
+        Command::Siem(c) => siem_cmd::run(&cli.global, c),
         Command::Phishing(c) => phishing_cmd::run(&cli.global, c),
         Command::Lab(c) => phishing_cmd::run_lab(&cli.global, c),
         Command::Compliance(c) => compliance_cmd::run(&cli.global, c),

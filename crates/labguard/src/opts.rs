@@ -41,6 +41,10 @@ pub enum Format {
     Pdf,
     /// `compliance report` only: OSCAL 1.1 assessment-results JSON.
     Oscal,
+    /// `siem export` only: JSON lines (also what `text` and `json` give there).
+    Jsonl,
+    /// `siem export` only: RFC 5424 messages, RFC 5425 octet-counted.
+    Syslog,
 }
 
 impl Global {
@@ -127,7 +131,12 @@ pub fn init(g: &Global, args: &InitArgs) -> Result<()> {
 pub fn emit<T: serde::Serialize>(g: &Global, value: &T, text: impl FnOnce()) -> Result<()> {
     match g.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(value)?),
-        Format::Text | Format::Html | Format::Pdf | Format::Oscal => text(),
+        Format::Text
+        | Format::Html
+        | Format::Pdf
+        | Format::Oscal
+        | Format::Jsonl
+        | Format::Syslog => text(),
     }
     Ok(())
 }

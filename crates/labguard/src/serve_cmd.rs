@@ -78,6 +78,9 @@ pub struct ServeArgs {
     /// answers 404.
     #[arg(long)]
     pub metrics_token_file: Option<PathBuf>,
+    /// Forwarding to the lab's SIEM.
+    #[command(flatten)]
+    pub siem: crate::siem_cmd::SiemArgs,
 }
 
 /// [`parse_duration`] as a `std::time::Duration`, for socket deadlines.
@@ -198,6 +201,8 @@ pub fn serve(g: &Global, store: Arc<Store>, args: &ServeArgs, ready: Option<Read
         labguard_app::compliance::WAKE_EVERY,
         |e| eprintln!("compliance collection failed: {e}"),
     );
+    // Every audit entry and alert to the lab's SIEM, when configured (one node forwards).
+    let siem = crate::siem_cmd::start(&store, &args.siem)?;
     let store_for_mllp = Arc::clone(&store);
     let state = AppState::new(store, settings).map_err(|e| anyhow::anyhow!(e.message))?;
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -215,7 +220,7 @@ pub fn serve(g: &Global, store: Arc<Store>, args: &ServeArgs, ready: Option<Read
         "labguard is serving https://{} (certificate {})",
         args.listen, cert_desc
     );
-    rt.block_on(async {
+    let served = rt.block_on(async {
         // One process serves people (HTTPS) and instruments (MLLP); either stopping ends both.
         let instruments = if mllp.tls_listen.is_some()
             || mllp.tcp_listen.is_some()
@@ -284,5 +289,7 @@ pub fn serve(g: &Global, store: Arc<Store>, args: &ServeArgs, ready: Option<Read
         };
         let (w, m) = tokio::join!(web, mllp);
         w.and(m)
-    })
+    });
+    siem.stop();
+    served
 }

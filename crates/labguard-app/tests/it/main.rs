@@ -4,3 +4,5 @@
 mod common;
 
 mod scheduler;
+mod siem;
+mod siem_recv;

@@ -18,5 +18,6 @@ mod operator;
 mod phishing;
 mod privacy;
 mod qc_poct;
+mod siem;
 mod training;
 mod users;
