@@ -18,6 +18,7 @@ pub mod held;
 pub mod listener;
 pub mod log;
 pub mod metrics;
+pub mod privacy_api;
 pub mod routes;
 pub mod signin;
 pub mod state;

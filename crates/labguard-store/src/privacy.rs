@@ -25,12 +25,14 @@ const SURNAME_DOMAIN: &str = "privacy.surname";
 const ADDRESS_DOMAIN: &str = "privacy.address";
 
 /// What one scan did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PrivacyScanSummary {
     pub examined: u64,
     pub alerts: u64,
     pub cases_touched: Vec<u64>,
     pub cursor: Option<u64>,
+    /// The alerts this scan raised (pseudonymous: staff ids and patient references).
+    pub new_alerts: Vec<labguard_privacy::Alert>,
 }
 
 /// A staff member's HR data for the detectors, in the clear only on the way in.
@@ -247,6 +249,7 @@ impl Store {
                 alerts: alerts.len() as u64,
                 cases_touched: touched.iter().map(|c| c.0).collect(),
                 cursor: state.cursor,
+                new_alerts: alerts,
             })
         })
     }

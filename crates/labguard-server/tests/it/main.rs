@@ -9,6 +9,7 @@ mod devices;
 mod identity;
 mod one_time_password;
 mod permissions_doc;
+mod privacy_api;
 mod sealed_tls;
 mod throttle_race;
 mod training;
