@@ -29,6 +29,7 @@ pub mod training_api;
 pub mod ui;
 pub mod ui_admin;
 pub mod ui_devices;
+pub mod ui_privacy;
 pub mod ui_training;
 pub mod verify_job;
 

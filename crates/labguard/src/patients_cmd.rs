@@ -97,7 +97,7 @@ pub fn run(g: &Global, cmd: PatientsCmd) -> Result<()> {
     let actor = Actor::operator();
     match cmd {
         PatientsCmd::AccessReport(r) => {
-            crate::privacy_cmd::access_report(g, &store, &r, chrono::Utc::now())
+            crate::privacy_cmd::access_report(g, &store, &r, chrono::Utc::now())?;
         }
         PatientsCmd::Add {
             mrn,

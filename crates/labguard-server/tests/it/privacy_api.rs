@@ -268,6 +268,35 @@ fn privacy_api_refuses_strangers_wrong_roles_forgeries_and_self_review() {
         assert_eq!(st, StatusCode::OK);
         assert!(body.contains("tess"), "{kind}: officer sees names: {body}");
 
+        // The pages: the officer's dashboard with its chart and the case, the auditor's
+        // lettered, the technologist refused.
+        let (st, html) = env.call_text(get_req("/privacy", Some(&olive)));
+        assert_eq!(st, StatusCode::OK, "{kind}");
+        for want in [
+            "id=\"detector-chart\"",
+            "<polyline",
+            "id=\"top-users\"",
+            "id=\"backlog\"",
+        ] {
+            assert!(html.contains(want), "{kind}: dashboard lacks {want}");
+        }
+        assert!(!html.contains("<script>") && !html.contains("style=\""));
+        let (st, html) = env.call_text(get_req(&format!("/privacy/cases/{case}"), Some(&olive)));
+        assert_eq!(st, StatusCode::OK, "{kind}");
+        assert!(html.contains("id=\"case-alerts\"") && html.contains("olive noted: asked tess"));
+        let (st, html) = env.call_text(get_req("/privacy", Some(&audrey)));
+        assert_eq!(st, StatusCode::OK);
+        for phi in ["Quill", "MRN-1001", "Marchbanks", "tess", "olive"] {
+            assert!(!html.contains(phi), "{kind}: auditor page has {phi}");
+        }
+        let (st, _) = env.call_text(get_req(&format!("/privacy/cases/{case}"), Some(&audrey)));
+        assert_eq!(st, StatusCode::FORBIDDEN);
+        let (st, _) = env.call_text(get_req("/privacy", Some(&tess)));
+        assert!(
+            st == StatusCode::FORBIDDEN || st.is_redirection(),
+            "{kind}: {st}"
+        );
+
         // Patient A's access report: A's one read, nothing of B.
         let (st, v, _) = env.call(get_req(&fill(GETS[2]), Some(&olive)));
         assert_eq!(st, StatusCode::OK, "{kind}: {v}");
