@@ -87,6 +87,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "privacy",
         source: include_str!("../migrations/0013_privacy.sql"),
     },
+    Migration {
+        version: 14,
+        name: "priv",
+        source: include_str!("../migrations/0014_priv.sql"),
+    },
 ];
 
 impl Migration {
@@ -240,6 +245,11 @@ mod tests {
             13,
             "0ab20c71690bf0a1c57e190d9e8ebd838eb807f8470dce697f92e04d55175cec",
             "5422b24cdbf3561d5fecc7e32a57d0601c013acaa4d4046e87be8ea66b2a3b9a",
+        ),
+        (
+            14,
+            "a5f017a106a81fc7c3dee58a9bf2672806b618a4d300a2d09c4d24a973208cd8",
+            "a5f017a106a81fc7c3dee58a9bf2672806b618a4d300a2d09c4d24a973208cd8",
         ),
     ];
 

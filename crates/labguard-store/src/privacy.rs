@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use labguard_audit::{AuditEntry, Outcome};
 use labguard_core::{Id, LabResult, Patient, Permission as P, Role, Specimen};
 use labguard_privacy::{
-    normalize_name, Access, BlindKey, CareEvent, CareKind, Case, CaseBook, Config, MemoryContext,
+    normalize_name, Access, BlindKey, CareEvent, CareKind, Case, CaseBook, MemoryContext,
     PatientProfile, PatientRef, Period, Reason, ScanState, Seen, Shift, StaffProfile,
 };
 
@@ -197,14 +197,14 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<PrivacyScanSummary, StoreError> {
         self.authorize(actor, P::PrivacyReview, Action::PrivacyScan, "privacy", "")?;
-        let cfg = Config::default();
-        let settled = cfg.settled_before(now);
         self.write(|tx, pending| {
             // The row lock first: a second node waits here, then reads our cursor.
             tx.execute(
                 "UPDATE privacy_scan_state SET updated_at = ? WHERE id = 1",
                 &[rfc3339(now).into()],
             )?;
+            let cfg = crate::privacy_tuning::config(tx)?;
+            let settled = cfg.settled_before(now);
             let (state, mut book) = load_state(tx)?;
             let from = state.cursor.map_or(0, |c| c.saturating_add(1));
             let batch = self.read_accesses(tx, from, settled)?;
