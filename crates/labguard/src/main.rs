@@ -28,6 +28,7 @@ mod patients_cmd;
 mod phishing_cmd;
 mod poct_cmd;
 mod privacy_cmd;
+mod privacy_tune_cmd;
 mod progress;
 mod qc_cmd;
 mod reauth;

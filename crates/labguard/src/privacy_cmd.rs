@@ -39,6 +39,9 @@ pub enum PrivacyCmd {
     AccessReport(ReportArgs),
     /// Open cases, alerts per detector, top users, backlog age.
     Dashboard,
+    /// Detector tunings: list, proposals from false-positive labels, record one.
+    #[command(subcommand)]
+    Tune(crate::privacy_tune_cmd::TuneCmd),
 }
 
 #[derive(Subcommand)]
@@ -169,6 +172,7 @@ pub fn run(g: &Global, cmd: PrivacyCmd) -> Result<()> {
             })
         }
         PrivacyCmd::AccessReport(r) => access_report(g, &store, &r, now),
+        PrivacyCmd::Tune(t) => crate::privacy_tune_cmd::run(g, &store, t),
         PrivacyCmd::Dashboard => {
             let d = store.privacy_dashboard(&op, now)?;
             emit(g, &d, || {
