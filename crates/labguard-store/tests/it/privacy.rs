@@ -212,6 +212,27 @@ fn cases_are_reviewed_and_the_access_report_and_dashboard_are_audited() {
             1,
             "{n}"
         );
+        // The closed sanction case is compliance evidence: the sanction policy applied
+        // (164.308(a)(1)(ii)(C)) and activity reviewed (164.308(a)(1)(ii)(D)).
+        let facts = store.compliance_facts(&s.officer).unwrap();
+        assert_eq!(
+            (
+                facts.privacy.cases,
+                facts.privacy.closed,
+                facts.privacy.sanctions
+            ),
+            (1, 1, 1),
+            "{n}"
+        );
+        let now = Utc::now();
+        let sanction = labguard_compliance::collect::privacy_sanctions(&facts.privacy, now);
+        assert_eq!(sanction.status, labguard_compliance::Status::Met, "{n}");
+        assert!(sanction.specs.iter().any(|c| c == "164.308(a)(1)(ii)(C)"));
+        let review = labguard_compliance::collect::privacy_reviews(&facts.privacy, now);
+        assert_eq!(review.status, labguard_compliance::Status::Met, "{n}");
+        assert!(review.specs.iter().any(|c| c == "164.308(a)(1)(ii)(D)"));
+        let none = labguard_compliance::collect::privacy_sanctions(&Default::default(), now);
+        assert_eq!(none.status, labguard_compliance::Status::NeedsPerson);
 
         // The colleague's record was opened once, by the snooper, named in the report.
         let from = Utc::now() - TimeDelta::days(1);
