@@ -76,7 +76,11 @@ fn synthetic_access(i: u64) -> AuditEntry {
     let patient = (mix >> 23) % 50_000;
     let at = chrono::DateTime::<chrono::Utc>::from_timestamp(1_767_225_600 + (i * 3) as i64, 0)
         .unwrap_or_default();
-    let read = if i % 3 == 0 { crate::action::Action::PatientRead } else { crate::action::Action::ResultRead };
+    let read = if i % 3 == 0 {
+        crate::action::Action::PatientRead
+    } else {
+        crate::action::Action::ResultRead
+    };
     AuditEntry {
         time: at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
         actor: format!("0b7c6f7e-0000-4000-8000-{staff:012}"),

@@ -336,13 +336,17 @@ impl Store {
         settled: DateTime<Utc>,
         limit: i64,
     ) -> Result<Page, StoreError> {
-        let start = i64::try_from(from).map_err(|_| StoreError::Corrupt("privacy cursor".into()))?;
+        let start =
+            i64::try_from(from).map_err(|_| StoreError::Corrupt("privacy cursor".into()))?;
         let rows = tx.query(
             "SELECT seq, entry FROM audit_log WHERE seq >= ? ORDER BY seq LIMIT ?",
             &[Value::Int(start), Value::Int(limit)],
         )?;
         let full = i64::try_from(rows.len()).unwrap_or(i64::MAX) >= limit;
-        let mut page = Page { accesses: vec![], next: None };
+        let mut page = Page {
+            accesses: vec![],
+            next: None,
+        };
         let mut last = None;
         for r in rows {
             let [seq, entry] = r.as_slice() else {

@@ -50,7 +50,11 @@ pub fn run(g: &Global, a: &PrivacyBenchArgs) -> Result<()> {
     let t = Instant::now();
     store.bench_append_accesses(0, a.entries, 20_000, &mut |i| pb.set_position(i))?;
     pb.finish_and_clear();
-    println!("append: {} entries in {:.1} s", a.entries, t.elapsed().as_secs_f64());
+    println!(
+        "append: {} entries in {:.1} s",
+        a.entries,
+        t.elapsed().as_secs_f64()
+    );
     let rss_before = vm_hwm_kib();
     // Far enough ahead that every synthetic access has settled.
     let later = Utc::now() + Duration::days(3650);
