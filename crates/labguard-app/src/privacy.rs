@@ -43,6 +43,104 @@ fn names(store: &Store, actor: &Actor) -> Result<Vec<(Id, String)>, AppError> {
         .collect())
 }
 
+/// One alert a scan raised, as `privacy scan --format json` and the API print it: the
+/// patient only by pseudonym, the member of staff by username.
+#[derive(Debug, Clone, Serialize)]
+pub struct NewAlert {
+    pub detector: &'static str,
+    pub patient: Option<String>,
+    pub staff: String,
+    pub role: String,
+    pub at: DateTime<Utc>,
+    pub explanation: String,
+    pub counted: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanReport {
+    pub examined: u64,
+    pub alerts: u64,
+    pub cases_touched: Vec<u64>,
+    pub cursor: Option<u64>,
+    pub new_alerts: Vec<NewAlert>,
+}
+
+/// Runs an incremental scan; `since` keeps only the new alerts at or after that time in
+/// the listing (the scan itself always starts at its cursor: each entry is examined once).
+pub fn scan(
+    store: &Store,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    since: Option<DateTime<Utc>>,
+) -> Result<ScanReport, AppError> {
+    let s = store.privacy_scan(actor, now)?;
+    let names = names(store, actor).unwrap_or_default();
+    let new_alerts = s
+        .new_alerts
+        .iter()
+        .filter(|a| since.is_none_or(|t| a.at >= t))
+        .map(|a| {
+            let staff = names
+                .iter()
+                .find(|(i, _)| *i == a.staff)
+                .map_or_else(|| a.staff.to_string(), |(_, n)| n.clone());
+            let patient = a.patient.as_ref().map(|p| p.0.clone());
+            NewAlert {
+                detector: a.detector.code(),
+                explanation: a.explain(&staff, patient.as_deref().unwrap_or("a patient")),
+                patient,
+                staff,
+                role: a.role.code().to_string(),
+                at: a.at,
+                counted: a.counts(),
+            }
+        })
+        .collect();
+    Ok(ScanReport {
+        examined: s.examined,
+        alerts: s.alerts,
+        cases_touched: s.cases_touched,
+        cursor: s.cursor,
+        new_alerts,
+    })
+}
+
+/// A case with its subject's and assignee's usernames (the case itself names ids).
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseView {
+    pub staff_name: String,
+    pub assignee_name: Option<String>,
+    pub status_text: String,
+    #[serde(flatten)]
+    pub case: Case,
+}
+
+pub fn case_view(store: &Store, actor: &Actor, id: u64) -> Result<CaseView, AppError> {
+    let c = case(store, actor, id)?;
+    let names = names(store, actor).unwrap_or_default();
+    let name = |id: &Id| {
+        names
+            .iter()
+            .find(|(i, _)| i == id)
+            .map_or_else(|| id.to_string(), |(_, n)| n.clone())
+    };
+    Ok(CaseView {
+        staff_name: name(&c.staff),
+        assignee_name: c.assignee.as_ref().map(name),
+        status_text: status(&c),
+        case: c,
+    })
+}
+
+/// The staff id of `username` (assignment names the reviewer by username).
+pub fn staff_id(store: &Store, actor: &Actor, username: &str) -> Result<Id, AppError> {
+    names(store, actor)?
+        .into_iter()
+        .find(|(_, n)| n == username)
+        .map(|(i, _)| i)
+        .ok_or(AppError::Invalid("no member of staff with that username"))
+}
+
 pub fn case_rows(store: &Store, actor: &Actor, open_only: bool) -> Result<Vec<CaseRow>, AppError> {
     let cases = store.privacy_cases(actor, open_only)?;
     let names = names(store, actor).unwrap_or_default();

@@ -137,4 +137,20 @@ pub struct Facts {
     pub leavers: Vec<Leaver>,
     pub break_glass: BreakGlassFacts,
     pub incidents: IncidentFacts,
+    #[serde(default)]
+    pub privacy: PrivacyFacts,
+}
+
+/// Privacy monitoring's case book (counts only).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PrivacyFacts {
+    /// Whether the scanner has examined any access yet.
+    pub scanned: bool,
+    pub cases: u32,
+    pub closed: u32,
+    /// Closed with a sanction (the sanction policy applied).
+    pub sanctions: u32,
+    pub referred: u32,
+    /// Open cases first alerted over 30 days ago.
+    pub open_over_30_days: u32,
 }

@@ -50,6 +50,10 @@ impl Detector {
         }
     }
 
+    pub fn from_code(code: &str) -> Option<Detector> {
+        Detector::ALL.into_iter().find(|d| d.code() == code)
+    }
+
     /// The reviewer's one-sentence explanation. Placeholders: `{staff}`, `{patient}`
     /// (filled by the UI), `{window}` (hours), `{days}`, `{count}`, `{threshold}`, `{bucket}`.
     pub fn explanation(self) -> &'static str {

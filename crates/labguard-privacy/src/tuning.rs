@@ -37,6 +37,19 @@ pub enum TuningChange {
     DormantAfterDays(u32),
 }
 
+impl TuningChange {
+    /// The detector the change governs.
+    pub fn detector(&self) -> Detector {
+        match self {
+            TuningChange::Disable(d) | TuningChange::Enable(d) => *d,
+            TuningChange::VolumeK(_) => Detector::Volume,
+            TuningChange::AfterHoursGraceMinutes(_) => Detector::AfterHours,
+            TuningChange::RelationshipBeforeHours(_) => Detector::NoRelationship,
+            TuningChange::DormantAfterDays(_) => Detector::Dormant,
+        }
+    }
+}
+
 /// An accepted change: who, why, when, and the labels behind it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tuning {

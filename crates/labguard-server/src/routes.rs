@@ -12,8 +12,8 @@ use utoipa::OpenApi;
 
 use crate::state::AppState;
 use crate::{
-    admin, api, compliance, credentials as cred, devices, held, signin, tokens, training_api as tr,
-    verify_job,
+    admin, api, compliance, credentials as cred, devices, held, privacy_api as pv, signin, tokens,
+    training_api as tr, verify_job,
 };
 
 /// Who may call a route.
@@ -226,6 +226,51 @@ pub const RULES: &[(&str, &str, Rule)] = &[
         "/api/v1/devices/{id}/findings",
         Rule::All(&[P::DevicesRead]),
     ),
+    (
+        "POST",
+        "/api/v1/privacy/scan",
+        Rule::All(&[P::PrivacyReview]),
+    ),
+    (
+        "GET",
+        "/api/v1/privacy/cases",
+        Rule::All(&[P::PrivacyReview]),
+    ),
+    (
+        "GET",
+        "/api/v1/privacy/cases/{id}",
+        Rule::All(&[P::PrivacyReview]),
+    ),
+    (
+        "POST",
+        "/api/v1/privacy/cases/{id}/assign",
+        Rule::All(&[P::PrivacyReview]),
+    ),
+    (
+        "POST",
+        "/api/v1/privacy/cases/{id}/note",
+        Rule::All(&[P::PrivacyReview]),
+    ),
+    (
+        "POST",
+        "/api/v1/privacy/cases/{id}/close",
+        Rule::All(&[P::PrivacyReview]),
+    ),
+    (
+        "POST",
+        "/api/v1/privacy/patients/{id}/flag",
+        Rule::All(&[P::PrivacyReview]),
+    ),
+    (
+        "GET",
+        "/api/v1/privacy/patients/{id}/access-report",
+        Rule::All(&[P::PrivacyReview]),
+    ),
+    (
+        "GET",
+        "/api/v1/privacy/dashboard",
+        Rule::All(&[P::PrivacyDashboardRead]),
+    ),
 ];
 
 /// The API routes as registered: (method, path, handler).
@@ -374,6 +419,31 @@ pub fn api_routes() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)>
             "/api/v1/devices/{id}/findings",
             get(devices::device_findings),
         ),
+        ("POST", "/api/v1/privacy/scan", post(pv::scan)),
+        ("GET", "/api/v1/privacy/cases", get(pv::cases)),
+        ("GET", "/api/v1/privacy/cases/{id}", get(pv::case_show)),
+        (
+            "POST",
+            "/api/v1/privacy/cases/{id}/assign",
+            post(pv::case_assign),
+        ),
+        (
+            "POST",
+            "/api/v1/privacy/cases/{id}/note",
+            post(pv::case_note),
+        ),
+        (
+            "POST",
+            "/api/v1/privacy/cases/{id}/close",
+            post(pv::case_close),
+        ),
+        ("POST", "/api/v1/privacy/patients/{id}/flag", post(pv::flag)),
+        (
+            "GET",
+            "/api/v1/privacy/patients/{id}/access-report",
+            get(pv::access_report),
+        ),
+        ("GET", "/api/v1/privacy/dashboard", get(pv::dashboard)),
     ]
 }
 
@@ -451,7 +521,7 @@ impl utoipa::Modify for CommonErrors {
     info(
         title = "labguard API",
         version = "1",
-        description = "Lab staff API: sign-in with MFA, patients, draws, results, break-glass, audit and accounts, device security (inventory, findings, remediation report), security training and phishing simulation, HIPAA compliance status and reports. Authenticate with the session cookie (plus X-CSRF-Token on POST) or `Authorization: Bearer lgt_...`."
+        description = "Lab staff API: sign-in with MFA, patients, draws, results, break-glass, audit and accounts, device security (inventory, findings, remediation report), security training and phishing simulation, HIPAA compliance status and reports, privacy monitoring (snooping cases, patient access reports). Authenticate with the session cookie (plus X-CSRF-Token on POST) or `Authorization: Bearer lgt_...`."
     ),
     paths(
         signin::sign_in,
@@ -513,6 +583,15 @@ impl utoipa::Modify for CommonErrors {
         devices::fleet,
         devices::get_device,
         devices::device_findings,
+        pv::scan,
+        pv::cases,
+        pv::case_show,
+        pv::case_assign,
+        pv::case_note,
+        pv::case_close,
+        pv::flag,
+        pv::access_report,
+        pv::dashboard,
     )
 )]
 pub struct ApiDoc;

@@ -25,6 +25,8 @@ pub fn router() -> Router<AppState> {
         .route("/compliance", get(crate::compliance::dashboard_page))
         .route("/devices", get(crate::ui_devices::fleet_page))
         .route("/devices/{name}", get(crate::ui_devices::device_page))
+        .route("/privacy", get(crate::ui_privacy::dashboard_page))
+        .route("/privacy/cases/{id}", get(crate::ui_privacy::case_page))
         .route("/denied", get(|| async { denied_page() }))
         .route("/change-password", get(change_password_page))
         .merge(crate::ui_admin::router())

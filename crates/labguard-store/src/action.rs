@@ -25,6 +25,8 @@ pub enum Action {
     PrivacyProfile,
     /// `privacy.dashboard`
     PrivacyDashboard,
+    /// `privacy.tune`
+    PrivacyTune,
     /// `qc.material.set`
     QcMaterialSet,
     /// `qc.file`
@@ -294,6 +296,7 @@ impl Action {
         Action::PrivacyFlag,
         Action::PrivacyProfile,
         Action::PrivacyDashboard,
+        Action::PrivacyTune,
         Action::QcMaterialSet,
         Action::QcFile,
         Action::QcRead,
@@ -434,6 +437,7 @@ impl Action {
             Action::PrivacyFlag => "privacy.flag",
             Action::PrivacyProfile => "privacy.profile",
             Action::PrivacyDashboard => "privacy.dashboard",
+            Action::PrivacyTune => "privacy.tune",
             Action::PrivacyAccessReport => "privacy.access-report",
             Action::PrivacyCaseFalsePositive => "privacy.case.false-positive",
             Action::QcMaterialSet => "qc.material.set",

@@ -75,6 +75,7 @@ impl Store {
             leavers: leavers(tx)?,
             break_glass: break_glass(tx)?,
             incidents: incident_facts(tx, now)?,
+            privacy: privacy_facts(tx, now)?,
         })
     }
 }
@@ -179,6 +180,34 @@ fn break_glass(tx: &mut dyn Tx) -> Result<BreakGlassFacts, StoreError> {
         f.total += 1;
         if matches!(rv, Value::Null) {
             f.unreviewed.push(parse_time(c)?);
+        }
+    }
+    Ok(f)
+}
+
+fn privacy_facts(
+    tx: &mut dyn Tx,
+    now: DateTime<Utc>,
+) -> Result<labguard_compliance::collect::PrivacyFacts, StoreError> {
+    use labguard_privacy::{CaseStatus, Outcome};
+    let (state, book) = crate::privacy::load_state(tx)?;
+    let mut f = labguard_compliance::collect::PrivacyFacts {
+        scanned: state.cursor.is_some(),
+        ..Default::default()
+    };
+    for c in &book.cases {
+        f.cases += 1;
+        match &c.status {
+            CaseStatus::Closed(o) => {
+                f.closed += 1;
+                match o {
+                    Outcome::Sanction => f.sanctions += 1,
+                    Outcome::Referred => f.referred += 1,
+                    Outcome::Appropriate => {}
+                }
+            }
+            _ if now - c.opened_at > Duration::days(30) => f.open_over_30_days += 1,
+            _ => {}
         }
     }
     Ok(f)

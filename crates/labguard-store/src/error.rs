@@ -7,6 +7,9 @@ pub enum StoreError {
     /// A privacy case review step the case's state refuses (PHI-free messages).
     #[error("privacy case: {0}")]
     Case(#[from] labguard_privacy::CaseError),
+    /// A privacy tuning with a bad value or no reason.
+    #[error("privacy tuning: {0}")]
+    Tuning(#[from] labguard_privacy::TuningError),
     #[error("the database is busy (locked by another writer); try again")]
     Busy,
     #[error("the database is unavailable: {0}")]

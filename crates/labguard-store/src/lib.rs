@@ -42,6 +42,7 @@ mod phishing_events;
 mod postgres;
 mod privacy;
 mod privacy_review;
+mod privacy_tuning;
 mod qc;
 mod qc_recall;
 mod records;

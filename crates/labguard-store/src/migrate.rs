@@ -102,6 +102,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "siem",
         source: include_str!("../migrations/0016_siem.sql"),
     },
+    Migration {
+        version: 17,
+        name: "priv",
+        source: include_str!("../migrations/0017_priv.sql"),
+    },
 ];
 
 impl Migration {
@@ -270,6 +275,11 @@ mod tests {
             16,
             "08343a4de1dbe4f6461d081ca1dc704bb91098671dde7619f02c77ac3ce883ba",
             "08343a4de1dbe4f6461d081ca1dc704bb91098671dde7619f02c77ac3ce883ba",
+        ),
+        (
+            17,
+            "0b7889f9008bbad2dde0a388815b3168413db3c1c000461e24160dad6c6a676f",
+            "0b7889f9008bbad2dde0a388815b3168413db3c1c000461e24160dad6c6a676f",
         ),
     ];
 

@@ -4,11 +4,13 @@
 //! and the state, all in one transaction under the state row's lock (so two nodes scanning
 //! at once examine each entry once).
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, Utc};
 use labguard_audit::{AuditEntry, Outcome};
 use labguard_core::{Id, LabResult, Patient, Permission as P, Role, Specimen};
 use labguard_privacy::{
-    normalize_name, Access, BlindKey, CareEvent, CareKind, Case, CaseBook, Config, MemoryContext,
+    normalize_name, Access, BlindKey, CareEvent, CareKind, Case, CaseBook, MemoryContext,
     PatientProfile, PatientRef, Period, Reason, ScanState, Seen, Shift, StaffProfile,
 };
 
@@ -24,13 +26,62 @@ use crate::{Actor, StoreError};
 const SURNAME_DOMAIN: &str = "privacy.surname";
 const ADDRESS_DOMAIN: &str = "privacy.address";
 
+/// Audit entries read per page by the scan.
+const SCAN_PAGE: i64 = 50_000;
+/// New alerts listed in a scan's summary (all are saved and counted).
+const NEW_ALERTS_SHOWN: usize = 10_000;
+
+struct Page {
+    accesses: Vec<Access>,
+    next: Option<u64>,
+}
+
+/// Saves alerts with the case each was filed into (looked up only in the cases this page
+/// touched, so the cost does not grow with the whole case book).
+fn save_alerts(
+    tx: &mut dyn Tx,
+    book: &CaseBook,
+    touched: &[labguard_privacy::CaseId],
+    alerts: &[labguard_privacy::Alert],
+) -> Result<(), StoreError> {
+    let ids: std::collections::HashSet<_> = alerts.iter().map(|a| a.id).collect();
+    let mut case_of = std::collections::HashMap::new();
+    for c in book.cases.iter().filter(|c| touched.contains(&c.id)) {
+        for x in c.alerts.iter().filter(|x| ids.contains(&x.id)) {
+            case_of.insert(x.id, c.id.0);
+        }
+    }
+    for a in alerts {
+        let case = case_of
+            .get(&a.id)
+            .map(|c| Value::Int(i64::try_from(*c).unwrap_or(i64::MAX)))
+            .unwrap_or(Value::Null);
+        tx.execute(
+            "INSERT INTO privacy_alerts (alert_id, seq, detector, staff_id, patient_ref, alert_at, case_id, alert) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (alert_id) DO NOTHING",
+            &[
+                a.id.to_string().into(),
+                Value::Int(i64::try_from(a.seq).unwrap_or(i64::MAX)),
+                a.detector.code().into(),
+                a.staff.to_string().into(),
+                a.patient.as_ref().map(|p| Value::from(p.0.clone())).unwrap_or(Value::Null),
+                rfc3339(a.at).into(),
+                case,
+                to_json(a)?.into(),
+            ],
+        )?;
+    }
+    Ok(())
+}
+
 /// What one scan did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PrivacyScanSummary {
     pub examined: u64,
     pub alerts: u64,
     pub cases_touched: Vec<u64>,
     pub cursor: Option<u64>,
+    /// The alerts this scan raised (pseudonymous: staff ids and patient references).
+    pub new_alerts: Vec<labguard_privacy::Alert>,
 }
 
 /// A staff member's HR data for the detectors, in the clear only on the way in.
@@ -195,41 +246,36 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<PrivacyScanSummary, StoreError> {
         self.authorize(actor, P::PrivacyReview, Action::PrivacyScan, "privacy", "")?;
-        let cfg = Config::default();
-        let settled = cfg.settled_before(now);
         self.write(|tx, pending| {
             // The row lock first: a second node waits here, then reads our cursor.
             tx.execute(
                 "UPDATE privacy_scan_state SET updated_at = ? WHERE id = 1",
                 &[rfc3339(now).into()],
             )?;
+            let cfg = crate::privacy_tuning::config(tx)?;
+            let settled = cfg.settled_before(now);
             let (state, mut book) = load_state(tx)?;
-            let from = state.cursor.map_or(0, |c| c.saturating_add(1));
-            let batch = self.read_accesses(tx, from, settled)?;
+            let mut from = state.cursor.map_or(0, |c| c.saturating_add(1));
             let ctx = self.scan_context(tx)?;
             let before = state.examined;
-            let (state, alerts) = labguard_privacy::scan(state, &batch, &ctx, &cfg);
-            let touched = book.file(&alerts);
-            for a in &alerts {
-                let case = book
-                    .cases
-                    .iter()
-                    .find(|c| c.alerts.iter().any(|x| x.id == a.id))
-                    .map(|c| Value::Int(i64::try_from(c.id.0).unwrap_or(i64::MAX)))
-                    .unwrap_or(Value::Null);
-                tx.execute(
-                    "INSERT INTO privacy_alerts (alert_id, seq, detector, staff_id, patient_ref, alert_at, case_id, alert) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (alert_id) DO NOTHING",
-                    &[
-                        a.id.to_string().into(),
-                        Value::Int(i64::try_from(a.seq).unwrap_or(i64::MAX)),
-                        a.detector.code().into(),
-                        a.staff.to_string().into(),
-                        a.patient.as_ref().map(|p| Value::from(p.0.clone())).unwrap_or(Value::Null),
-                        rfc3339(a.at).into(),
-                        case,
-                        to_json(a)?.into(),
-                    ],
-                )?;
+            let (mut state, mut alerts, mut touched) = (state, 0u64, BTreeSet::new());
+            let mut new_alerts = vec![];
+            // The log is read a page at a time: scanning in batches gives the same alerts
+            // and state as one pass, and memory stays at one page plus the scan state.
+            loop {
+                let page = self.read_accesses(tx, from, settled, SCAN_PAGE)?;
+                let (next, found) = labguard_privacy::scan(state, &page.accesses, &ctx, &cfg);
+                state = next;
+                let filed = book.file(&found);
+                save_alerts(tx, &book, &filed, &found)?;
+                touched.extend(filed.iter().map(|c| c.0));
+                alerts += found.len() as u64;
+                let room = NEW_ALERTS_SHOWN.saturating_sub(new_alerts.len());
+                new_alerts.extend(found.into_iter().take(room));
+                match page.next {
+                    Some(n) => from = n,
+                    None => break,
+                }
             }
             let cursor = state.cursor.map_or(-1, |c| i64::try_from(c).unwrap_or(i64::MAX));
             tx.execute(
@@ -244,9 +290,10 @@ impl Store {
             pending.push(self.entry(actor, Action::PrivacyScan, "privacy", &cursor.to_string(), None, Outcome::Success)?);
             Ok(PrivacyScanSummary {
                 examined: state.examined - before,
-                alerts: alerts.len() as u64,
-                cases_touched: touched.iter().map(|c| c.0).collect(),
+                alerts,
+                cases_touched: touched.into_iter().collect(),
                 cursor: state.cursor,
+                new_alerts,
             })
         })
     }
@@ -279,19 +326,28 @@ impl Store {
         })
     }
 
-    /// Record accesses from `from` on, up to the first entry at or after `settled`.
+    /// Up to `limit` audit entries from `from` on, as record accesses, stopping at the
+    /// first access at or after `settled`; `next` is where the following page starts (None:
+    /// the end, or the settled edge, was reached).
     fn read_accesses(
         &self,
         tx: &mut dyn Tx,
         from: u64,
         settled: DateTime<Utc>,
-    ) -> Result<Vec<Access>, StoreError> {
-        let from = i64::try_from(from).map_err(|_| StoreError::Corrupt("privacy cursor".into()))?;
+        limit: i64,
+    ) -> Result<Page, StoreError> {
+        let start =
+            i64::try_from(from).map_err(|_| StoreError::Corrupt("privacy cursor".into()))?;
         let rows = tx.query(
-            "SELECT seq, entry FROM audit_log WHERE seq >= ? ORDER BY seq",
-            &[Value::Int(from)],
+            "SELECT seq, entry FROM audit_log WHERE seq >= ? ORDER BY seq LIMIT ?",
+            &[Value::Int(start), Value::Int(limit)],
         )?;
-        let mut out = vec![];
+        let full = i64::try_from(rows.len()).unwrap_or(i64::MAX) >= limit;
+        let mut page = Page {
+            accesses: vec![],
+            next: None,
+        };
+        let mut last = None;
         for r in rows {
             let [seq, entry] = r.as_slice() else {
                 return Err(StoreError::Corrupt("audit row shape".into()));
@@ -302,12 +358,16 @@ impl Store {
                 .map_err(|e| StoreError::Corrupt(format!("audit entry {seq}: {e}")))?;
             if let Some(a) = access(seq, &e) {
                 if a.at >= settled {
-                    break;
+                    return Ok(page);
                 }
-                out.push(a);
+                page.accesses.push(a);
             }
+            last = Some(seq);
         }
-        Ok(out)
+        if full {
+            page.next = last.map(|l| l.saturating_add(1));
+        }
+        Ok(page)
     }
 
     /// The directory and care events: every staff member, every patient (surname keys from

@@ -26,6 +26,8 @@ pub enum BenchCmd {
     },
     /// Device vulnerability matching: a generated fleet and OSV feed plus the real KEV.
     Devices(crate::devices_bench::DevicesBenchArgs),
+    /// Privacy scan over synthetic record accesses: full, then incremental.
+    Privacy(crate::privacy_bench::PrivacyBenchArgs),
 }
 
 /// Bytes/s OpenSSL reaches for `args` at `size` (parses the `-mr` machine-readable output).
@@ -66,6 +68,7 @@ pub fn run(g: &Global, cmd: BenchCmd) -> Result<()> {
         BenchCmd::Crypto => crypto(),
         BenchCmd::Audit { entries, batch } => audit(g, entries, batch.max(1)),
         BenchCmd::Devices(a) => crate::devices_bench::run(g, &a),
+        BenchCmd::Privacy(a) => crate::privacy_bench::run(g, &a),
     }
 }
 

@@ -38,6 +38,9 @@ pub enum PatientsCmd {
         #[arg(long)]
         birth_date: Option<String>,
     },
+    /// Who opened a patient's record and why (the HIPAA 164.528 accounting): alias of
+    /// `privacy access-report`; --format json, html or pdf.
+    AccessReport(crate::privacy_cmd::ReportArgs),
     /// Show one patient by id or MRN.
     Show {
         #[arg(long, required_unless_present = "mrn")]
@@ -93,6 +96,9 @@ pub fn run(g: &Global, cmd: PatientsCmd) -> Result<()> {
     let store = g.open()?;
     let actor = Actor::operator();
     match cmd {
+        PatientsCmd::AccessReport(r) => {
+            crate::privacy_cmd::access_report(g, &store, &r, chrono::Utc::now())?;
+        }
         PatientsCmd::Add {
             mrn,
             family,

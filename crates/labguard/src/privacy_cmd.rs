@@ -13,8 +13,13 @@ use crate::opts::{emit, Format, Global};
 
 #[derive(Subcommand)]
 pub enum PrivacyCmd {
-    /// Examine the record accesses logged since the last scan (each entry once).
-    Scan,
+    /// Examine the record accesses logged since the last scan (each entry once) and list
+    /// the new alerts (--since: only those at or after that day).
+    Scan {
+        /// YYYY-MM-DD (UTC): list only new alerts from this day on.
+        #[arg(long)]
+        since: Option<NaiveDate>,
+    },
     /// Privacy cases, newest last.
     Cases {
         /// Only cases not yet closed.
@@ -34,6 +39,9 @@ pub enum PrivacyCmd {
     AccessReport(ReportArgs),
     /// Open cases, alerts per detector, top users, backlog age.
     Dashboard,
+    /// Detector tunings: list, proposals from false-positive labels, record one.
+    #[command(subcommand)]
+    Tune(crate::privacy_tune_cmd::TuneCmd),
 }
 
 #[derive(Subcommand)]
@@ -98,12 +106,13 @@ pub enum ProfileCmd {
 pub struct ReportArgs {
     #[arg(long)]
     pub mrn: String,
-    /// First day (YYYY-MM-DD, UTC), inclusive.
+    /// First day (YYYY-MM-DD, UTC), inclusive; default six years back (HIPAA's
+    /// accounting period).
     #[arg(long)]
-    pub from: NaiveDate,
-    /// Last day, inclusive.
+    pub from: Option<NaiveDate>,
+    /// Last day, inclusive; default today.
     #[arg(long)]
-    pub to: NaiveDate,
+    pub to: Option<NaiveDate>,
 }
 
 fn day_start(d: NaiveDate) -> DateTime<Utc> {
@@ -115,13 +124,21 @@ pub fn run(g: &Global, cmd: PrivacyCmd) -> Result<()> {
     let op = Actor::operator();
     let now = Utc::now();
     match cmd {
-        PrivacyCmd::Scan => {
-            let s = store.privacy_scan(&op, now)?;
+        PrivacyCmd::Scan { since } => {
+            let s = svc::scan(&store, &op, now, since.map(day_start))?;
             emit(g, &s, || {
                 println!(
                     "examined {} accesses, {} alerts, cases touched: {:?}",
                     s.examined, s.alerts, s.cases_touched
-                )
+                );
+                for a in &s.new_alerts {
+                    println!(
+                        "  {}  {:<15} {}",
+                        a.at.format("%Y-%m-%d %H:%M"),
+                        a.detector,
+                        a.explanation
+                    );
+                }
             })
         }
         PrivacyCmd::Cases { open } => {
@@ -154,27 +171,8 @@ pub fn run(g: &Global, cmd: PrivacyCmd) -> Result<()> {
                 }
             })
         }
-        PrivacyCmd::AccessReport(r) => {
-            let to = day_start(r.to) + chrono::Duration::days(1);
-            let report = svc::access_report(&store, &op, &r.mrn, day_start(r.from), to)?;
-            match g.format {
-                Format::Html => println!("{}", report.to_html()),
-                Format::Json => println!("{}", report.to_json()?),
-                _ => {
-                    for row in &report.rows {
-                        println!(
-                            "{}  {:<16} {:<18} {:<14} {}",
-                            row.at.format("%Y-%m-%d %H:%M"),
-                            row.staff.label(),
-                            row.role.code(),
-                            row.what,
-                            row.why
-                        );
-                    }
-                }
-            }
-            Ok(())
-        }
+        PrivacyCmd::AccessReport(r) => access_report(g, &store, &r, now),
+        PrivacyCmd::Tune(t) => crate::privacy_tune_cmd::run(g, &store, t),
         PrivacyCmd::Dashboard => {
             let d = store.privacy_dashboard(&op, now)?;
             emit(g, &d, || {
@@ -185,6 +183,53 @@ pub fn run(g: &Global, cmd: PrivacyCmd) -> Result<()> {
             })
         }
     }
+}
+
+/// `privacy access-report` and its alias `patients access-report`.
+pub fn access_report(
+    g: &Global,
+    store: &labguard_store::Store,
+    r: &ReportArgs,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let op = Actor::operator();
+    let to = day_start(r.to.unwrap_or(now.date_naive())) + chrono::Duration::days(1);
+    let from = r
+        .from
+        .map(day_start)
+        .unwrap_or_else(|| to - chrono::Duration::days(6 * 366));
+    let report = svc::access_report(store, &op, &r.mrn, from, to)?;
+    match g.format {
+        Format::Html => println!("{}", report.to_html()),
+        Format::Json => println!("{}", report.to_json()?),
+        Format::Pdf => {
+            use std::io::Write;
+            let lines: Vec<String> = report.rows.iter().map(row_line).collect();
+            let pdf = labguard_compliance::render::pdf::text_document(
+                "Patient access report",
+                &report.subject,
+                &lines,
+            );
+            std::io::stdout().write_all(&pdf)?;
+        }
+        _ => {
+            for row in &report.rows {
+                println!("{}", row_line(row));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn row_line(row: &labguard_privacy::AccessRow) -> String {
+    format!(
+        "{}  {:<16} {:<18} {:<14} {}",
+        row.at.format("%Y-%m-%d %H:%M"),
+        row.staff.label(),
+        row.role.code(),
+        row.what,
+        row.why
+    )
 }
 
 fn case(g: &Global, store: &labguard_store::Store, op: &Actor, c: CaseCmd) -> Result<()> {

@@ -11,9 +11,11 @@ use crate::evidence::{Evidence, Status};
 pub use crate::facts::*;
 
 mod external;
+mod privacy;
 pub use external::{
     device_assessments, device_inventory, phishing, training_completion, vulnerabilities,
 };
+pub use privacy::{privacy_reviews, privacy_sanctions};
 
 /// Runs every collector.
 pub fn collect_all(facts: &Facts, ext: &dyn ExternalFacts, now: DateTime<Utc>) -> Vec<Evidence> {
@@ -32,6 +34,8 @@ pub fn collect_all(facts: &Facts, ext: &dyn ExternalFacts, now: DateTime<Utc>) -
         leavers(&facts.leavers, now),
         break_glass(&facts.break_glass, now),
         incidents(&facts.incidents, now),
+        privacy_reviews(&facts.privacy, now),
+        privacy_sanctions(&facts.privacy, now),
         training_completion(training.as_ref(), now),
         phishing(training.as_ref(), now),
         device_inventory(devices.as_ref(), now),

@@ -157,6 +157,22 @@ pub fn render(r: &Report) -> Vec<u8> {
     write_pdf(p)
 }
 
+/// A plain text document on the same page layout: a title, a subtitle and one line per
+/// entry (wrapped). Used for the patient access report, which has no charts.
+pub fn text_document(title: &str, subtitle: &str, lines: &[String]) -> Vec<u8> {
+    let mut p = Pages::new();
+    p.text(MARGIN, 18.0, title);
+    p.text(MARGIN, 11.0, subtitle);
+    p.gap(8.0);
+    if lines.is_empty() {
+        p.text(MARGIN, 9.0, "No accesses in this period.");
+    }
+    for l in lines {
+        p.para(MARGIN, 9.0, l);
+    }
+    write_pdf(p)
+}
+
 fn header(p: &mut Pages, r: &Report) {
     p.text(MARGIN, 18.0, "HIPAA Security Rule compliance report");
     p.para(

@@ -46,6 +46,7 @@ fn request_for(method: &str, path: &str, s: &Session, seed: &Seed, role: Role) -
     let uri = path
         .replace("{id}/verify", &format!("{}/verify", seed.result))
         .replace("alerts/{id}", &format!("alerts/{}", Id::new_v4()))
+        .replace("cases/{id}", "cases/1")
         .replace("{id}", &pid)
         .replace("{patient_id}", &pid)
         .replace("{username}", "no-such-user")
@@ -87,6 +88,12 @@ fn request_for(method: &str, path: &str, s: &Session, seed: &Seed, role: Role) -
         "/api/v1/tokens/revoke" => {
             json!({"token": "lgt_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"})
         }
+        "/api/v1/privacy/cases/{id}/assign" => json!({"to": "no-such-user"}),
+        "/api/v1/privacy/cases/{id}/note" => json!({"text": "checked the worklist"}),
+        "/api/v1/privacy/cases/{id}/close" => {
+            json!({"outcome": "appropriate", "why": "covering a colleague's bench"})
+        }
+        "/api/v1/privacy/patients/{id}/flag" => json!({"restricted": true}),
         _ => json!({}),
     };
     if method == "GET" {

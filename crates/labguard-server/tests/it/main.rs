@@ -10,6 +10,7 @@ mod health;
 mod identity;
 mod one_time_password;
 mod permissions_doc;
+mod privacy_api;
 mod qc_recall;
 mod sealed_tls;
 mod throttle_race;

@@ -212,6 +212,27 @@ fn cases_are_reviewed_and_the_access_report_and_dashboard_are_audited() {
             1,
             "{n}"
         );
+        // The closed sanction case is compliance evidence: the sanction policy applied
+        // (164.308(a)(1)(ii)(C)) and activity reviewed (164.308(a)(1)(ii)(D)).
+        let facts = store.compliance_facts(&s.officer).unwrap();
+        assert_eq!(
+            (
+                facts.privacy.cases,
+                facts.privacy.closed,
+                facts.privacy.sanctions
+            ),
+            (1, 1, 1),
+            "{n}"
+        );
+        let now = Utc::now();
+        let sanction = labguard_compliance::collect::privacy_sanctions(&facts.privacy, now);
+        assert_eq!(sanction.status, labguard_compliance::Status::Met, "{n}");
+        assert!(sanction.specs.iter().any(|c| c == "164.308(a)(1)(ii)(C)"));
+        let review = labguard_compliance::collect::privacy_reviews(&facts.privacy, now);
+        assert_eq!(review.status, labguard_compliance::Status::Met, "{n}");
+        assert!(review.specs.iter().any(|c| c == "164.308(a)(1)(ii)(D)"));
+        let none = labguard_compliance::collect::privacy_sanctions(&Default::default(), now);
+        assert_eq!(none.status, labguard_compliance::Status::NeedsPerson);
 
         // The colleague's record was opened once, by the snooper, named in the report.
         let from = Utc::now() - TimeDelta::days(1);
@@ -303,5 +324,107 @@ fn two_nodes_scanning_at_once_examine_each_access_once() {
         let cases = nodes[0].privacy_cases(&s.officer, false).unwrap();
         assert_eq!(cases.len(), 1, "{n}");
         assert_eq!(cases[0].alerts.len(), 5, "{n}");
+    }
+}
+
+/// A tuning is an explicit record: disabling same-surname for the front desk silences it
+/// for that role only (a technologist namesake still fires), the front desk's other rules
+/// still fire, a tuning in someone else's name or without a reason is refused, and each
+/// recorded tuning is audited.
+#[test]
+fn a_stored_tuning_silences_one_rule_for_one_role_only() {
+    use labguard_privacy::{Detector, Tuning, TuningChange};
+    for env in envs("privacy_tune") {
+        let n = env.name;
+        let store = init(&env);
+        let s = seed(&store);
+        // A technologist who shares the same surname opens the same namesake's record.
+        let tech = staff(&store, "tech", Role::LabTechnologist);
+        store
+            .set_staff_privacy_profile(
+                &s.officer,
+                &StaffPrivacyProfile {
+                    staff_id: id_of(&tech),
+                    surname: Some("Lindqvist".into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        let namesake = store.find_patient_by_mrn(&op(), "MRN-P2").unwrap().unwrap();
+        store.get_patient(&tech, namesake.id).unwrap();
+
+        let now = Utc::now();
+        let tuning = |by: &Actor, why: &str| {
+            Tuning::new(
+                Role::FrontDesk,
+                TuningChange::Disable(Detector::SameSurname),
+                id_of(by),
+                why,
+                now,
+                vec![],
+            )
+        };
+        assert!(
+            tuning(&s.officer, "  ").is_err(),
+            "{n}: a tuning needs a reason"
+        );
+        let forged = tuning(&s.snoop, "my own rule").unwrap();
+        assert!(matches!(
+            store.privacy_tune(&s.snoop, &forged),
+            Err(StoreError::Denied(_))
+        ));
+        assert!(
+            matches!(
+                store.privacy_tune(&s.officer, &forged),
+                Err(StoreError::Denied(_))
+            ),
+            "{n}: filed in someone else's name"
+        );
+        let t = tuning(
+            &s.officer,
+            "front desk registers relatives by surname at the counter",
+        )
+        .unwrap();
+        assert_eq!(store.privacy_tune(&s.officer, &t).unwrap(), 1, "{n}");
+        assert_eq!(store.privacy_tunings(&s.officer).unwrap(), vec![t], "{n}");
+
+        store
+            .privacy_scan(&s.officer, Utc::now() + TimeDelta::days(2))
+            .unwrap();
+        let cases = store.privacy_cases(&s.officer, false).unwrap();
+        let of = |who: &Actor| -> Vec<&str> {
+            let mut v: Vec<&str> = cases
+                .iter()
+                .filter(|c| c.staff == id_of(who))
+                .flat_map(|c| c.alerts.iter().map(|a| a.detector.code()))
+                .collect();
+            v.sort_unstable();
+            v
+        };
+        let front = of(&s.snoop);
+        assert!(
+            !front.contains(&"same-surname"),
+            "{n}: tuned rule fired: {front:?}"
+        );
+        assert!(
+            front.contains(&"same-address") && front.contains(&"co-worker"),
+            "{n}: untuned rules silenced: {front:?}"
+        );
+        assert!(
+            of(&tech).contains(&"same-surname"),
+            "{n}: other role silenced: {:?}",
+            of(&tech)
+        );
+
+        let log = store.audit_entries(&s.officer, 0, 100_000).unwrap();
+        let tunes: Vec<_> = log
+            .iter()
+            .filter(|(_, e)| e.action == "privacy.tune")
+            .map(|(_, e)| e.outcome)
+            .collect();
+        assert!(
+            tunes.contains(&AuditOutcome::Success) && tunes.contains(&AuditOutcome::Denied),
+            "{n}: {tunes:?}"
+        );
     }
 }

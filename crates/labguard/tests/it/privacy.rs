@@ -71,3 +71,157 @@ fn privacy_commands_scan_import_and_report() {
     assert!(err.contains("--restricted"), "{err}");
     fails(&["privacy", "case", "show", "--data-dir", dd, "7"]);
 }
+
+/// `patients access-report` (the name for `privacy access-report`) in JSON, HTML
+/// and PDF, and `privacy tune add|list` as the re-authenticated officer: refused without the
+/// code, recorded with it, then listed.
+#[test]
+fn patients_access_report_formats_and_tunings_from_the_console() {
+    use labguard_testkit::https::totp_now_uri as totp_now;
+    let t = tempfile::tempdir().unwrap();
+    let dd = t.path().join("lab");
+    let dd = d(&dd);
+    ok(&["init", "--data-dir", dd, "--admin", "none"]);
+    ok(&[
+        "patients",
+        "add",
+        "--data-dir",
+        dd,
+        "--mrn",
+        "MRN-77",
+        "--family",
+        "Quill",
+        "--given",
+        "Ottoline",
+        "--birth-date",
+        "1970-01-02",
+    ]);
+    ok(&["patients", "show", "--data-dir", dd, "--mrn", "MRN-77"]);
+    let report = json(&[
+        "patients",
+        "access-report",
+        "--data-dir",
+        dd,
+        "--mrn",
+        "MRN-77",
+        "--format",
+        "json",
+    ]);
+    // The operator's own reads are not staff accesses: no rows, but a report.
+    assert!(report["rows"].is_array(), "{report}");
+    let html = ok(&[
+        "patients",
+        "access-report",
+        "--data-dir",
+        dd,
+        "--mrn",
+        "MRN-77",
+        "--format",
+        "html",
+    ]);
+    assert!(
+        html.contains("Patient access report") && !html.contains("<script"),
+        "{html}"
+    );
+    let pdf = run(&[
+        "patients",
+        "access-report",
+        "--data-dir",
+        dd,
+        "--mrn",
+        "MRN-77",
+        "--format",
+        "pdf",
+    ]);
+    assert!(pdf.status.success() && pdf.stdout.starts_with(b"%PDF-"));
+    fails(&[
+        "patients",
+        "access-report",
+        "--data-dir",
+        dd,
+        "--mrn",
+        "MRN-NONE",
+    ]);
+
+    let so: serde_json::Value = serde_json::from_str(&ok(&[
+        "users",
+        "add",
+        "--data-dir",
+        dd,
+        "--username",
+        "sam",
+        "--role",
+        "security-officer",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    let pw = so["password"].as_str().unwrap();
+    let uri = so["otpauth_uri"].as_str().unwrap();
+    let tune = |code: Option<&str>| {
+        let mut c = bin();
+        c.args([
+            "privacy",
+            "tune",
+            "add",
+            "--data-dir",
+            dd,
+            "--role",
+            "front-desk",
+            "--detector",
+            "same-surname",
+            "--disable",
+            "--why",
+            "relatives registered together",
+            "--as",
+            "sam",
+        ])
+        .env("LABGUARD_OFFICER_PASSWORD", pw);
+        if let Some(code) = code {
+            c.args(["--totp", code]);
+        }
+        c.output().unwrap()
+    };
+    assert!(!tune(None).status.success(), "tuned without the code");
+    let o = tune(Some(&totp_now(uri)));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let list = json(&[
+        "privacy",
+        "tune",
+        "list",
+        "--data-dir",
+        dd,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(list[0]["role"], "front-desk", "{list}");
+    assert_eq!(list[0]["why"], "relatives registered together");
+    let err = fails(&[
+        "privacy",
+        "tune",
+        "add",
+        "--data-dir",
+        dd,
+        "--role",
+        "front-desk",
+        "--detector",
+        "co-worker",
+        "--value",
+        "3",
+        "--why",
+        "x",
+        "--as",
+        "sam",
+    ]);
+    assert!(err.contains("no setting"), "{err}");
+    let props = json(&[
+        "privacy",
+        "tune",
+        "propose",
+        "--data-dir",
+        dd,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(props.as_array().map(Vec::len), Some(0));
+}
