@@ -12,9 +12,11 @@ command -v cargo-deb >/dev/null || cargo install --locked cargo-deb --version 3.
 echo "==> cargo deb (dev profile: the binary the tests already built)"
 cargo deb -p labguard --no-build --profile dev --fast --output "$TARGET/debian/" 2>&1 | grep -v "dev profile\|debug symbols\|^ *To enable" || true
 deb=$(ls -t "$TARGET"/debian/labguard_*.deb | head -1)
-dpkg-deb --contents "$deb" | grep -q './usr/bin/labguard'
-dpkg-deb --contents "$deb" | grep -q './etc/labguard/labguard.toml'
-dpkg-deb --contents "$deb" | grep -q 'labguard.service'
+# Listed once into a variable: `dpkg-deb | grep -q` would kill dpkg-deb with SIGPIPE.
+contents=$(dpkg-deb --contents "$deb")
+for want in './usr/bin/labguard' './etc/labguard/labguard.toml' 'labguard.service'; do
+  grep -qF -- "$want" <<<"$contents" || { echo "package lacks $want"; exit 1; }
+done
 
 if command -v systemd-analyze >/dev/null; then
   echo "==> systemd-analyze verify"
