@@ -27,7 +27,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 
 use crate::handler::Peer;
-use crate::listen::{log, peer_ip, refuse, still_enrolled, Shared};
+use crate::listen::{peer_ip, refuse, still_enrolled, Door, Shared};
 use crate::plausibility;
 
 /// A transmission refused before the store: the enrollment concerned (if known) and the
@@ -187,17 +187,15 @@ impl Link {
                 }
                 Event::EndOfTransmission | Event::Aborted(Abort::EotBeforeDecision) => {
                     if !self.text.is_empty() {
-                        let addr = peer_ip(&self.peer);
-                        log(format_args!(
-                            "{addr}: ASTM transmission ended before its L record; nothing filed"
-                        ));
+                        tracing::info!(
+                            "ASTM transmission ended before its L record; nothing filed"
+                        );
                     }
                     self.text.clear();
                     self.started = None;
                 }
                 Event::Aborted(why) => {
-                    let addr = peer_ip(&self.peer);
-                    log(format_args!("{addr}: ASTM transfer aborted: {why}"));
+                    tracing::info!(reason = %why, "ASTM transfer aborted");
                     return Err("transfer aborted");
                 }
                 Event::Delivered | Event::Contention { .. } => {}
@@ -227,6 +225,7 @@ impl Link {
             Ok(i) => i,
             Err(refused) => {
                 let (device, why) = *refused;
+                sh.metrics.message(Door::Astm, "refused");
                 refuse(sh, addr, device.as_ref(), why);
                 // NAK, and no second try on this connection.
                 return self.refuse_and_close();
@@ -239,23 +238,25 @@ impl Link {
             .cloned();
         match sh.writer.submit(inbound).await {
             Ok(Ok(_)) => {
+                sh.metrics.message(Door::Astm, "filed");
+                tracing::debug!("transmission filed");
                 self.text.clear();
                 Ok((self.rx.accept(self.now()), false))
             }
             Ok(Err(f)) if f.denied => {
+                sh.metrics.message(Door::Astm, "refused");
                 refuse(sh, addr, device.as_ref(), "device-revoked");
                 self.refuse_and_close()
             }
             Ok(Err(f)) => {
-                log(format_args!(
-                    "{addr}: storing an ASTM transmission failed, answered NAK: {}",
-                    f.why
-                ));
+                sh.metrics.message(Door::Astm, "store-failed");
+                tracing::error!(reason = %f.why, "storing an ASTM transmission failed, answered NAK");
                 self.text.truncate(before);
                 Ok((self.rx.refuse(self.now()), false))
             }
             Err(e) => {
-                log(format_args!("{addr}: {e}, answered NAK"));
+                sh.metrics.message(Door::Astm, "store-failed");
+                tracing::error!(reason = %e, "storing an ASTM transmission failed, answered NAK");
                 self.text.truncate(before);
                 Ok((self.rx.refuse(self.now()), false))
             }
@@ -296,7 +297,6 @@ pub(crate) async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
     candidates: Vec<Enrollment>,
     sh: Arc<Shared>,
 ) {
-    let addr = peer_ip(&peer);
     let limits = Limits {
         max_message: sh.max,
         ..Limits::default()
@@ -321,16 +321,16 @@ pub(crate) async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
                     let now = link.now();
                     let events = link.rx.poll(now);
                     if let Some(Event::Aborted(a)) = events.first() {
-                        log(format_args!("{addr}: ASTM transfer aborted: {a}"));
+                        tracing::info!(reason = %a, "ASTM transfer aborted");
                         break "link timer expired";
                     }
                 }
                 Err(_) => break what,
                 Ok(Ok(0)) => {
                     if link.started.is_some() && !link.text.is_empty() {
-                        log(format_args!(
-                            "{addr}: connection closed in the middle of an ASTM transmission; nothing filed"
-                        ));
+                        tracing::info!(
+                            "connection closed in the middle of an ASTM transmission; nothing filed"
+                        );
                     }
                     return;
                 }
@@ -357,6 +357,6 @@ pub(crate) async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
             _ = shutdown.changed() => return,
         }
     };
-    log(format_args!("{addr}: closing: {why}"));
+    tracing::info!(reason = why, "closing");
     let _ = s.shutdown().await;
 }

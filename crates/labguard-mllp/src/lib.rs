@@ -28,6 +28,7 @@ pub mod exposure;
 pub mod fhir;
 pub mod handler;
 mod listen;
+pub mod metrics;
 pub mod plausibility;
 pub mod refusals;
 pub mod registry;

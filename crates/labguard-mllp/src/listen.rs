@@ -25,9 +25,22 @@ use crate::verifier::EnrolledClientVerifier;
 use crate::writer::Writer;
 use crate::MllpError;
 
-/// Why a connection ended, for the log (never message content).
-pub(crate) fn log(event: std::fmt::Arguments<'_>) {
-    eprintln!("labguard-mllp: {event}");
+/// One connection's span: every event it causes carries the conversation id, protocol
+/// and peer address (and, once known, the device), never anything a message carried.
+fn conversation(door: Door, addr: std::net::SocketAddr) -> tracing::Span {
+    let mut id = [0u8; 8];
+    let id = match getrandom::fill(&mut id) {
+        Ok(()) => hex::encode(id),
+        Err(_) => "-".into(),
+    };
+    tracing::info_span!(
+        target: "labguard::instrument",
+        "conversation",
+        id = %id,
+        protocol = door.name(),
+        peer = %addr,
+        device = tracing::field::Empty,
+    )
 }
 
 /// Which protocol a listener speaks.
@@ -38,6 +51,14 @@ pub(crate) enum Door {
 }
 
 impl Door {
+    /// The `protocol` label in logs and metrics.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Door::Mllp => "hl7",
+            Door::Astm => "astm",
+        }
+    }
+
     pub(crate) fn protocol(self) -> Protocol {
         match self {
             Door::Mllp => Protocol::Hl7,
@@ -64,6 +85,7 @@ pub(crate) struct Shared {
     pub astm_timeouts: labguard_astm::Timeouts,
     pub admission: Admission,
     pub refusals: Mutex<Refusals>,
+    pub metrics: crate::metrics::ListenerMetrics,
 }
 
 pub(crate) fn tls_config(
@@ -94,9 +116,10 @@ pub(crate) async fn refresh_loop(sh: Arc<Shared>, generation: watch::Sender<u64>
         tick.tick().await;
         let store = sh.store.clone();
         let Ok(Ok(all)) = tokio::task::spawn_blocking(move || store.instruments()).await else {
-            log(format_args!(
+            tracing::warn!(
+                target: "labguard::instrument",
                 "could not re-read enrollments; keeping the last ones"
-            ));
+            );
             continue;
         };
         let next = Registry::new(all);
@@ -124,21 +147,25 @@ pub(crate) fn write_refusal(store: &Store, k: &refusals::Key, count: u64) {
         .refuse_deliveries(&actor, k.device, k.why, count)
         .is_err()
     {
-        log(format_args!(
-            "{}: could not record a refused delivery",
-            k.addr
-        ));
+        tracing::error!(target: "labguard::instrument", peer = %k.addr, "could not record a refused delivery");
     }
+}
+
+fn log_refusal(k: &refusals::Key, count: u64) {
+    tracing::warn!(
+        target: "labguard::instrument",
+        peer = %k.addr,
+        reason = k.why,
+        count,
+        "delivery refused"
+    );
 }
 
 /// Counts a refusal; writes its entry (off the async threads) when one is due.
 pub(crate) fn refused(sh: &Shared, key: refusals::Key) {
     let due = lock(&sh.refusals).note(key, Instant::now());
     if let Some((k, n)) = due {
-        log(format_args!(
-            "{}: delivery refused: {} (x{n})",
-            k.addr, k.why
-        ));
+        log_refusal(&k, n);
         let store = sh.store.clone();
         tokio::task::spawn_blocking(move || write_refusal(&store, &k, n));
     }
@@ -176,10 +203,7 @@ pub(crate) async fn refusal_loop(sh: Arc<Shared>) {
         let store = sh.store.clone();
         let _ = tokio::task::spawn_blocking(move || {
             for (k, n) in due {
-                log(format_args!(
-                    "{}: delivery refused: {} (x{n})",
-                    k.addr, k.why
-                ));
+                log_refusal(&k, n);
                 write_refusal(&store, &k, n);
             }
         })
@@ -220,23 +244,28 @@ pub(crate) async fn accept_tls(l: TcpListener, acceptor: TlsAcceptor, sh: Arc<Sh
         // Past a cap: closed before the handshake, unread.
         let Ok(permit) = sh.admission.try_admit(addr.ip()) else {
             drop(sock);
+            sh.metrics.connection(door, "over-capacity");
             continue;
         };
         let _ = sock.set_nodelay(true);
         let (acceptor, sh) = (acceptor.clone(), sh.clone());
-        tokio::spawn(async move {
+        let span = conversation(door, addr);
+        let task = async move {
             let _permit = permit;
+            let _open = sh.metrics.opened(door);
             let hs =
                 tokio::time::timeout(sh.idle.min(Duration::from_secs(30)), acceptor.accept(sock))
                     .await;
             let stream = match hs {
                 Ok(Ok(s)) => s,
                 Ok(Err(e)) => {
-                    log(format_args!("{addr}: TLS handshake refused: {e}"));
+                    sh.metrics.connection(door, "tls-refused");
+                    tracing::info!(reason = %e, "TLS handshake refused");
                     return;
                 }
                 Err(_) => {
-                    log(format_args!("{addr}: TLS handshake timed out"));
+                    sh.metrics.connection(door, "tls-timeout");
+                    tracing::info!("TLS handshake timed out");
                     return;
                 }
             };
@@ -247,7 +276,8 @@ pub(crate) async fn accept_tls(l: TcpListener, acceptor: TlsAcceptor, sh: Arc<Sh
                 .and_then(|c| c.first())
                 .map(|c| fingerprint(c.as_ref()));
             let Some(fp) = fp else {
-                log(format_args!("{addr}: no client certificate"));
+                sh.metrics.connection(door, "tls-refused");
+                tracing::info!("no client certificate");
                 return;
             };
             let device = sh
@@ -255,6 +285,10 @@ pub(crate) async fn accept_tls(l: TcpListener, acceptor: TlsAcceptor, sh: Arc<Sh
                 .read()
                 .ok()
                 .and_then(|r| r.by_fingerprint(&fp).cloned());
+            if let Some(d) = &device {
+                tracing::Span::current().record("device", d.name.as_str());
+            }
+            sh.metrics.connection(door, "accepted");
             let peer = Peer::Tls {
                 addr: addr.ip(),
                 fingerprint: fp,
@@ -272,7 +306,8 @@ pub(crate) async fn accept_tls(l: TcpListener, acceptor: TlsAcceptor, sh: Arc<Sh
                     }
                 },
             }
-        });
+        };
+        tokio::spawn(tracing::Instrument::instrument(task, span));
     }
 }
 
@@ -303,6 +338,7 @@ pub(crate) async fn accept_tcp(l: TcpListener, sh: Arc<Shared>, door: Door) {
         };
         if !admitted {
             drop(sock);
+            sh.metrics.connection(door, "not-allowed");
             let why = if listed.is_empty() {
                 "source-not-allowed"
             } else {
@@ -313,17 +349,25 @@ pub(crate) async fn accept_tcp(l: TcpListener, sh: Arc<Shared>, door: Door) {
         }
         let Ok(permit) = sh.admission.try_admit(ip) else {
             drop(sock);
+            sh.metrics.connection(door, "over-capacity");
             continue;
         };
         let _ = sock.set_nodelay(true);
         let sh = sh.clone();
-        tokio::spawn(async move {
+        sh.metrics.connection(door, "accepted");
+        let span = conversation(door, addr);
+        if let [only] = listed.as_slice() {
+            span.record("device", only.name.as_str());
+        }
+        let task = async move {
             let _permit = permit;
+            let _open = sh.metrics.opened(door);
             let peer = Peer::Tcp { addr: ip };
             match door {
                 Door::Mllp => crate::server::connection::<TcpStream>(sock, peer, sh).await,
                 Door::Astm => crate::astm::connection::<TcpStream>(sock, peer, mine, sh).await,
             }
-        });
+        };
+        tokio::spawn(tracing::Instrument::instrument(task, span));
     }
 }

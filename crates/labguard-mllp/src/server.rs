@@ -25,9 +25,10 @@ use tokio_rustls::TlsAcceptor;
 use crate::ca::DeviceCa;
 use crate::handler::{handle, Decision, Peer};
 use crate::listen::{
-    self, accept_tcp, accept_tls, lock, log, peer_ip, refuse, still_enrolled, write_refusal, Door,
+    self, accept_tcp, accept_tls, lock, peer_ip, refuse, still_enrolled, write_refusal, Door,
     Shared,
 };
+pub use crate::metrics::ListenerMetrics;
 use crate::refusals::{self, Refusals};
 use crate::registry::Registry;
 use crate::writer::Writer;
@@ -81,6 +82,8 @@ pub struct Config {
     pub refresh: Duration,
     /// Most messages filed in one transaction.
     pub max_batch: usize,
+    /// Counters the server's `/metrics` shows (register them there).
+    pub metrics: ListenerMetrics,
 }
 
 impl Config {
@@ -102,6 +105,7 @@ impl Config {
             refusal_interval: refusals::DEFAULT_INTERVAL,
             refresh: Duration::from_secs(1),
             max_batch: 512,
+            metrics: ListenerMetrics::default(),
         }
     }
 }
@@ -177,6 +181,7 @@ impl Server {
                 astm_timeouts: cfg.astm_timeouts,
                 admission: Admission::new(cfg.max_connections, cfg.max_connections_per_source),
                 refusals: Mutex::new(Refusals::new(cfg.refusal_interval)),
+                metrics: cfg.metrics,
             }),
             acceptor,
             listeners,
@@ -261,21 +266,23 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), MllpError> {
     let server = Server::bind(store, cfg).await?;
-    if let Some(a) = server.tls_addr() {
-        log(format_args!("mutual-TLS MLLP listening on {a}"));
-    }
-    if let Some(a) = server.tcp_addr() {
-        log(format_args!(
-            "legacy plain-TCP MLLP listening on {a} (weaker control: allow-listed addresses only)"
-        ));
-    }
-    if let Some(a) = server.astm_tls_addr() {
-        log(format_args!("mutual-TLS ASTM listening on {a}"));
-    }
-    if let Some(a) = server.astm_tcp_addr() {
-        log(format_args!(
-            "legacy plain-TCP ASTM listening on {a} (weaker control: allow-listed addresses only)"
-        ));
+    for (door, tls, addr) in [
+        (Door::Mllp, true, server.tls_addr()),
+        (Door::Mllp, false, server.tcp_addr()),
+        (Door::Astm, true, server.astm_tls_addr()),
+        (Door::Astm, false, server.astm_tcp_addr()),
+    ] {
+        let Some(addr) = addr else { continue };
+        if tls {
+            tracing::info!(protocol = door.name(), %addr, transport = "mutual-tls", "listening");
+        } else {
+            tracing::warn!(
+                protocol = door.name(),
+                %addr,
+                transport = "plain-tcp",
+                "listening (weaker control: allow-listed addresses only)"
+            );
+        }
     }
     server.run(shutdown).await
 }
@@ -285,7 +292,6 @@ pub(crate) async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
     peer: Peer,
     sh: Arc<Shared>,
 ) {
-    let addr = peer_ip(&peer);
     let mut dec = MllpDecoder::with_max_message_size(sh.max).allow_newlines_between_frames(true);
     let mut buf = vec![0u8; 64 * 1024];
     let mut generation = sh.generation.clone();
@@ -299,7 +305,7 @@ pub(crate) async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
             let raw = match f {
                 Ok(raw) => raw,
                 Err(e) => {
-                    log(format_args!("{addr}: closing: malformed MLLP framing: {e}"));
+                    tracing::info!(reason = %e, "closing: malformed MLLP framing");
                     return;
                 }
             };
@@ -332,12 +338,12 @@ pub(crate) async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
         tokio::select! {
             r = tokio::time::timeout_at(until, s.read(&mut buf)) => match r {
                 Err(_) => {
-                    log(format_args!("{addr}: closing: {what}"));
+                    tracing::info!(reason = what, "closing");
                     return;
                 }
                 Ok(Ok(0)) => {
                     if dec.in_frame() {
-                        log(format_args!("{addr}: connection closed in the middle of a message"));
+                        tracing::info!("connection closed in the middle of a message");
                     }
                     return;
                 }
@@ -346,7 +352,7 @@ pub(crate) async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
             },
             _ = generation.changed() => {
                 if !still_enrolled(&sh, &peer) {
-                    log(format_args!("{addr}: closing: device certificate revoked"));
+                    tracing::info!(reason = "device certificate revoked", "closing");
                     return;
                 }
             }
@@ -366,8 +372,11 @@ async fn answer(raw: &[u8], peer: &Peer, sh: &Shared) -> (Vec<Vec<u8>>, bool) {
     let acks = match decision {
         Decision::Reply { ack, audit } => {
             let Some((device, why)) = audit else {
+                sh.metrics.message(Door::Mllp, "rejected");
+                tracing::debug!("message rejected (AR/AE answered)");
                 return (ack, false);
             };
+            sh.metrics.message(Door::Mllp, "refused");
             refuse(sh, peer_ip(peer), device.as_ref(), why);
             return (ack, true);
         }
@@ -377,24 +386,24 @@ async fn answer(raw: &[u8], peer: &Peer, sh: &Shared) -> (Vec<Vec<u8>>, bool) {
             error,
             reject,
         } => match sh.writer.submit(inbound).await {
-            Ok(Ok(_)) => accept,
+            Ok(Ok(_)) => {
+                sh.metrics.message(Door::Mllp, "filed");
+                tracing::debug!("message filed");
+                accept
+            }
             Ok(Err(f)) if f.denied => {
-                log(format_args!(
-                    "{}: message refused: device-revoked",
-                    peer_ip(peer)
-                ));
+                sh.metrics.message(Door::Mllp, "refused");
+                tracing::info!(reason = "device-revoked", "message refused");
                 return (reject, true);
             }
             Ok(Err(f)) => {
-                log(format_args!(
-                    "{}: storing failed, answered AE: {}",
-                    peer_ip(peer),
-                    f.why
-                ));
+                sh.metrics.message(Door::Mllp, "store-failed");
+                tracing::error!(reason = %f.why, "storing failed, answered AE");
                 error
             }
             Err(e) => {
-                log(format_args!("{}: {e}, answered AE", peer_ip(peer)));
+                sh.metrics.message(Door::Mllp, "store-failed");
+                tracing::error!(reason = %e, "storing failed, answered AE");
                 error
             }
         },

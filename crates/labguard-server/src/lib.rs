@@ -96,12 +96,8 @@ async fn request_log(State(st): State<AppState>, req: Request, next: Next) -> Re
     }
     let _entered = span.enter();
     let status = resp.status().as_u16();
-    state::Metrics::inc(&st.metrics.requests);
-    if (400..500).contains(&status) {
-        state::Metrics::inc(&st.metrics.responses_4xx);
-    } else if status >= 500 {
-        state::Metrics::inc(&st.metrics.responses_5xx);
-    }
+    st.metrics
+        .request(&method, &route, status, start.elapsed().as_secs_f64());
     log::request(&method, &route, status, start.elapsed().as_micros());
     resp
 }

@@ -4,7 +4,6 @@
 
 use std::io::Read;
 use std::path::Path;
-use std::sync::atomic::Ordering;
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
@@ -120,18 +119,15 @@ pub async fn metrics(State(st): State<AppState>, headers: HeaderMap) -> Response
         )
             .into_response();
     }
-    let m = &st.metrics;
-    let body = format!(
-        "# TYPE labguard_http_requests_total counter\nlabguard_http_requests_total {}\n\
-         # TYPE labguard_http_responses_4xx_total counter\nlabguard_http_responses_4xx_total {}\n\
-         # TYPE labguard_http_responses_5xx_total counter\nlabguard_http_responses_5xx_total {}\n\
-         # TYPE labguard_sign_ins_total counter\nlabguard_sign_ins_total {}\n\
-         # TYPE labguard_sign_in_failures_total counter\nlabguard_sign_in_failures_total {}\n",
-        m.requests.load(Ordering::Relaxed),
-        m.responses_4xx.load(Ordering::Relaxed),
-        m.responses_5xx.load(Ordering::Relaxed),
-        m.sign_ins.load(Ordering::Relaxed),
-        m.sign_in_failures.load(Ordering::Relaxed),
-    );
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+    match st.metrics.encode() {
+        Ok(body) => (
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            body,
+        )
+            .into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
 }

@@ -1,12 +1,16 @@
 //! Shared server state and the wrappers that run the (synchronous) store off the async
 //! executor.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use labguard_identity::{CsrfKey, HashParams, SessionPolicy, ThrottlePolicy};
 use labguard_store::{SharedSecret, Store};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
 
 use crate::error::{ApiError, ApiResult};
 
@@ -41,19 +45,113 @@ impl Default for Settings {
     }
 }
 
-/// Counters for `/metrics`. Only counts: no identifiers, no patient data.
-#[derive(Debug, Default)]
+/// What `/metrics` shows, in a prometheus-client registry. Only counts and durations,
+/// labelled by fixed vocabularies (method, status class, route template): no identifiers,
+/// no patient data.
 pub struct Metrics {
-    pub requests: AtomicU64,
-    pub responses_4xx: AtomicU64,
-    pub responses_5xx: AtomicU64,
-    pub sign_in_failures: AtomicU64,
-    pub sign_ins: AtomicU64,
+    pub requests: Family<RequestLabels, Counter>,
+    pub durations: Family<RouteLabel, Histogram, fn() -> Histogram>,
+    pub sign_in_failures: Counter,
+    pub sign_ins: Counter,
+    registry: Mutex<Registry>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub method: String,
+    /// "2xx" .. "5xx": the class, so the label set stays small.
+    pub status: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabel {
+    /// The route template (`/api/v1/patients/{id}`), never the request path.
+    pub route: String,
+}
+
+fn duration_histogram() -> Histogram {
+    // 0.5 ms to ~4 s.
+    Histogram::new(exponential_buckets(0.0005, 2.0, 14))
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        let m = Metrics {
+            requests: Family::default(),
+            durations: Family::new_with_constructor(duration_histogram),
+            sign_in_failures: Counter::default(),
+            sign_ins: Counter::default(),
+            registry: Mutex::new(Registry::default()),
+        };
+        m.register(|r| {
+            r.register(
+                "labguard_http_requests",
+                "HTTP requests answered, by method and status class",
+                m.requests.clone(),
+            );
+            r.register(
+                "labguard_http_request_duration_seconds",
+                "Time to answer an HTTP request, by route template",
+                m.durations.clone(),
+            );
+            r.register(
+                "labguard_sign_ins",
+                "Completed sign-ins",
+                m.sign_ins.clone(),
+            );
+            r.register(
+                "labguard_sign_in_failures",
+                "Failed sign-in and second-factor attempts",
+                m.sign_in_failures.clone(),
+            );
+        });
+        m
+    }
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics(..)")
+    }
 }
 
 impl Metrics {
-    pub fn inc(c: &AtomicU64) {
-        c.fetch_add(1, Ordering::Relaxed);
+    pub fn inc(c: &Counter) {
+        c.inc();
+    }
+
+    /// Adds metrics another part of the process owns (the instrument listeners').
+    pub fn register(&self, f: impl FnOnce(&mut Registry)) {
+        f(&mut self.registry.lock().unwrap_or_else(PoisonError::into_inner));
+    }
+
+    /// Counts one answered request.
+    pub fn request(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let class = match status {
+            ..=299 => "2xx",
+            300..=399 => "3xx",
+            400..=499 => "4xx",
+            _ => "5xx",
+        };
+        self.requests
+            .get_or_create(&RequestLabels {
+                method: method.to_string(),
+                status: class,
+            })
+            .inc();
+        self.durations
+            .get_or_create(&RouteLabel {
+                route: route.to_string(),
+            })
+            .observe(seconds);
+    }
+
+    /// The OpenMetrics text exposition.
+    pub fn encode(&self) -> Result<String, std::fmt::Error> {
+        let mut out = String::new();
+        let reg = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
+        prometheus_client::encoding::text::encode(&mut out, &reg)?;
+        Ok(out)
     }
 }
 

@@ -30,7 +30,7 @@ pub mod server;
 pub use data::{backends, data_dirs, drop_pg_schema, pg_url, raw, schema_name, skip_pg};
 pub use data::{TestData, PG_DEFAULT};
 pub use files::{age_key, all_bytes, contains, d};
-pub use process::{free_port, labguard_command, spawn_serve, KillOnDrop};
+pub use process::{free_port, labguard_command, spawn_serve, spawn_serve_logging, KillOnDrop};
 
 /// A multi-threaded runtime with two workers (the machine's cores), for sync tests that
 /// drive async code with `block_on`.

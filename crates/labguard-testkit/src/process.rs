@@ -39,10 +39,25 @@ pub fn labguard_command(exe: &str) -> Command {
 /// Spawns `serve` (a `labguard serve … --listen 127.0.0.1:{port}` command), waits for its
 /// "serving https://" line and for `/health` to answer 200 (curl, bounded tries), and
 /// returns it with its base URL.
-pub fn spawn_serve(mut serve: Command, port: u16) -> (KillOnDrop, String) {
+pub fn spawn_serve(serve: Command, port: u16) -> (KillOnDrop, String) {
+    spawn_serve_to(serve, port, Stdio::null())
+}
+
+/// [`spawn_serve`] with the server's log (its stderr) written to `log`, for tests that
+/// read what it logged.
+pub fn spawn_serve_logging(
+    serve: Command,
+    port: u16,
+    log: &std::path::Path,
+) -> (KillOnDrop, String) {
+    let f = std::fs::File::create(log).expect("create the server log file");
+    spawn_serve_to(serve, port, Stdio::from(f))
+}
+
+fn spawn_serve_to(mut serve: Command, port: u16, stderr: Stdio) -> (KillOnDrop, String) {
     let child = serve
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .expect("spawn labguard serve");
     let mut server = KillOnDrop(child);

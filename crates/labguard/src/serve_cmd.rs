@@ -199,7 +199,7 @@ pub fn serve(g: &Global, store: Arc<Store>, args: &ServeArgs, ready: Option<Read
     labguard_app::compliance::spawn_daily(
         Arc::clone(&store),
         labguard_app::compliance::WAKE_EVERY,
-        |e| eprintln!("compliance collection failed: {e}"),
+        |e| tracing::error!(error = %e, "compliance collection failed"),
     );
     // Every audit entry and alert to the lab's SIEM, when configured (one node forwards).
     let siem = crate::siem_cmd::start(&store, &args.siem)?;
@@ -216,6 +216,8 @@ pub fn serve(g: &Global, store: Arc<Store>, args: &ServeArgs, ready: Option<Read
     mllp.astm_tcp_listen = crate::mllp_cmd::addr(&args.astm_legacy_listen)?;
     mllp.transmission_timeout = args.astm_transmission_timeout;
     args.mllp.apply(&mut mllp);
+    // The listeners' counters show on this server's /metrics.
+    state.metrics.register(|r| mllp.metrics.register(r));
     println!(
         "labguard is serving https://{} (certificate {})",
         args.listen, cert_desc

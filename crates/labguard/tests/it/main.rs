@@ -12,6 +12,7 @@ mod compliance;
 mod config_file;
 mod devices;
 mod faults;
+mod logs_phi;
 mod metrics;
 mod mllp;
 mod operator;
