@@ -81,3 +81,30 @@ fn settings_come_from_the_file_and_mistakes_are_refused() {
     ]);
     assert!(err.contains("missing.toml"), "{err}");
 }
+
+/// Every setting the packaged sample file shows, commented out or not, is one `serve`
+/// (or the global flags) accepts: a renamed flag cannot leave the sample behind.
+#[test]
+fn the_packaged_sample_names_only_real_flags() {
+    let sample = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../packaging/labguard.toml"),
+    )
+    .unwrap();
+    let help = format!("{}{}", ok(&["--help"]), ok(&["serve", "--help"]));
+    let mut seen = 0;
+    for line in sample.lines() {
+        let l = line.trim_start_matches('#').trim();
+        let Some((key, value)) = l.split_once(" = ") else {
+            continue;
+        };
+        if key.contains(' ') || value.is_empty() {
+            continue;
+        }
+        seen += 1;
+        assert!(
+            help.contains(&format!("--{key} ")) || help.contains(&format!("--{key}\n")),
+            "packaging/labguard.toml sets {key}, which is no flag"
+        );
+    }
+    assert!(seen >= 15, "only {seen} settings found in the sample");
+}
