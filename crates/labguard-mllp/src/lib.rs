@@ -30,6 +30,7 @@ pub mod handler;
 mod listen;
 pub mod metrics;
 pub mod plausibility;
+pub mod poct;
 pub mod refusals;
 pub mod registry;
 pub mod server;

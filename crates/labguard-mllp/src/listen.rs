@@ -48,6 +48,7 @@ fn conversation(door: Door, addr: std::net::SocketAddr) -> tracing::Span {
 pub(crate) enum Door {
     Mllp,
     Astm,
+    Poct,
 }
 
 impl Door {
@@ -56,6 +57,7 @@ impl Door {
         match self {
             Door::Mllp => "hl7",
             Door::Astm => "astm",
+            Door::Poct => "poct",
         }
     }
 
@@ -63,6 +65,7 @@ impl Door {
         match self {
             Door::Mllp => Protocol::Hl7,
             Door::Astm => Protocol::Astm,
+            Door::Poct => Protocol::Poct,
         }
     }
 }
@@ -82,6 +85,8 @@ pub(crate) struct Shared {
     pub frame: Duration,
     /// ASTM: one transmission, ENQ to EOT.
     pub transmission: Duration,
+    /// POCT: one docking conversation, HEL to END.
+    pub poct_conversation: Duration,
     pub astm_timeouts: labguard_astm::Timeouts,
     pub admission: Admission,
     pub refusals: Mutex<Refusals>,
@@ -296,10 +301,11 @@ pub(crate) async fn accept_tls(l: TcpListener, acceptor: TlsAcceptor, sh: Arc<Sh
             match door {
                 // HL7 checks the protocol per message (the refusal is answered with AR).
                 Door::Mllp => crate::server::connection(stream, peer, sh).await,
-                Door::Astm => match device {
-                    Some(d) if d.protocol == Protocol::Astm => {
-                        crate::astm::connection(stream, peer, vec![d], sh).await
-                    }
+                Door::Astm | Door::Poct => match device {
+                    Some(d) if d.protocol == door.protocol() => match door {
+                        Door::Poct => crate::poct::connection(stream, peer, vec![d], sh).await,
+                        _ => crate::astm::connection(stream, peer, vec![d], sh).await,
+                    },
                     other => {
                         // Another protocol's device: closed before a byte is read.
                         refuse(&sh, addr.ip(), other.as_ref(), "wrong-protocol");
@@ -330,11 +336,11 @@ pub(crate) async fn accept_tcp(l: TcpListener, sh: Arc<Shared>, door: Door) {
             .filter(|e| e.protocol == door.protocol())
             .cloned()
             .collect();
-        // MLLP sorts out the protocol per message (answered with AR); ASTM has no
-        // rejection to answer with, so it refuses at accept.
+        // MLLP sorts out the protocol per message (answered with AR); ASTM and POCT
+        // refuse at accept.
         let admitted = match door {
             Door::Mllp => !listed.is_empty(),
-            Door::Astm => !mine.is_empty(),
+            Door::Astm | Door::Poct => !mine.is_empty(),
         };
         if !admitted {
             drop(sock);
@@ -366,6 +372,7 @@ pub(crate) async fn accept_tcp(l: TcpListener, sh: Arc<Shared>, door: Door) {
             match door {
                 Door::Mllp => crate::server::connection::<TcpStream>(sock, peer, sh).await,
                 Door::Astm => crate::astm::connection::<TcpStream>(sock, peer, mine, sh).await,
+                Door::Poct => crate::poct::connection::<TcpStream>(sock, peer, mine, sh).await,
             }
         };
         tokio::spawn(tracing::Instrument::instrument(task, span));

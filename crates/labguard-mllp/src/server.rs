@@ -58,6 +58,10 @@ pub struct Config {
     pub astm_tls_listen: Option<SocketAddr>,
     /// Legacy plain-TCP ASTM listener; `None` disables it.
     pub astm_tcp_listen: Option<SocketAddr>,
+    /// Mutual-TLS POCT1-A2 listener (meters, docking stations); `None` disables it.
+    pub poct_tls_listen: Option<SocketAddr>,
+    /// Legacy plain-TCP POCT1-A2 listener; `None` disables it.
+    pub poct_tcp_listen: Option<SocketAddr>,
     /// Names and addresses put in the server certificate when it is first issued.
     pub server_names: Vec<String>,
     /// Largest MLLP frame (message), and largest ASTM transmission, in bytes; a longer one
@@ -70,6 +74,8 @@ pub struct Config {
     pub frame_timeout: Duration,
     /// ASTM: from ENQ to EOT; a transmission still open then closes the connection.
     pub transmission_timeout: Duration,
+    /// POCT1-A2: one docking conversation, HEL to END; one still open then is closed.
+    pub poct_conversation_timeout: Duration,
     /// ASTM: the LIS1-A link timers (receiver idle 30 s, frame 15 s).
     pub astm_timeouts: labguard_astm::Timeouts,
     /// Connections held at once over all listeners.
@@ -94,11 +100,14 @@ impl Config {
             tcp_listen: None,
             astm_tls_listen: None,
             astm_tcp_listen: None,
+            poct_tls_listen: None,
+            poct_tcp_listen: None,
             server_names: vec!["localhost".into(), "127.0.0.1".into()],
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
             idle_timeout: Duration::from_secs(300),
             frame_timeout: DEFAULT_FRAME_TIMEOUT,
             transmission_timeout: DEFAULT_TRANSMISSION_TIMEOUT,
+            poct_conversation_timeout: Duration::from_secs(300),
             astm_timeouts: labguard_astm::Timeouts::default(),
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_connections_per_source: DEFAULT_MAX_CONNECTIONS_PER_SOURCE,
@@ -136,7 +145,10 @@ impl Server {
             .await
             .map_err(|e| MllpError::Tls(e.to_string()))??;
         let registry = Arc::new(RwLock::new(Registry::new(all)));
-        let acceptor = if cfg.tls_listen.is_some() || cfg.astm_tls_listen.is_some() {
+        let acceptor = if cfg.tls_listen.is_some()
+            || cfg.astm_tls_listen.is_some()
+            || cfg.poct_tls_listen.is_some()
+        {
             // The keys are unsealed from the store: blocking database calls.
             let (s, dir, names, reg) = (
                 store.clone(),
@@ -160,6 +172,8 @@ impl Server {
             (Door::Mllp, false, cfg.tcp_listen),
             (Door::Astm, true, cfg.astm_tls_listen),
             (Door::Astm, false, cfg.astm_tcp_listen),
+            (Door::Poct, true, cfg.poct_tls_listen),
+            (Door::Poct, false, cfg.poct_tcp_listen),
         ] {
             if let Some(l) = bind_opt(addr).await? {
                 listeners.push((door, tls, l));
@@ -178,6 +192,7 @@ impl Server {
                 idle: cfg.idle_timeout,
                 frame: cfg.frame_timeout,
                 transmission: cfg.transmission_timeout,
+                poct_conversation: cfg.poct_conversation_timeout,
                 astm_timeouts: cfg.astm_timeouts,
                 admission: Admission::new(cfg.max_connections, cfg.max_connections_per_source),
                 refusals: Mutex::new(Refusals::new(cfg.refusal_interval)),
@@ -216,6 +231,16 @@ impl Server {
     /// The ASTM plain-TCP address.
     pub fn astm_tcp_addr(&self) -> Option<SocketAddr> {
         self.addr_of(Door::Astm, false)
+    }
+
+    /// The POCT1-A2 mutual-TLS address.
+    pub fn poct_tls_addr(&self) -> Option<SocketAddr> {
+        self.addr_of(Door::Poct, true)
+    }
+
+    /// The POCT1-A2 plain-TCP address.
+    pub fn poct_tcp_addr(&self) -> Option<SocketAddr> {
+        self.addr_of(Door::Poct, false)
     }
 
     /// Serves until `shutdown` resolves; open connections are then closed.
@@ -271,6 +296,8 @@ pub async fn serve(
         (Door::Mllp, false, server.tcp_addr()),
         (Door::Astm, true, server.astm_tls_addr()),
         (Door::Astm, false, server.astm_tcp_addr()),
+        (Door::Poct, true, server.poct_tls_addr()),
+        (Door::Poct, false, server.poct_tcp_addr()),
     ] {
         let Some(addr) = addr else { continue };
         if tls {

@@ -17,10 +17,13 @@ pub struct Running {
     /// The ASTM listeners (mutual TLS, legacy plain TCP).
     pub astm_tls: SocketAddr,
     pub astm_tcp: SocketAddr,
+    /// The POCT1-A2 listeners (mutual TLS, legacy plain TCP).
+    pub poct_tls: SocketAddr,
+    pub poct_tcp: SocketAddr,
     pub stop: tokio::sync::oneshot::Sender<()>,
 }
 
-/// Binds every listener (MLLP and ASTM, each on mutual TLS and plain TCP) for the data dir
+/// Binds every listener (MLLP, ASTM and POCT1-A2, each on mutual TLS and plain TCP) for the data dir
 /// at `data_path` and runs them on the current runtime until `stop` is sent or dropped.
 pub async fn start(data_path: &Path, store: Arc<Store>) -> Running {
     start_with(data_path, store, |_| {}).await
@@ -38,6 +41,8 @@ pub async fn start_with(
     cfg.tcp_listen = any();
     cfg.astm_tls_listen = any();
     cfg.astm_tcp_listen = any();
+    cfg.poct_tls_listen = any();
+    cfg.poct_tcp_listen = any();
     cfg.refresh = Duration::from_millis(100);
     tune(&mut cfg);
     let server = Server::bind(store, cfg).await.unwrap();
@@ -45,6 +50,10 @@ pub async fn start_with(
     let (astm_tls, astm_tcp) = (
         server.astm_tls_addr().unwrap(),
         server.astm_tcp_addr().unwrap(),
+    );
+    let (poct_tls, poct_tcp) = (
+        server.poct_tls_addr().unwrap(),
+        server.poct_tcp_addr().unwrap(),
     );
     let (stop, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(server.run(async {
@@ -55,6 +64,8 @@ pub async fn start_with(
         tcp,
         astm_tls,
         astm_tcp,
+        poct_tls,
+        poct_tcp,
         stop,
     }
 }

@@ -54,6 +54,17 @@ pub struct ServeArgs {
     /// Close an ASTM connection whose transmission (ENQ to EOT) is not over within this.
     #[arg(long, default_value = "120s", value_parser = parse_std_duration)]
     pub astm_transmission_timeout: std::time::Duration,
+    /// POCT1-A2 over mutual TLS for meters and docking stations enrolled with
+    /// `--protocol poct` (an address, or "off"; off unless given).
+    #[arg(long)]
+    pub poct_listen: Option<String>,
+    /// Plain-TCP POCT1-A2 for legacy docking stations enrolled with an address allow-list
+    /// (a weaker control; "off" unless given).
+    #[arg(long, default_value = "off")]
+    pub poct_legacy_listen: String,
+    /// Close a POCT1-A2 connection whose conversation (HEL to END) is not over within this.
+    #[arg(long, default_value = "300s", value_parser = parse_std_duration)]
+    pub poct_conversation_timeout: std::time::Duration,
     /// Most HTTPS connections held at once; past it new ones are closed unread.
     #[arg(long, default_value_t = 4096)]
     pub max_connections: usize,
@@ -215,6 +226,9 @@ pub fn serve(g: &Global, store: Arc<Store>, args: &ServeArgs, ready: Option<Read
     mllp.astm_tls_listen = crate::mllp_cmd::addr(args.astm_listen.as_deref().unwrap_or("off"))?;
     mllp.astm_tcp_listen = crate::mllp_cmd::addr(&args.astm_legacy_listen)?;
     mllp.transmission_timeout = args.astm_transmission_timeout;
+    mllp.poct_tls_listen = crate::mllp_cmd::addr(args.poct_listen.as_deref().unwrap_or("off"))?;
+    mllp.poct_tcp_listen = crate::mllp_cmd::addr(&args.poct_legacy_listen)?;
+    mllp.poct_conversation_timeout = args.poct_conversation_timeout;
     args.mllp.apply(&mut mllp);
     // The listeners' counters show on this server's /metrics.
     state.metrics.register(|r| mllp.metrics.register(r));
@@ -228,6 +242,8 @@ pub fn serve(g: &Global, store: Arc<Store>, args: &ServeArgs, ready: Option<Read
             || mllp.tcp_listen.is_some()
             || mllp.astm_tls_listen.is_some()
             || mllp.astm_tcp_listen.is_some()
+            || mllp.poct_tls_listen.is_some()
+            || mllp.poct_tcp_listen.is_some()
         {
             let server = labguard_mllp::Server::bind(store_for_mllp, mllp)
                 .await
@@ -243,6 +259,12 @@ pub fn serve(g: &Global, store: Arc<Store>, args: &ServeArgs, ready: Option<Read
             }
             if let Some(a) = server.astm_tcp_addr() {
                 println!("instruments: legacy plain-TCP ASTM on {a} (weaker control)");
+            }
+            if let Some(a) = server.poct_tls_addr() {
+                println!("instruments: POCT1-A2 over mutual TLS on {a}");
+            }
+            if let Some(a) = server.poct_tcp_addr() {
+                println!("instruments: legacy plain-TCP POCT1-A2 on {a} (weaker control)");
             }
             if let Some(r) = &ready {
                 let _ = r.send(Bound {

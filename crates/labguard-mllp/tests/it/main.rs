@@ -7,4 +7,5 @@ mod astm_listener;
 mod exposure;
 mod fhir;
 mod listener;
+mod poct_listener;
 mod sealed_keys;

@@ -1,0 +1,315 @@
+//! The POCT1-A2 listener over real sockets and real TLS, with labguard-poct's simulated
+//! meter on the other end: a docking conversation files patient results (unknown patients
+//! held) and QC, AA only after the commit; a meter resending after a lost AA is filed once;
+//! the doors (certificate bound to the HEL device id, wrong protocol, allow-list) and bad
+//! streams (not XML, oversize, DOCTYPE, silence).
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::common::*;
+use chrono::Utc;
+use labguard_mllp::client::{tls_client_config, TlsClientConfig};
+use labguard_mllp::{enroll, DeviceCa, EnrollRequest, Issued};
+use labguard_poct::{Body, DeviceSim, Hello, Limits, Message, Observations, Splitter};
+use labguard_store::{Enrollment, Protocol, Store};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+fn meter_req(name: &str, legacy: bool) -> EnrollRequest {
+    EnrollRequest {
+        name: name.into(),
+        sending_app: "GM-200".into(),
+        sending_facility: String::new(),
+        analytes: vec![],
+        legacy_allow: legacy.then(|| vec!["127.0.0.1".parse::<IpAddr>().unwrap()]),
+        protocol: Protocol::Poct,
+    }
+}
+
+fn hello(device_id: &str) -> Hello {
+    Hello {
+        device_id: device_id.into(),
+        model_id: Some("GM-200".into()),
+        serial_id: Some("SN1234".into()),
+        sw_version: Some("3.1.4".into()),
+        ..Hello::default()
+    }
+}
+
+fn observations(file: &str) -> Observations {
+    match Message::parse(file.as_bytes(), &Limits::default())
+        .unwrap()
+        .body
+    {
+        Body::Observations(o) => o,
+        other => panic!("not observations: {other:?}"),
+    }
+}
+
+/// The meter's memory: two patients' glucose (MRN0042 known, MRN0077 not) and a QC run.
+fn stored() -> Vec<Observations> {
+    vec![
+        observations(include_str!("../../../labguard-poct/testdata/obs_r01.xml")),
+        observations(include_str!("../../../labguard-poct/testdata/obs_r02.xml")),
+    ]
+}
+
+struct Fixture {
+    store: Arc<Store>,
+    srv: Running,
+    dev: Enrollment,
+    tls: Arc<TlsClientConfig>,
+}
+
+fn fixture(rt: &tokio::runtime::Runtime, env: &Env) -> Fixture {
+    let store = store(env);
+    add_patient(&store, "MRN0042");
+    let (dev, issued) =
+        enroll(&store, &op(), &env.data.path, &meter_req("GM-0001", false)).unwrap();
+    let issued: Issued = issued.unwrap();
+    let srv = rt.block_on(labguard_testkit::mllp::start_with(
+        &env.data.path,
+        store.clone(),
+        |c| c.idle_timeout = Duration::from_secs(2),
+    ));
+    let ca = DeviceCa::open_or_create(&store, &env.data.path).unwrap();
+    let tls = tls_client_config(ca.cert_pem(), Some((&issued.cert_pem, &issued.key_pem))).unwrap();
+    Fixture {
+        store,
+        srv,
+        dev,
+        tls,
+    }
+}
+
+type Tls = tokio_rustls::client::TlsStream<TcpStream>;
+
+async fn tls(addr: std::net::SocketAddr, cfg: Arc<TlsClientConfig>) -> std::io::Result<Tls> {
+    let s = TcpStream::connect(addr).await?;
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    tokio_rustls::TlsConnector::from(cfg).connect(name, s).await
+}
+
+async fn put<S: AsyncWrite + Unpin>(s: &mut S, bytes: &[u8]) -> bool {
+    s.write_all(bytes).await.is_ok() && s.flush().await.is_ok()
+}
+
+/// Plays one docking: the meter's HEL, then its replies to whatever the host sends, until
+/// the host ends it or closes. Returns the messages the host sent, as text.
+async fn dock<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, sim: &mut DeviceSim) -> Vec<String> {
+    let mut heard = Vec::new();
+    if !put(&mut s, sim.start(Utc::now()).as_bytes()).await {
+        return heard;
+    }
+    let mut split = Splitter::new(1 << 20);
+    let mut buf = vec![0u8; 8192];
+    while !sim.ended() {
+        let n = match tokio::time::timeout(Duration::from_secs(20), s.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => n,
+            _ => break,
+        };
+        split.push(&buf[..n]);
+        while let Some(m) = split.next_message() {
+            let m = m.unwrap();
+            heard.push(String::from_utf8_lossy(&m).into_owned());
+            for r in sim.receive(&m, Utc::now()).unwrap_or_default() {
+                if !put(&mut s, r.as_bytes()).await {
+                    return heard;
+                }
+            }
+        }
+    }
+    heard
+}
+
+/// True when the server closes the connection within `secs`.
+async fn closed<S: AsyncRead + Unpin>(s: &mut S, secs: u64) -> bool {
+    let mut b = [0u8; 256];
+    let wait = async {
+        loop {
+            match s.read(&mut b).await {
+                Ok(0) | Err(_) => return true,
+                Ok(_) => {}
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(secs), wait)
+        .await
+        .unwrap_or(false)
+}
+
+fn filed(store: &Store, dev: &Enrollment) -> usize {
+    store.message_control_ids(dev.id).unwrap().len()
+}
+
+fn alerted(store: &Store, why: &str) -> bool {
+    for _ in 0..100 {
+        if store
+            .open_alerts(100)
+            .unwrap()
+            .iter()
+            .any(|a| a.kind == "delivery-refused" && a.detail.starts_with(why))
+        {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+#[test]
+fn a_docking_meter_files_results_and_qc_and_is_acknowledged_after_commit() {
+    let rt = rt();
+    for env in envs("poct_tls") {
+        let f = fixture(&rt, &env);
+        let mut sim = DeviceSim::new(hello("GM-0001"), stored());
+        let s = rt.block_on(tls(f.srv.poct_tls, f.tls.clone())).unwrap();
+        let heard = rt.block_on(dock(s, &mut sim));
+        assert!(
+            sim.ended(),
+            "{}: the host did not end the conversation: {heard:?}",
+            env.name
+        );
+        assert_eq!(sim.accepted(), &[true, true], "{}: {heard:?}", env.name);
+        assert!(sim.refusals.is_empty(), "{}: {:?}", env.name, sim.refusals);
+        assert_eq!(filed(&f.store, &f.dev), 2, "{}", env.name);
+        // MRN0077 is no patient of this lab: held for review, not dropped.
+        let held = f.store.held_results(&op()).unwrap().len();
+        assert!(
+            held >= 1,
+            "{}: the unknown patient's result was not held",
+            env.name
+        );
+        // The fleet view: identity from HEL, undocked after END.
+        let st = f
+            .store
+            .device_statuses()
+            .unwrap()
+            .into_iter()
+            .find(|s| s.device_id == f.dev.id)
+            .unwrap();
+        assert!(st.last_seen_at.is_some(), "{}", env.name);
+        let status = st.status.unwrap();
+        assert_eq!(status["model"], "GM-200", "{}", env.name);
+        assert_eq!(status["docked"], false, "{}", env.name);
+
+        // Docked again with the same results (its AA was lost): filed once.
+        let mut again = DeviceSim::new(hello("GM-0001"), stored());
+        let s = rt.block_on(tls(f.srv.poct_tls, f.tls.clone())).unwrap();
+        rt.block_on(dock(s, &mut again));
+        assert_eq!(again.accepted(), &[true, true], "{}", env.name);
+        assert_eq!(
+            filed(&f.store, &f.dev),
+            2,
+            "{}: a resend was filed twice",
+            env.name
+        );
+        let _ = f.srv.stop.send(());
+    }
+}
+
+#[test]
+fn a_certificate_speaks_only_for_its_own_meter_and_protocol() {
+    let rt = rt();
+    let env = envs("poct_doors").remove(0);
+    let f = fixture(&rt, &env);
+    // GM-0001's certificate, HEL naming another meter: refused, nothing filed.
+    let mut sim = DeviceSim::new(hello("GM-9999"), stored());
+    let s = rt.block_on(tls(f.srv.poct_tls, f.tls.clone())).unwrap();
+    rt.block_on(dock(s, &mut sim));
+    assert_eq!(sim.accepted(), &[false, false]);
+    assert_eq!(filed(&f.store, &f.dev), 0);
+    assert!(alerted(&f.store, "sender-mismatch"));
+    // An HL7 analyzer's certificate at the POCT door: closed before a byte is read.
+    let (_, issued) = enroll(&f.store, &op(), &env.data.path, &tls_req("chem-1")).unwrap();
+    let issued = issued.unwrap();
+    let ca = DeviceCa::open_or_create(&f.store, &env.data.path).unwrap();
+    let chem = tls_client_config(ca.cert_pem(), Some((&issued.cert_pem, &issued.key_pem))).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    rt.block_on(async {
+        let mut s = tls(f.srv.poct_tls, chem).await.unwrap();
+        let _ = put(&mut s, sim.start(Utc::now()).as_bytes()).await;
+        assert!(closed(&mut s, 10).await);
+    });
+    assert!(alerted(&f.store, "wrong-protocol"));
+    // No client certificate: the handshake fails.
+    let anon = tls_client_config(ca.cert_pem(), None).unwrap();
+    let refused = rt.block_on(async {
+        match tls(f.srv.poct_tls, anon).await {
+            Err(_) => true,
+            Ok(mut s) => {
+                let _ = put(&mut s, b"<HEL.R01/>").await;
+                closed(&mut s, 10).await
+            }
+        }
+    });
+    assert!(refused, "a peer without a certificate was served");
+    let _ = f.srv.stop.send(());
+}
+
+#[test]
+fn legacy_docking_stations_are_served_only_from_their_allow_list() {
+    let rt = rt();
+    let env = envs("poct_legacy").remove(0);
+    let f = fixture(&rt, &env);
+    // Not yet listed: closed unread.
+    rt.block_on(async {
+        let mut s = TcpStream::connect(f.srv.poct_tcp).await.unwrap();
+        let _ = put(&mut s, b"<HEL.R01/>").await;
+        assert!(closed(&mut s, 10).await);
+    });
+    assert!(alerted(&f.store, "source-not-allowed"));
+    let (dev, _) = enroll(&f.store, &op(), &env.data.path, &meter_req("dock-3", true)).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut sim = DeviceSim::new(hello("dock-3"), stored());
+    let s = rt.block_on(TcpStream::connect(f.srv.poct_tcp)).unwrap();
+    rt.block_on(dock(s, &mut sim));
+    assert_eq!(sim.accepted(), &[true, true]);
+    assert_eq!(filed(&f.store, &dev), 2);
+    let _ = f.srv.stop.send(());
+}
+
+#[test]
+fn bad_streams_are_answered_or_closed_within_their_limits() {
+    let rt = rt();
+    let env = envs("poct_bad").remove(0);
+    let f = fixture(&rt, &env);
+    rt.block_on(async {
+        // Not XML: closed.
+        let mut s = tls(f.srv.poct_tls, f.tls.clone()).await.unwrap();
+        let _ = put(&mut s, b"GET / HTTP/1.1\r\n\r\n").await;
+        assert!(closed(&mut s, 10).await, "non-XML stream kept open");
+        // A root that never closes, past the size limit: closed.
+        let mut s = tls(f.srv.poct_tls, f.tls.clone()).await.unwrap();
+        let _ = put(&mut s, b"<OBS.R01>").await;
+        let chunk = vec![b'x'; 64 * 1024];
+        for _ in 0..8 {
+            if !put(&mut s, &chunk).await {
+                break;
+            }
+        }
+        assert!(closed(&mut s, 10).await, "an endless message kept open");
+        // A DOCTYPE (entity expansion, XXE): answered AE, nothing expanded or filed.
+        let mut s = tls(f.srv.poct_tls, f.tls.clone()).await.unwrap();
+        let bomb = "<?xml version=\"1.0\"?><!DOCTYPE HEL.R01 [<!ENTITY a \"aaaa\">]>\
+                    <HEL.R01><HDR><HDR.control_id V=\"&a;\"/></HDR></HEL.R01>";
+        let _ = put(&mut s, bomb.as_bytes()).await;
+        let mut buf = vec![0u8; 4096];
+        let n = tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        let reply = String::from_utf8_lossy(&buf[..n]).into_owned();
+        assert!(
+            reply.contains("ACK.R01") && reply.contains("V=\"AE\""),
+            "{reply}"
+        );
+        // Silence: closed by the idle deadline (2 s here).
+        let mut s = tls(f.srv.poct_tls, f.tls.clone()).await.unwrap();
+        assert!(closed(&mut s, 15).await, "a silent meter kept open");
+    });
+    assert_eq!(filed(&f.store, &f.dev), 0);
+    let _ = f.srv.stop.send(());
+}
