@@ -20,7 +20,7 @@ use labguard_poct::{
     map_observations, AnalyteMap, DeviceState, HostConfig, HostConversation, HostEvent,
     Observations, Splitter,
 };
-use labguard_store::{Enrollment, Inbound, QcReading};
+use labguard_store::{Enrollment, Inbound, OperatorStanding, QcReading};
 use serde_json::json;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
@@ -60,16 +60,41 @@ pub fn bind<'a>(device_id: &str, candidates: &'a [Enrollment]) -> Option<&'a Enr
     })
 }
 
-/// Maps one observation message from `device` into what the store files. Pure.
-pub fn inbound(device: &Enrollment, raw: &[u8], obs: &Observations) -> Inbound {
+/// The operator ids a message's services name (what [`inbound`]'s `standing` is asked).
+pub fn operator_ids(obs: &Observations) -> Vec<String> {
+    let mut ids: Vec<String> = obs
+        .services
+        .iter()
+        .filter_map(|s| s.operator_id.clone())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// Maps one observation message from `device` into what the store files. A patient
+/// reading whose operator `standing` does not know as active staff (or that names no
+/// operator) is held for review, which raises the results-held alert. Pure.
+pub fn inbound(
+    device: &Enrollment,
+    raw: &[u8],
+    obs: &Observations,
+    standing: &dyn Fn(&str) -> OperatorStanding,
+) -> Inbound {
     let mapped = map_observations(obs, &device.name, &AnalyteMap::glucose_meters());
     let mut patient_mrns = Vec::new();
     let mut results = Vec::new();
+    let mut operator_holds = Vec::new();
     for p in &mapped.patient {
         // A placeholder patient id the store resolves through the MRN (unknown: held).
         let pid = Id::new_v4();
         patient_mrns.push((pid, p.patient_identifier.clone()));
         results.push(p.to_result(Id::new_v4(), pid));
+        let op = p.measured.operator_id.as_deref().map(str::trim);
+        operator_holds.push(match op {
+            Some(id) if !id.is_empty() => standing(id).hold_reason(),
+            _ => OperatorStanding::Unknown.hold_reason(),
+        });
     }
     let qc = mapped
         .qc
@@ -96,7 +121,12 @@ pub fn inbound(device: &Enrollment, raw: &[u8], obs: &Observations) -> Inbound {
         .collect();
     let holds = results
         .iter()
-        .map(|r| plausibility::check(r, &device.analytes))
+        .zip(operator_holds)
+        .map(|(r, op)| {
+            let mut reasons = plausibility::check(r, &device.analytes);
+            reasons.extend(op.map(String::from));
+            reasons
+        })
         .collect();
     Inbound {
         device_id: device.id,
@@ -139,6 +169,56 @@ async fn seen(sh: &Shared, device: Option<&Enrollment>, state: Option<DeviceStat
     let r = tokio::task::spawn_blocking(move || store.record_device_seen(id, Some(&status))).await;
     if !matches!(r, Ok(Ok(()))) {
         tracing::warn!("could not record the meter's status");
+    }
+}
+
+/// Each operator id's standing; one the store could not answer for counts as unknown (the
+/// reading is then held, never filed unchecked).
+async fn operators(sh: &Shared, ids: Vec<String>) -> Vec<(String, OperatorStanding)> {
+    let store = sh.store.clone();
+    tokio::task::spawn_blocking(move || {
+        ids.into_iter()
+            .map(|id| {
+                let s = store
+                    .operator_standing(&id)
+                    .unwrap_or(OperatorStanding::Unknown);
+                (id, s)
+            })
+            .collect()
+    })
+    .await
+    .unwrap_or_default()
+}
+
+async fn resolve_undocked(sh: &Shared, device: Id) {
+    let store = sh.store.clone();
+    let r = tokio::task::spawn_blocking(move || store.resolve_not_docked(device)).await;
+    if !matches!(r, Ok(Ok(_))) {
+        tracing::warn!("could not close the meter's not-docked alert");
+    }
+}
+
+/// Raises the not-docked alerts now and then (cheap: one query when nothing is stale).
+pub(crate) async fn undocked_loop(
+    sh: Arc<Shared>,
+    after: chrono::TimeDelta,
+    every: std::time::Duration,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let store = sh.store.clone();
+        match tokio::task::spawn_blocking(move || store.alert_undocked_meters(after)).await {
+            Ok(Ok(names)) if !names.is_empty() => {
+                tracing::warn!(
+                    count = names.len(),
+                    "meters not docked in time: alert raised"
+                );
+            }
+            Ok(Ok(_)) => {}
+            _ => tracing::warn!("could not check for undocked meters"),
+        }
     }
 }
 
@@ -187,6 +267,7 @@ pub(crate) async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
                             tracing::Span::current().record("device", d.name.as_str());
                             device = Some(d.clone());
                             seen(&sh, device.as_ref(), conv.device_state()).await;
+                            resolve_undocked(&sh, d.id).await;
                         }
                         None => {
                             sh.metrics.message(Door::Poct, "refused");
@@ -202,7 +283,14 @@ pub(crate) async fn connection<S: AsyncRead + AsyncWrite + Unpin>(
                         let Some(d) = device.clone() else {
                             break 'conversation "observations before HEL";
                         };
-                        let item = inbound(&d, &raw, &observations);
+                        let standing = operators(&sh, operator_ids(&observations)).await;
+                        let look = |id: &str| {
+                            standing
+                                .iter()
+                                .find(|(o, _)| o.eq_ignore_ascii_case(id))
+                                .map_or(OperatorStanding::Unknown, |(_, s)| *s)
+                        };
+                        let item = inbound(&d, &raw, &observations, &look);
                         let answer = match sh.writer.submit(Box::new(item)).await {
                             Ok(Ok(_)) => {
                                 sh.metrics.message(Door::Poct, "filed");

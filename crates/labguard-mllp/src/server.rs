@@ -76,6 +76,9 @@ pub struct Config {
     pub transmission_timeout: Duration,
     /// POCT1-A2: one docking conversation, HEL to END; one still open then is closed.
     pub poct_conversation_timeout: Duration,
+    /// POCT1-A2: a meter not docked for this long raises a `not-docked` alert (checked
+    /// while a POCT listener runs); `None` never alerts.
+    pub poct_dock_alert_after: Option<chrono::TimeDelta>,
     /// ASTM: the LIS1-A link timers (receiver idle 30 s, frame 15 s).
     pub astm_timeouts: labguard_astm::Timeouts,
     /// Connections held at once over all listeners.
@@ -108,6 +111,7 @@ impl Config {
             frame_timeout: DEFAULT_FRAME_TIMEOUT,
             transmission_timeout: DEFAULT_TRANSMISSION_TIMEOUT,
             poct_conversation_timeout: Duration::from_secs(300),
+            poct_dock_alert_after: chrono::TimeDelta::try_hours(24),
             astm_timeouts: labguard_astm::Timeouts::default(),
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_connections_per_source: DEFAULT_MAX_CONNECTIONS_PER_SOURCE,
@@ -126,6 +130,7 @@ pub struct Server {
     /// (door, TLS?, listener)
     listeners: Vec<(Door, bool, TcpListener)>,
     refresh: Duration,
+    dock_alert_after: Option<chrono::TimeDelta>,
     generation_tx: watch::Sender<u64>,
     shutdown_tx: watch::Sender<bool>,
 }
@@ -201,6 +206,7 @@ impl Server {
             acceptor,
             listeners,
             refresh: cfg.refresh,
+            dock_alert_after: cfg.poct_dock_alert_after,
             generation_tx,
             shutdown_tx,
         })
@@ -250,9 +256,11 @@ impl Server {
             acceptor,
             listeners,
             refresh,
+            dock_alert_after,
             generation_tx,
             shutdown_tx,
         } = self;
+        let poct = listeners.iter().any(|(d, _, _)| *d == Door::Poct);
         let mut tasks = tokio::task::JoinSet::new();
         for (door, tls, l) in listeners {
             let sh = shared.clone();
@@ -268,6 +276,10 @@ impl Server {
         }
         tasks.spawn(listen::refresh_loop(shared.clone(), generation_tx, refresh));
         tasks.spawn(listen::refusal_loop(shared.clone()));
+        if let (true, Some(after)) = (poct, dock_alert_after) {
+            let every = (refresh * 10).max(Duration::from_secs(1));
+            tasks.spawn(crate::poct::undocked_loop(shared.clone(), after, every));
+        }
         shutdown.await;
         let _ = shutdown_tx.send(true);
         tasks.abort_all();

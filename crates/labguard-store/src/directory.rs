@@ -10,6 +10,25 @@ use crate::backend::Value;
 use crate::store::{rfc3339, Store};
 use crate::StoreError;
 
+/// See [`Store::operator_standing`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperatorStanding {
+    Active,
+    Inactive,
+    Unknown,
+}
+
+impl OperatorStanding {
+    /// The hold reason for a reading taken by this operator, if any.
+    pub fn hold_reason(self) -> Option<&'static str> {
+        match self {
+            OperatorStanding::Active => None,
+            OperatorStanding::Inactive => Some("operator-inactive"),
+            OperatorStanding::Unknown => Some("unknown-operator"),
+        }
+    }
+}
+
 /// An instrument or computer the lab runs (the device-security issue extends this).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DeviceRecord {
@@ -64,6 +83,29 @@ impl Store {
         self.staff_rows(Some(id))?
             .pop()
             .ok_or_else(|| StoreError::NotFound("staff".into()))
+    }
+
+    /// Where a point-of-care operator id (what a meter records per reading) stands: the
+    /// username of an active member of staff (case ignored), of an inactive one, or of
+    /// no one. Only that leaves the store. Not audited: part of instrument ingest, which
+    /// holds the reading when the answer is not `Active`.
+    pub fn operator_standing(&self, operator_id: &str) -> Result<OperatorStanding, StoreError> {
+        let mut tx = self.backend.begin()?;
+        let rows = tx.query(
+            "SELECT active FROM staff WHERE lower(username) = lower(?)",
+            &[operator_id.trim().into()],
+        )?;
+        let mut standing = OperatorStanding::Unknown;
+        for r in rows {
+            let [a] = r.as_slice() else {
+                return Err(StoreError::Corrupt("staff row shape".into()));
+            };
+            if a.as_int()? != 0 {
+                return Ok(OperatorStanding::Active);
+            }
+            standing = OperatorStanding::Inactive;
+        }
+        Ok(standing)
     }
 
     fn staff_rows(&self, only: Option<Id>) -> Result<Vec<Staff>, StoreError> {

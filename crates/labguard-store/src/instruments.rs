@@ -383,6 +383,64 @@ impl Store {
         })
     }
 
+    /// Raises a `not-docked` alert for every active POCT1-A2 meter not heard from (or,
+    /// never heard from, not since enrolment) within `after`, unless one is already open
+    /// for it: a meter that stays off its dock keeps its readings, and may be lost or
+    /// tampered with. Returns the meters' names. Each alert is audited.
+    pub fn alert_undocked_meters(
+        &self,
+        after: chrono::TimeDelta,
+    ) -> Result<Vec<String>, StoreError> {
+        let now = self.now();
+        let cutoff = rfc3339(now - after);
+        let stamp = rfc3339(now);
+        let actor = Actor::system();
+        self.write(|tx, pending| {
+            let stale = tx.query(
+                "SELECT e.id, e.name FROM instrument_enrollments e \
+                 WHERE e.protocol = 'poct' AND e.revoked_at IS NULL \
+                 AND COALESCE(e.last_seen_at, e.enrolled_at) < ? \
+                 AND NOT EXISTS (SELECT 1 FROM instrument_alerts a WHERE a.device_id = e.id \
+                   AND a.kind = 'not-docked' AND a.acknowledged_at IS NULL) \
+                 ORDER BY e.name",
+                &[cutoff.clone().into()],
+            )?;
+            let mut names = Vec::new();
+            for r in stale {
+                let [id, name] = r.as_slice() else {
+                    return Err(StoreError::Corrupt("enrollment row shape".into()));
+                };
+                let alert = Id::new_v4().to_string();
+                let hours = after.num_hours();
+                tx.execute(
+                    "INSERT INTO instrument_alerts (id, kind, device_id, message_id, held_result_id, detail, created_at) VALUES (?, 'not-docked', ?, NULL, NULL, ?, ?)",
+                    &[alert.clone().into(), id.as_text()?.into(), format!("not docked for over {hours} h").into(), stamp.clone().into()],
+                )?;
+                pending.push(self.entry(&actor, Action::AlertCreate, "alert", &alert, None, Outcome::Success)?);
+                names.push(name.as_text()?.to_string());
+            }
+            Ok(names)
+        })
+    }
+
+    /// Closes a meter's open `not-docked` alert once it docks again (audited as a review
+    /// by the system). True when one was open.
+    pub fn resolve_not_docked(&self, device: Id) -> Result<bool, StoreError> {
+        let now = rfc3339(self.now());
+        self.write(|tx, pending| {
+            let n = tx.execute(
+                "UPDATE instrument_alerts SET acknowledged_at = ? WHERE device_id = ? AND kind = 'not-docked' AND acknowledged_at IS NULL",
+                &[now.clone().into(), device.to_string().into()],
+            )?;
+            if n > 0 {
+                let mut e = self.entry(&Actor::system(), Action::AlertReview, "alert", "", None, Outcome::Success)?;
+                e.reason = Some("meter docked".into());
+                pending.push(e);
+            }
+            Ok(n > 0)
+        })
+    }
+
     /// Open alerts, newest first.
     pub fn open_alerts(&self, limit: u32) -> Result<Vec<InstrumentAlert>, StoreError> {
         let mut tx = self.backend.begin()?;

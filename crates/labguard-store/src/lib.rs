@@ -73,7 +73,7 @@ pub use coverage::{audited, Cover, Coverage};
 pub use credentials::{CredentialChange, MfaConfirmed};
 pub use datadir::{DataDir, Location};
 pub use delta::{is_delta_reason, DELTA_EXCEEDED, DELTA_UNITS_DIFFER, DELTA_UNITS_UNKNOWN};
-pub use directory::DeviceRecord;
+pub use directory::{DeviceRecord, OperatorStanding};
 pub use error::StoreError;
 pub use held_review::HeldDecision;
 pub use ingest::{Inbound, IngestOutcome, BEFORE_DRAW, UNKNOWN_PATIENT};

@@ -65,6 +65,9 @@ pub struct ServeArgs {
     /// Close a POCT1-A2 connection whose conversation (HEL to END) is not over within this.
     #[arg(long, default_value = "300s", value_parser = parse_std_duration)]
     pub poct_conversation_timeout: std::time::Duration,
+    /// Alert when a POCT1-A2 meter has not docked for this long ("off" never alerts).
+    #[arg(long, default_value = "24h")]
+    pub poct_dock_alert_after: String,
     /// Most HTTPS connections held at once; past it new ones are closed unread.
     #[arg(long, default_value_t = 4096)]
     pub max_connections: usize,
@@ -229,6 +232,10 @@ pub fn serve(g: &Global, store: Arc<Store>, args: &ServeArgs, ready: Option<Read
     mllp.poct_tls_listen = crate::mllp_cmd::addr(args.poct_listen.as_deref().unwrap_or("off"))?;
     mllp.poct_tcp_listen = crate::mllp_cmd::addr(&args.poct_legacy_listen)?;
     mllp.poct_conversation_timeout = args.poct_conversation_timeout;
+    mllp.poct_dock_alert_after = match args.poct_dock_alert_after.as_str() {
+        "off" => None,
+        d => Some(parse_duration(d).map_err(anyhow::Error::msg)?),
+    };
     args.mllp.apply(&mut mllp);
     // The listeners' counters show on this server's /metrics.
     state.metrics.register(|r| mllp.metrics.register(r));

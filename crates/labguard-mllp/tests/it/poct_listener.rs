@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crate::common::*;
 use chrono::Utc;
+use labguard_core::{Role, Staff};
 use labguard_mllp::client::{tls_client_config, TlsClientConfig};
 use labguard_mllp::{enroll, DeviceCa, EnrollRequest, Issued};
 use labguard_poct::{Body, DeviceSim, Hello, Limits, Message, Observations, Splitter};
@@ -63,16 +64,45 @@ struct Fixture {
     tls: Arc<TlsClientConfig>,
 }
 
+fn staff(store: &Store, username: &str, active: bool) {
+    store
+        .add_staff(
+            &op(),
+            &Staff {
+                id: labguard_core::Id::new_v4(),
+                username: username.into(),
+                display_name: username.into(),
+                role: Role::Phlebotomist,
+                email: format!("{username}@lab.invalid"),
+                active,
+            },
+        )
+        .unwrap();
+}
+
 fn fixture(rt: &tokio::runtime::Runtime, env: &Env) -> Fixture {
+    fixture_with(rt, env, |_| {})
+}
+
+fn fixture_with(
+    rt: &tokio::runtime::Runtime,
+    env: &Env,
+    tune: impl FnOnce(&mut labguard_mllp::Config),
+) -> Fixture {
     let store = store(env);
     add_patient(&store, "MRN0042");
+    // The operator the sample readings name.
+    staff(&store, "rn-7781", true);
     let (dev, issued) =
         enroll(&store, &op(), &env.data.path, &meter_req("GM-0001", false)).unwrap();
     let issued: Issued = issued.unwrap();
     let srv = rt.block_on(labguard_testkit::mllp::start_with(
         &env.data.path,
         store.clone(),
-        |c| c.idle_timeout = Duration::from_secs(2),
+        |c| {
+            c.idle_timeout = Duration::from_secs(2);
+            tune(c);
+        },
     ));
     let ca = DeviceCa::open_or_create(&store, &env.data.path).unwrap();
     let tls = tls_client_config(ca.cert_pem(), Some((&issued.cert_pem, &issued.key_pem))).unwrap();
@@ -182,18 +212,29 @@ fn a_docking_meter_files_results_and_qc_and_is_acknowledged_after_commit() {
             "{}: the unknown patient's result was not held",
             env.name
         );
-        // The fleet view: identity from HEL, undocked after END.
-        let st = f
-            .store
-            .device_statuses()
-            .unwrap()
-            .into_iter()
-            .find(|s| s.device_id == f.dev.id)
-            .unwrap();
-        assert!(st.last_seen_at.is_some(), "{}", env.name);
-        let status = st.status.unwrap();
-        assert_eq!(status["model"], "GM-200", "{}", env.name);
-        assert_eq!(status["docked"], false, "{}", env.name);
+        // The fleet view: identity from HEL, undocked once the host has closed (written
+        // after END, so waited for, bounded).
+        let status = || {
+            let st = f
+                .store
+                .device_statuses()
+                .unwrap()
+                .into_iter()
+                .find(|s| s.device_id == f.dev.id)
+                .unwrap();
+            assert!(st.last_seen_at.is_some(), "{}", env.name);
+            st.status.unwrap()
+        };
+        let mut last = status();
+        for _ in 0..100 {
+            if last["docked"] == false {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+            last = status();
+        }
+        assert_eq!(last["model"], "GM-200", "{}", env.name);
+        assert_eq!(last["docked"], false, "{}", env.name);
 
         // Docked again with the same results (its AA was lost): filed once.
         let mut again = DeviceSim::new(hello("GM-0001"), stored());
@@ -208,6 +249,51 @@ fn a_docking_meter_files_results_and_qc_and_is_acknowledged_after_commit() {
         );
         let _ = f.srv.stop.send(());
     }
+}
+
+#[test]
+fn readings_by_unknown_or_inactive_operators_are_held_and_alerted() {
+    let rt = rt();
+    let env = envs("poct_operator").remove(0);
+    let f = fixture(&rt, &env);
+    add_patient(&f.store, "MRN0077");
+    staff(&f.store, "rn-5000", false);
+    let mut obs = stored().remove(0);
+    obs.services[0].operator_id = Some("RN-0000".into());
+    obs.services[1].operator_id = Some("RN-5000".into());
+    let mut known = stored().remove(0);
+    for s in &mut known.services {
+        s.observation_dttm = Some("2026-03-02T10:00:00-05:00".into());
+    }
+    let mut sim = DeviceSim::new(hello("GM-0001"), vec![obs, known]);
+    let s = rt.block_on(tls(f.srv.poct_tls, f.tls.clone())).unwrap();
+    rt.block_on(dock(s, &mut sim));
+    // Held readings are still accepted from the meter: they wait in the review queue.
+    assert_eq!(sim.accepted(), &[true, true]);
+    let mut reasons: Vec<Vec<String>> = f
+        .store
+        .held_results(&op())
+        .unwrap()
+        .into_iter()
+        .map(|h| h.reasons)
+        .collect();
+    reasons.sort();
+    assert_eq!(
+        reasons,
+        vec![
+            vec!["operator-inactive".to_string()],
+            vec!["unknown-operator".to_string()]
+        ],
+        "only the two readings of unknown or inactive operators are held"
+    );
+    let alerts = f.store.open_alerts(100).unwrap();
+    assert!(
+        alerts
+            .iter()
+            .any(|a| a.kind == "results-held" && a.detail.contains("unknown-operator")),
+        "{alerts:?}"
+    );
+    let _ = f.srv.stop.send(());
 }
 
 #[test]
@@ -311,5 +397,42 @@ fn bad_streams_are_answered_or_closed_within_their_limits() {
         assert!(closed(&mut s, 15).await, "a silent meter kept open");
     });
     assert_eq!(filed(&f.store, &f.dev), 0);
+    let _ = f.srv.stop.send(());
+}
+
+fn not_docked(store: &Store) -> usize {
+    store
+        .open_alerts(100)
+        .unwrap()
+        .iter()
+        .filter(|a| a.kind == "not-docked")
+        .count()
+}
+
+#[test]
+fn a_meter_off_its_dock_too_long_is_alerted_once_until_it_docks() {
+    let rt = rt();
+    let env = envs("poct_undocked").remove(0);
+    let f = fixture_with(&rt, &env, |c| {
+        c.poct_dock_alert_after = chrono::TimeDelta::try_seconds(3);
+    });
+    // Enrolled, never docked: alerted once the time has passed (bounded wait), once only.
+    let mut raised = false;
+    for _ in 0..100 {
+        if not_docked(&f.store) > 0 {
+            raised = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(raised, "no not-docked alert for a meter never docked");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(not_docked(&f.store), 1, "the alert was raised again");
+    // Docking closes it.
+    let mut sim = DeviceSim::new(hello("GM-0001"), stored());
+    let s = rt.block_on(tls(f.srv.poct_tls, f.tls.clone())).unwrap();
+    rt.block_on(dock(s, &mut sim));
+    assert_eq!(sim.accepted(), &[true, true]);
+    assert_eq!(not_docked(&f.store), 0, "docking did not close the alert");
     let _ = f.srv.stop.send(());
 }
