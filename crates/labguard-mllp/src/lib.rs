@@ -31,6 +31,7 @@ mod listen;
 pub mod metrics;
 pub mod plausibility;
 pub mod poct;
+pub mod poct_client;
 pub mod refusals;
 pub mod registry;
 pub mod server;

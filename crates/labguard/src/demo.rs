@@ -362,10 +362,16 @@ pub fn run(g: &Global, args: DemoArgs) -> Result<()> {
     demo_accounts(&store)?;
     let tls = crate::simulator::demo_link_config(&store, &g.data_dir)?;
     let heme_tls = crate::astm_sim::link_config(&store, &g.data_dir)?;
+    let meter = crate::poct_sim::link_config(&store, &g.data_dir)?;
+    store.checkpoint()?;
     let mut serve = args.serve.clone();
-    // The ASTM door is off by default for `serve`; the demo opens it on a free port.
+    // The ASTM and POCT doors are off by default for `serve`; the demo opens them on free
+    // ports.
     if serve.astm_listen.is_none() {
         serve.astm_listen = Some("127.0.0.1:0".into());
+    }
+    if serve.poct_listen.is_none() {
+        serve.poct_listen = Some("127.0.0.1:0".into());
     }
     let (g2, s2) = (g.clone(), store.clone());
     let (ready, bound) = std::sync::mpsc::channel();
@@ -396,6 +402,10 @@ pub fn run(g: &Global, args: DemoArgs) -> Result<()> {
         )?),
         None => None,
     };
+    // The bedside glucose meter docks once (its control run and a few readings).
+    if let Some(a) = bound.poct_tls {
+        crate::poct_sim::run(a, meter, args.patients.max(1), 3)?;
+    }
     crate::simulator::run(
         &store,
         crate::simulator::Link { addr, tls },

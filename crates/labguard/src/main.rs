@@ -29,6 +29,7 @@ mod opts;
 mod patients_cmd;
 mod phishing_cmd;
 mod poct_cmd;
+mod poct_sim;
 mod privacy_bench;
 mod privacy_cmd;
 mod privacy_tune_cmd;

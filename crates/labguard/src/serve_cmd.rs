@@ -147,6 +147,7 @@ pub fn run(g: &Global, args: ServeArgs) -> Result<()> {
 pub struct Bound {
     pub mllp_tls: Option<SocketAddr>,
     pub astm_tls: Option<SocketAddr>,
+    pub poct_tls: Option<SocketAddr>,
 }
 
 /// Told the bound instrument addresses once the listeners are up.
@@ -277,6 +278,7 @@ pub fn serve(g: &Global, store: Arc<Store>, args: &ServeArgs, ready: Option<Read
                 let _ = r.send(Bound {
                     mllp_tls: server.tls_addr(),
                     astm_tls: server.astm_tls_addr(),
+                    poct_tls: server.poct_tls_addr(),
                 });
             }
             Some(server)

@@ -12,8 +12,9 @@ use crate::common::*;
 use chrono::Utc;
 use labguard_core::{Role, Staff};
 use labguard_mllp::client::{tls_client_config, TlsClientConfig};
+use labguard_mllp::poct_client::dock;
 use labguard_mllp::{enroll, DeviceCa, EnrollRequest, Issued};
-use labguard_poct::{Body, DeviceSim, Hello, Limits, Message, Observations, Splitter};
+use labguard_poct::{Body, DeviceSim, Hello, Limits, Message, Observations};
 use labguard_store::{Enrollment, Protocol, Store};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -124,34 +125,6 @@ async fn tls(addr: std::net::SocketAddr, cfg: Arc<TlsClientConfig>) -> std::io::
 
 async fn put<S: AsyncWrite + Unpin>(s: &mut S, bytes: &[u8]) -> bool {
     s.write_all(bytes).await.is_ok() && s.flush().await.is_ok()
-}
-
-/// Plays one docking: the meter's HEL, then its replies to whatever the host sends, until
-/// the host ends it or closes. Returns the messages the host sent, as text.
-async fn dock<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, sim: &mut DeviceSim) -> Vec<String> {
-    let mut heard = Vec::new();
-    if !put(&mut s, sim.start(Utc::now()).as_bytes()).await {
-        return heard;
-    }
-    let mut split = Splitter::new(1 << 20);
-    let mut buf = vec![0u8; 8192];
-    while !sim.ended() {
-        let n = match tokio::time::timeout(Duration::from_secs(20), s.read(&mut buf)).await {
-            Ok(Ok(n)) if n > 0 => n,
-            _ => break,
-        };
-        split.push(&buf[..n]);
-        while let Some(m) = split.next_message() {
-            let m = m.unwrap();
-            heard.push(String::from_utf8_lossy(&m).into_owned());
-            for r in sim.receive(&m, Utc::now()).unwrap_or_default() {
-                if !put(&mut s, r.as_bytes()).await {
-                    return heard;
-                }
-            }
-        }
-    }
-    heard
 }
 
 /// True when the server closes the connection within `secs`.

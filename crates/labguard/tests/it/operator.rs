@@ -116,9 +116,22 @@ fn demo_analyzer_delivers_results_over_mutual_tls() {
     let inbound: i64 = c
         .query_row("SELECT COUNT(*) FROM inbound_messages", [], |r| r.get(0))
         .unwrap();
-    // Three ORU^R01 from chem-1 (HL7) and, from heme-1 (ASTM over mutual TLS), its QC run
-    // and three blood counts.
-    assert_eq!(inbound, 7, "{out}");
+    // Three ORU^R01 from chem-1 (HL7); from heme-1 (ASTM over mutual TLS) its QC run and
+    // three blood counts; from gluco-1 (POCT1-A2) its control run and three readings.
+    assert_eq!(inbound, 11, "{out}");
+    assert!(
+        out.contains("gluco-1 -> POCT1-A2 docking: 4 of 4 observation messages accepted"),
+        "{out}"
+    );
+    // One bedside reading was taken under a badge no one on the staff list wears.
+    let unknown_operator: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM held_results WHERE reasons LIKE '%unknown-operator%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(unknown_operator, 1, "{out}");
     assert!(out.contains("heme-1 -> ASTM QC run"), "{out}");
     assert_eq!(
         out.matches("blood count for a demo patient: Delivered")
@@ -170,6 +183,11 @@ fn demo_analyzer_delivers_results_over_mutual_tls() {
         "{devices}"
     );
     assert!(!devices.contains("heme-1-2"), "{devices}");
+    assert!(!devices.contains("gluco-1-2"), "{devices}");
+    assert!(
+        devices.contains("gluco-1\tactive\tmutual TLS\tpoct"),
+        "{devices}"
+    );
     ok(&["audit", "verify", "--data-dir", d(&dd)]);
 }
 
