@@ -59,6 +59,20 @@ pub struct LabRecords {
     pub specimens: Vec<Specimen>,
     pub orders: Vec<LabOrder>,
     pub results: Vec<LabResult>,
+    /// Results measured on a control specimen (SPM-11 `Q`): QC, never a patient's.
+    pub qc: Vec<ControlResult>,
+}
+
+/// One OBX on a control specimen. The control is named by the specimen's id (SPM-2),
+/// which analyzers set to the control material's lot; each level of a control comes in a
+/// lot of its own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ControlResult {
+    pub lot: String,
+    pub analyte: LoincCode,
+    pub value: String,
+    pub units: String,
+    pub observed_at: DateTime<Utc>,
 }
 
 struct Ctx<'o, 'f> {
@@ -122,13 +136,52 @@ impl LabReport<'_> {
             .iter()
             .map(|p| map_patient(&mut cx, p, &mut out))
             .collect();
+        let control: Vec<bool> = self.specimens.iter().map(|g| g.spm.is_control()).collect();
+        let is_control = |s: Option<usize>| s.and_then(|i| control.get(i).copied()) == Some(true);
+        // A control specimen and its order are no patient's records: only their results
+        // are kept, as QC.
         let specimen_ids: Vec<Option<Id>> = (0..self.specimens.len())
-            .map(|i| self.map_specimen(&mut cx, i, &patient_ids, &mut out))
+            .map(|i| match is_control(Some(i)) {
+                true => None,
+                false => self.map_specimen(&mut cx, i, &patient_ids, &mut out),
+            })
             .collect();
         let order_ids: Vec<Option<Id>> = (0..self.orders.len())
-            .map(|i| self.map_order(&mut cx, i, &patient_ids, &specimen_ids, &mut out))
+            .map(
+                |i| match is_control(self.orders.get(i).and_then(|o| o.specimen)) {
+                    true => None,
+                    false => self.map_order(&mut cx, i, &patient_ids, &specimen_ids, &mut out),
+                },
+            )
             .collect();
         for obs in &self.observations {
+            let spec = self.specimen_index_of(obs);
+            if is_control(spec) {
+                let g = spec.and_then(|i| self.specimens.get(i));
+                let Some(lot) = g.and_then(|g| g.spm.accession()) else {
+                    if let Some(g) = g {
+                        let at = g.location.field(2);
+                        cx.problem(at, ProblemKind::MissingValue, Some(Record::Result));
+                    }
+                    continue;
+                };
+                // Mapped as a result (same checks), under a placeholder patient.
+                let links = Links {
+                    patient: Some(Id::nil()),
+                    specimen: None,
+                    order: None,
+                };
+                if let Some(r) = self.map_result(&mut cx, obs, links) {
+                    out.qc.push(ControlResult {
+                        lot: lot.to_string(),
+                        analyte: r.analyte,
+                        value: r.value,
+                        units: r.units,
+                        observed_at: r.observed_at,
+                    });
+                }
+                continue;
+            }
             let links = Links {
                 patient: self
                     .patient_index_of(obs)

@@ -81,7 +81,7 @@ pub mod types;
 pub use ack::{Ack, AckCode, AckCondition, AckError, AckMode, Severity};
 pub use charset::{decode, encode_latin1};
 pub use delims::Delimiters;
-pub use domain::{IdFor, LabRecords, MappingOptions};
+pub use domain::{ControlResult, IdFor, LabRecords, MappingOptions};
 pub use encode::{MessageWriter, SegmentWriter};
 pub use error::{ParseError, ParseProblem};
 pub use escape::{escape, unescape};

@@ -263,7 +263,9 @@ impl<'a> LabReport<'a> {
                 _ => {}
             }
         }
-        if r.patients.is_empty() {
+        // A QC run (every specimen a control, SPM-11 `Q`) is about no patient.
+        let qc_only = !r.specimens.is_empty() && r.specimens.iter().all(|g| g.spm.is_control());
+        if r.patients.is_empty() && !qc_only {
             problems.push(Problem {
                 location: Location {
                     segment: "PID".into(),

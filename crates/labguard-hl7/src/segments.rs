@@ -418,6 +418,8 @@ pub struct Spm<'a> {
     pub received_at: Option<Hl7Timestamp>,
     /// SPM-27.
     pub container_type: Coded<'a>,
+    /// SPM-11, HL7 table 0369: `P` patient, `Q` control (QC), `C` calibrator…
+    pub role: Coded<'a>,
 }
 
 impl<'a> Spm<'a> {
@@ -439,8 +441,14 @@ impl<'a> Spm<'a> {
             collected_at: ts(seg, 17, 1, occurrence, &mut problems),
             received_at: ts(seg, 18, 1, occurrence, &mut problems),
             container_type: coded(seg, 27),
+            role: coded(seg, 11),
         };
         (spm, problems)
+    }
+
+    /// True for a control specimen (SPM-11 `Q`): its OBX are QC results, not a patient's.
+    pub fn is_control(&self) -> bool {
+        self.role.code.as_ref() == "Q"
     }
 
     /// The accession number: the filler's id when given, else the placer's.

@@ -11,7 +11,7 @@ use labguard_core::Id;
 use labguard_hl7::{
     Ack, AckCode, AckError, AckMode, ErrorCode, IdFor, LabReport, MappingOptions, Message, Severity,
 };
-use labguard_store::{Enrollment, Inbound, Protocol, Transport};
+use labguard_store::{Enrollment, Inbound, Protocol, QcReading, Transport};
 
 use crate::plausibility;
 use crate::registry::Registry;
@@ -265,6 +265,25 @@ pub fn handle(raw: &[u8], peer: &Peer, reg: &Registry) -> Decision {
         latin1,
     );
     let records = mapped.value;
+    let qc = records
+        .qc
+        .iter()
+        .filter_map(|c| {
+            Some(QcReading {
+                lot: c.lot.clone(),
+                level: "1".into(),
+                analyte: c.analyte.clone(),
+                units: c.units.clone(),
+                value: c
+                    .value
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|v: &f64| v.is_finite())?,
+                observed_at: c.observed_at,
+            })
+        })
+        .collect();
     Decision::Store {
         inbound: Box::new(Inbound {
             device_id: device.id,
@@ -277,7 +296,7 @@ pub fn handle(raw: &[u8], peer: &Peer, reg: &Registry) -> Decision {
             holds,
             patient_mrns,
             specimen_accessions,
-            qc: Vec::new(),
+            qc,
         }),
         accept,
         error,

@@ -315,3 +315,45 @@ fn hostile_size_maps_in_linear_time() {
     assert_eq!(m.value.results.len(), n);
     assert!(start.elapsed().as_secs() < 20, "{:?}", start.elapsed());
 }
+
+/// A control specimen (SPM-11 `Q`) yields QC results under its lot (SPM-2), and no
+/// specimen, order or patient result; a patient specimen beside it maps as before.
+#[test]
+fn results_on_a_control_specimen_are_qc_not_a_patients() {
+    let qc_only = "MSH|^~\\&|CHEM|LAB|LG|CLINIC|20240301120000||ORU^R01^ORU_R01|Q1|P|2.5.1\r\
+                   OBR|1|QC1||2345-7^Glucose^LN|||20240301100000\r\
+                   OBX|1|NM|2345-7^Glucose^LN||301|mg/dL|||||F|||20240301100500\r\
+                   SPM|1|CTL-88A||QC^Control^HL70487|||||||Q^Control specimen^HL70369\r";
+    let m = map(qc_only);
+    assert!(m.problems.is_empty(), "{:?}", m.problems);
+    assert!(m.value.results.is_empty() && m.value.specimens.is_empty());
+    assert!(m.value.orders.is_empty());
+    assert_eq!(m.value.qc.len(), 1);
+    let c = &m.value.qc[0];
+    assert_eq!(
+        (
+            c.lot.as_str(),
+            c.analyte.as_str(),
+            c.value.as_str(),
+            c.units.as_str()
+        ),
+        ("CTL-88A", "2345-7", "301", "mg/dL")
+    );
+
+    let both = msg(&format!(
+        "{OBR}{}SPM|1|S-1||BLD|||||||P\r\
+         OBR|2|QC2||2345-7^Glucose^LN|||20240301100000\r{}SPM|2|CTL-88B||QC|||||||Q\r",
+        obx(1, "2093-3", "5", "N", "F"),
+        obx(1, "2345-7", "99", "N", "F"),
+    ));
+    let m = map(&both);
+    assert_eq!(m.value.results.len(), 1, "{:?}", m.problems);
+    assert_eq!(m.value.results[0].analyte.as_str(), "2093-3");
+    assert_eq!(m.value.qc.len(), 1);
+    assert_eq!(m.value.qc[0].lot, "CTL-88B");
+    assert_eq!(
+        m.value.orders.len(),
+        1,
+        "the control's order is no patient's"
+    );
+}

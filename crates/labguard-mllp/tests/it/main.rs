@@ -6,6 +6,7 @@ mod common;
 mod astm_listener;
 mod exposure;
 mod fhir;
+mod hl7_qc;
 mod listener;
 mod poct_listener;
 mod sealed_keys;
