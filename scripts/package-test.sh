@@ -41,9 +41,10 @@ for want in "User=labguard" "ProtectSystem=strict" "NoNewPrivileges=true" "Priva
   grep -qx "$want" "$unit" || { echo "unit lacks $want"; exit 1; }
 done
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mllp=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-legacy=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port=$(free_port)
+mllp=$(free_port)
+legacy=$(free_port)
 log=$(mktemp)
 if [ "$(cat /proc/1/comm 2>/dev/null)" = "systemd" ]; then
   echo "==> systemctl start labguard"

@@ -64,11 +64,7 @@ async fn decide(
         .run(move |s| Ok(s.decide_held_result(&actor, id, d)?))
         .await?;
     Ok(Json(HeldDecisionOut {
-        state: match d {
-            HeldDecision::Release => "released",
-            HeldDecision::Reject => "rejected",
-        }
-        .into(),
+        state: d.state().into(),
         filed: filed.as_ref().map(ResultOut::from),
     }))
 }

@@ -31,7 +31,8 @@ impl HeldDecision {
         }
     }
 
-    fn state(self) -> &'static str {
+    /// The state a held result or recall is left in: `released` or `rejected`.
+    pub fn state(self) -> &'static str {
         match self {
             HeldDecision::Release => "released",
             HeldDecision::Reject => "rejected",

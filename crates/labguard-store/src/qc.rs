@@ -66,6 +66,14 @@ pub struct QcOutcome {
     pub recalled: u64,
 }
 
+/// Who may read QC records and charts: result readers and verifiers, and whoever keeps
+/// the device fleet.
+const QC_READERS: &[Permission] = &[
+    Permission::ResultRead,
+    Permission::ResultVerify,
+    Permission::DevicesRead,
+];
+
 impl Store {
     /// Records (or replaces) the target of a control material. Audited.
     pub fn set_qc_material(&self, actor: &Actor, m: &ControlMaterial) -> Result<(), StoreError> {
@@ -114,16 +122,7 @@ impl Store {
         device: Id,
         analyte: &LoincCode,
     ) -> Result<Vec<QcRecord>, StoreError> {
-        self.require_any(
-            actor,
-            &[
-                Permission::ResultRead,
-                Permission::ResultVerify,
-                Permission::DevicesRead,
-            ],
-            Action::QcRead,
-            "qc",
-        )?;
+        self.require_any(actor, QC_READERS, Action::QcRead, "qc")?;
         self.write(|tx, pending| {
             let rows = tx.query(
                 "SELECT id, device_id, lot, level, analyte, units, value, run, observed_at, violations, rejects FROM qc_observations WHERE device_id = ? AND analyte = ? ORDER BY observed_at, level, lot, id",
@@ -137,16 +136,7 @@ impl Store {
     /// The analytes `device` has reported control measurements of (not audited: codes of
     /// tests a device runs, no patient or QC values).
     pub fn qc_analytes(&self, actor: &Actor, device: Id) -> Result<Vec<String>, StoreError> {
-        self.require_any(
-            actor,
-            &[
-                Permission::ResultRead,
-                Permission::ResultVerify,
-                Permission::DevicesRead,
-            ],
-            Action::QcRead,
-            "qc",
-        )?;
+        self.require_any(actor, QC_READERS, Action::QcRead, "qc")?;
         let mut tx = self.backend.begin()?;
         let rows = tx.query(
             "SELECT DISTINCT analyte FROM qc_observations WHERE device_id = ? ORDER BY analyte",
@@ -163,16 +153,7 @@ impl Store {
         actor: &Actor,
         analyte: &LoincCode,
     ) -> Result<Vec<ControlMaterial>, StoreError> {
-        self.require_any(
-            actor,
-            &[
-                Permission::ResultRead,
-                Permission::ResultVerify,
-                Permission::DevicesRead,
-            ],
-            Action::QcRead,
-            "qc-material",
-        )?;
+        self.require_any(actor, QC_READERS, Action::QcRead, "qc-material")?;
         let mut tx = self.backend.begin()?;
         materials(tx.as_mut(), analyte)
     }

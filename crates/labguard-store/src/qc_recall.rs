@@ -146,10 +146,7 @@ impl Store {
             "result",
             &rid,
         )?;
-        let state = match decision {
-            HeldDecision::Release => "released",
-            HeldDecision::Reject => "rejected",
-        };
+        let state = decision.state();
         let now = rfc3339(self.now());
         self.write(|tx, pending| {
             let n = tx.execute(
