@@ -210,3 +210,89 @@ pub(crate) fn donut(
         y: r1(60.0 - 50.0 * arc.cos()),
     }
 }
+
+/// Lines over days, one per series, with a legend.
+pub(crate) struct LineChart {
+    pub id: &'static str,
+    pub title: String,
+    pub width: f64,
+    pub height: f64,
+    pub left: f64,
+    pub bottom: f64,
+    pub axis_end: f64,
+    pub max: u32,
+    pub series: Vec<Line>,
+    /// The first and last day, under the axis.
+    pub range: Option<(String, String)>,
+    /// The legend's one item when no series has a point.
+    pub empty: &'static str,
+}
+
+pub(crate) struct Line {
+    pub name: String,
+    pub colour: &'static str,
+    /// `x,y x,y …`
+    pub points: String,
+    pub total: u32,
+}
+
+/// `series` as `(name, colour, counts per day)`, all over the same `days`; series with no
+/// count above zero are left out.
+pub(crate) fn lines(
+    id: &'static str,
+    title: &str,
+    days: &[String],
+    series: &[(String, &'static str, Vec<u32>)],
+    empty: &'static str,
+) -> LineChart {
+    let (width, height, left, bottom) = (560.0_f64, 200.0_f64, 30.0_f64, 170.0_f64);
+    let shown: Vec<_> = series
+        .iter()
+        .filter(|s| s.2.iter().any(|n| *n > 0))
+        .collect();
+    let max = shown
+        .iter()
+        .flat_map(|s| s.2.iter().copied())
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let step = if days.len() > 1 {
+        (width - left - 10.0) / (days.len() - 1) as f64
+    } else {
+        0.0
+    };
+    let series = shown
+        .iter()
+        .map(|(name, colour, counts)| Line {
+            name: name.clone(),
+            colour,
+            points: counts
+                .iter()
+                .enumerate()
+                .map(|(i, n)| {
+                    let x = left + step * i as f64;
+                    let y = bottom - f64::from(*n) / f64::from(max) * (bottom - 10.0);
+                    format!("{x:.1},{y:.1}")
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
+            total: counts.iter().sum(),
+        })
+        .collect();
+    LineChart {
+        id,
+        title: title.to_string(),
+        width,
+        height,
+        left,
+        bottom,
+        axis_end: width - 10.0,
+        max,
+        series,
+        range: days
+            .first()
+            .zip(days.last())
+            .map(|(a, b)| (a.clone(), b.clone())),
+        empty,
+    }
+}

@@ -81,7 +81,7 @@ pub(crate) fn link(href: &'static str, id: &'static str, label: &'static str) ->
     }
 }
 
-pub(crate) fn header(p: &AnyStage) -> Header {
+fn header(p: &AnyStage) -> Header {
     let role = p.account.staff.role;
     let mut links = vec![NavLink {
         href: "/app",
