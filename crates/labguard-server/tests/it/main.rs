@@ -6,6 +6,7 @@ mod browser;
 mod compliance;
 mod credentials;
 mod devices;
+mod escaping;
 mod health;
 mod identity;
 mod one_time_password;
