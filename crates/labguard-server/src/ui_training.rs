@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use labguard_core::{Id, Permission as P};
-use labguard_training::chart::{role_click_chart, trend_chart};
+use labguard_training::chart::{role_click_layout, trend_layout, BarLayout, LineLayout};
 use labguard_training::phishing::trend;
 
 use crate::auth::AnyStage;
@@ -418,7 +418,7 @@ async fn campaigns_page(State(st): State<AppState>, req: Request) -> Response {
     };
     render(&CampaignsPage {
         layout: Layout::signed_in(&st, &p, "Phishing"),
-        trend: (reports.len() > 1).then(|| trend_chart(&trend(&reports))),
+        trend: (reports.len() > 1).then(|| trend_layout(&trend(&reports))),
         campaigns: campaigns
             .iter()
             .map(|c| CampaignRow {
@@ -437,8 +437,7 @@ async fn campaigns_page(State(st): State<AppState>, req: Request) -> Response {
 #[template(path = "training/phishing.html")]
 struct CampaignsPage {
     layout: Layout,
-    /// labguard-training's SVG (it escapes what it draws).
-    trend: Option<String>,
+    trend: Option<LineLayout>,
     campaigns: Vec<CampaignRow>,
 }
 
@@ -460,8 +459,8 @@ struct ReportPage {
     submitted: usize,
     reported: usize,
     first_report: String,
-    role_chart: String,
-    trend: Option<String>,
+    role_chart: BarLayout,
+    trend: Option<LineLayout>,
     remedial: Vec<RemedialRow>,
     d: svc::DeliverySummary,
 }
@@ -505,8 +504,8 @@ async fn report_page(State(st): State<AppState>, Path(id): Path<Id>, req: Reques
         first_report: r
             .time_to_first_report_secs
             .map_or("no report yet".into(), |s| format!("{} min", s / 60)),
-        role_chart: role_click_chart(&r.report),
-        trend: (all.len() > 1).then(|| trend_chart(&trend(&all))),
+        role_chart: role_click_layout(&r.report),
+        trend: (all.len() > 1).then(|| trend_layout(&trend(&all))),
         remedial: r
             .remedial_assigned
             .iter()
@@ -571,4 +570,40 @@ async fn hygiene_page(State(st): State<AppState>, req: Request) -> Response {
         blocklist: names(&h.blocklist_failures),
         dormant: names(&h.dormant),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use labguard_training::phishing::TrendPoint;
+
+    /// Campaign names are the trend chart's x labels: askama escapes them, and the chart
+    /// draws one line with its points per rate.
+    #[test]
+    fn trend_chart_labels_are_escaped() {
+        let point = |name: &str, click| TrendPoint {
+            campaign_id: Id::new_v4(),
+            name: name.into(),
+            launched_at: chrono::Utc::now(),
+            click_rate: click,
+            submit_rate: 5.0,
+            report_rate: 50.0,
+        };
+        let page = CampaignsPage {
+            layout: Layout::bare("Phishing"),
+            trend: Some(trend_layout(&[
+                point("<script>alert(1)</script>\"", 40.0),
+                point("spring", f64::NAN),
+            ])),
+            campaigns: Vec::new(),
+        };
+        let html = page.render().unwrap();
+        assert!(!html.contains("<script>alert"), "{html}");
+        assert!(html.contains(">&#60;script&#62;alert(1)&#60;/script&#62;&#34;</text>"));
+        assert_eq!(html.matches("<polyline ").count(), 3);
+        assert_eq!(html.matches("<circle ").count(), 6);
+        // 40% of the 220 px plot from y=36: 36 + 220 - 88.
+        assert!(html.contains("cy=\"168.0\""), "{html}");
+        assert!(!html.contains("NaN"));
+    }
 }

@@ -53,6 +53,29 @@ fn names_with_markup_are_escaped_on_every_page() {
         })
         .collect();
     let (officer, admin) = (&who[0], &who[1]);
+    // Two phishing campaigns named with the payload (not launched, so no trend chart; its
+    // labels are checked in ui_training's unit test): the list and the report show the name.
+    let mut campaigns = Vec::new();
+    for _ in 0..2 {
+        let Who::Session { cookie, csrf } = officer else {
+            unreachable!()
+        };
+        let s = Session {
+            cookie: cookie.clone(),
+            csrf: csrf.clone(),
+            totp_secret: String::new(),
+        };
+        let (st, v, _) = env.call(json_req(
+            "POST",
+            "/api/v1/phishing/campaigns",
+            Some(&s),
+            &serde_json::json!({"name": PAYLOAD, "template": "vendor-firmware",
+                "to": ["security-officer"], "smtp": "smtp://127.0.0.1:9",
+                "from": "service@example.invalid", "base_url": "https://127.0.0.1:8443"}),
+        ));
+        assert_eq!(st, axum::http::StatusCode::CREATED, "{v}");
+        campaigns.push(v["campaign_id"].as_str().unwrap().to_string());
+    }
 
     let k = labguard_server::tls::sealed_self_signed(&env.store, env._dir.path()).unwrap();
     let tls = labguard_server::tls::server_config_pem(&k.cert_pem, &k.key_pem).unwrap();
@@ -84,6 +107,7 @@ fn names_with_markup_are_escaped_on_every_page() {
         "/devices".into(),
         format!("/devices/{device_path}"),
         "/privacy".into(),
+        format!("/phishing/{}", campaigns[0]),
     ];
     let pages = pages
         .iter()
@@ -126,6 +150,23 @@ fn names_with_markup_are_escaped_on_every_page() {
     let r = call("GET", &format!("{base}/devices"), Some(officer), None);
     assert!(r.body.contains(&format!("<td>{ESCAPED} {ESCAPED}</td>")));
     assert!(r.body.contains(&format!(">an{ESCAPED}</a>")));
+    let r = call("GET", &format!("{base}/phishing"), Some(officer), None);
+    assert!(
+        r.body.contains(&format!("\">{ESCAPED}</a></td>")),
+        "{}",
+        r.body
+    );
+    let r = call(
+        "GET",
+        &format!("{base}/phishing/{}", campaigns[0]),
+        Some(officer),
+        None,
+    );
+    assert!(
+        r.body.contains(&format!("<h1>{ESCAPED}</h1>")),
+        "{}",
+        r.body
+    );
     // The accounts page lists the display name in the table, too.
     let r = call("GET", &format!("{base}/accounts"), Some(admin), None);
     assert!(r.body.contains(&format!("<td>{ESCAPED}</td>")));
