@@ -9,6 +9,7 @@ mod devices;
 mod escaping;
 mod health;
 mod identity;
+mod no_html_in_handlers;
 mod one_time_password;
 mod permissions_doc;
 mod privacy_api;
