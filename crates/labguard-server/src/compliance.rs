@@ -211,60 +211,68 @@ pub async fn dashboard_page(State(st): State<AppState>, req: Request) -> Respons
         Err(e) if e.status == StatusCode::FORBIDDEN => return crate::ui::denied_page(),
         Err(e) => return e.into_response(),
     };
-    let mut gaps = String::new();
-    for s in r
+    let gaps = r
         .specs
         .iter()
         .filter(|s| matches!(s.status, Status::NotMet | Status::PartlyMet))
-    {
-        gaps.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            crate::ui::esc(&s.citation),
-            crate::ui::esc(&s.title),
-            s.status.label(),
-            crate::ui::esc(&s.evidence.join(", "))
-        ));
-    }
-    let mut due = String::new();
-    for m in &r.reminders {
-        due.push_str(&format!(
-            "<li>{} {}: due {} ({})</li>",
-            crate::ui::esc(&m.kind),
-            crate::ui::esc(&m.subject),
-            m.due,
-            if m.days_left < 0 {
+        .map(|s| Gap {
+            citation: s.citation.clone(),
+            title: s.title.clone(),
+            status: s.status.label(),
+            evidence: s.evidence.join(", "),
+        })
+        .collect();
+    let due = r
+        .reminders
+        .iter()
+        .map(|m| Due {
+            kind: m.kind.clone(),
+            subject: m.subject.clone(),
+            due: m.due.to_string(),
+            left: if m.days_left < 0 {
                 format!("overdue by {} days", -m.days_left)
             } else {
                 format!("{} days left", m.days_left)
-            }
-        ));
-    }
-    if due.is_empty() {
-        due.push_str("<li>nothing due within 30 days</li>");
-    }
-    let body = format!(
-        "{}<main data-page=\"compliance\"><h1>HIPAA compliance</h1><p>Overall score <strong id=\"compliance-score\">{:.1}%</strong>{}</p>\
-         <p><a href=\"/api/v1/compliance/report?format=html\">Report (HTML)</a> · <a href=\"/api/v1/compliance/report?format=pdf\">PDF</a> · <a href=\"/api/v1/compliance/report?format=oscal\">OSCAL</a></p>{}\
-         <div class=\"charts\"><figure id=\"safeguard-chart\"><figcaption>Compliance by safeguard</figcaption>{}</figure>\
-         <figure id=\"trend-chart\"><figcaption>Score over time</figcaption>{}</figure>\
-         <figure id=\"risk-chart\"><figcaption>Open risks (inherent to residual)</figcaption>{}</figure></div>\
-         <h2>Coming due</h2><ul id=\"reminders\">{due}</ul><h2>To act on</h2><table id=\"gaps\"><thead><tr><th>Citation</th><th>Specification</th><th>Status</th><th>Evidence</th></tr></thead><tbody>{gaps}</tbody></table></main>",
-        crate::ui::header_bar(&p),
-        r.overall,
-        if r.evidence.is_empty() { " (no evidence collected yet: run <code>labguard compliance collect</code>)" } else { "" },
-        if p.account.staff.role.allows(P::ComplianceManage) {
-            "<p><button type=\"button\" id=\"collect-now\">Collect evidence now</button> <span id=\"collect-status\" role=\"status\"></span></p>"
-        } else {
-            ""
-        },
-        html::safeguard_chart(&r.safeguards),
-        html::trend_chart(&r.trend),
-        html::risk_chart(&r.risks),
-    );
-    Html(crate::ui::page(
-        "Compliance",
-        &crate::ui::meta(&st, &p),
-        &body,
-    ))
-    .into_response()
+            },
+        })
+        .collect();
+    crate::view::render(&CompliancePage {
+        layout: crate::view::Layout::signed_in(&st, &p, "Compliance"),
+        overall: format!("{:.1}", r.overall),
+        collected: !r.evidence.is_empty(),
+        may_collect: p.account.staff.role.allows(P::ComplianceManage),
+        safeguard_chart: html::safeguard_chart(&r.safeguards),
+        trend_chart: html::trend_chart(&r.trend),
+        risk_chart: html::risk_chart(&r.risks),
+        due,
+        gaps,
+    })
+}
+
+#[derive(askama::Template)]
+#[template(path = "compliance.html")]
+struct CompliancePage {
+    layout: crate::view::Layout,
+    overall: String,
+    collected: bool,
+    may_collect: bool,
+    safeguard_chart: String,
+    trend_chart: String,
+    risk_chart: String,
+    due: Vec<Due>,
+    gaps: Vec<Gap>,
+}
+
+struct Due {
+    kind: String,
+    subject: String,
+    due: String,
+    left: String,
+}
+
+struct Gap {
+    citation: String,
+    title: String,
+    status: &'static str,
+    evidence: String,
 }

@@ -9,6 +9,7 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub(crate) mod charts;
 pub mod compliance;
 pub mod credentials;
 pub mod devices;
@@ -33,6 +34,7 @@ pub mod ui_privacy;
 pub mod ui_qc;
 pub mod ui_training;
 pub mod verify_job;
+pub(crate) mod view;
 
 use std::net::SocketAddr;
 use std::time::Instant;

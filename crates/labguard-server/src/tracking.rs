@@ -21,7 +21,6 @@ use axum::Router;
 use labguard_training::phishing::{
     builtin_template, teaching_page_html, EventKind, RenderContext, TrackingToken, TrackingUrls,
 };
-use labguard_training::render::escape_html;
 
 use crate::state::AppState;
 
@@ -117,12 +116,14 @@ async fn reported(State(st): State<AppState>, Path(token): Path<String>) -> Resp
     if record(&st, token, EventKind::Reported).await.is_none() {
         return not_found();
     }
-    Html(format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Thank you for reporting</title>\
-         </head><body><h1>Well spotted</h1><p>That message was a phishing exercise run by \
-         {lab}. Reporting it is exactly right: it is how a real attack gets stopped before \
-         anyone else clicks.</p></body></html>",
-        lab = escape_html(&st.settings.lab_name)
-    ))
-    .into_response()
+    crate::view::render(&ReportedPage {
+        lab: &st.settings.lab_name,
+    })
+}
+
+/// The "well spotted" page a reporter sees (outside the app: no session, no layout).
+#[derive(askama::Template)]
+#[template(path = "phishing_reported.html")]
+struct ReportedPage<'a> {
+    lab: &'a str,
 }

@@ -2,17 +2,20 @@
 //! progress), the access review, and account administration. The data comes from the same
 //! store calls as the API, so the store's permission checks and audit entries apply.
 
+use askama::Template;
 use axum::extract::{Query, Request, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use labguard_core::{Permission as P, Role};
 use serde::Deserialize;
 
+use crate::charts::{self, BarChart};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::ui::{denied_page, esc, header_bar, meta, page, who};
+use crate::ui::{denied_page, who};
+use crate::view::{link, render, Layout, NavLink};
 use labguard_app::accounts::{review_report, AccountOut};
 
 pub fn router() -> Router<AppState> {
@@ -27,16 +30,16 @@ fn may_review(role: Role) -> bool {
 }
 
 /// Header links to the pages this role may open.
-pub(crate) fn nav_links(role: Role) -> String {
-    let mut nav = String::new();
+pub(crate) fn nav_links(role: Role) -> Vec<NavLink> {
+    let mut nav = Vec::new();
     if role.allows(P::AuditRead) {
-        nav.push_str("<a href=\"/audit\" id=\"nav-audit\">Audit log</a>");
+        nav.push(link("/audit", "nav-audit", "Audit log"));
     }
     if may_review(role) {
-        nav.push_str("<a href=\"/access-review\" id=\"nav-access-review\">Access review</a>");
+        nav.push(link("/access-review", "nav-access-review", "Access review"));
     }
     if role.allows(P::AccountsManage) {
-        nav.push_str("<a href=\"/accounts\" id=\"nav-accounts\">Accounts</a>");
+        nav.push(link("/accounts", "nav-accounts", "Accounts"));
     }
     nav
 }
@@ -88,59 +91,65 @@ async fn audit_page(
         Ok(v) => v,
         Err(e) => return failed(e),
     };
-    let mut rows = String::new();
-    for (seq, e) in entries.iter().rev() {
-        let outcome = format!("{:?}", e.outcome).to_lowercase();
-        rows.push_str(&format!(
-            "<tr class=\"outcome-{outcome}\"><td>{seq}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} {}</td><td>{}</td><td>{}</td><td>{outcome}</td></tr>",
-            esc(&e.time.replace('T', " ").chars().take(19).collect::<String>()),
-            short(&e.actor),
-            esc(&e.role),
-            esc(&e.action),
-            esc(&e.resource),
-            short(&e.resource_id),
-            esc(e.patient_ref.as_deref().unwrap_or("")),
-            esc(e.reason.as_deref().unwrap_or("")),
-        ));
-    }
-    let older = if from > 0 {
-        format!(
-            "<a class=\"button\" href=\"/audit?from={}\">Older</a> ",
-            from.saturating_sub(AUDIT_PAGE)
-        )
-    } else {
-        String::new()
-    };
-    let newer = if from + AUDIT_PAGE < size {
-        format!(
-            "<a class=\"button\" href=\"/audit?from={}\">Newer</a>",
-            from + AUDIT_PAGE
-        )
-    } else {
-        String::new()
-    };
-    let body = format!(
-        "{}<main data-page=\"audit\"><h1>Audit log</h1>\
-         <section><h2>Verify the log</h2><p>Recomputes the Merkle tree over all {size} entries, checks every signed checkpoint, \
-         and checks every stored record against its last audited write. It runs in the background; you can leave this page.</p>\
-         <button type=\"button\" id=\"verify-log\">Verify log</button>\
-         <progress id=\"verify-progress\" max=\"1\" value=\"0\" hidden></progress>\
-         <p id=\"verify-status\" role=\"status\"></p></section>\
-         <section><h2>Entries</h2><p>Patient references are pseudonyms: the log never holds names or record numbers.</p>\
-         <p>{older}{newer}</p>\
-         <table id=\"audit-entries\"><thead><tr><th>#</th><th>Time</th><th>Actor</th><th>Role</th><th>Action</th><th>Resource</th><th>Patient ref</th><th>Reason</th><th>Outcome</th></tr></thead>\
-         <tbody>{rows}</tbody></table></section><p id=\"error\" class=\"error\" role=\"alert\"></p></main>",
-        header_bar(&p),
-    );
-    Html(page("Audit log", &meta(&st, &p), &body)).into_response()
+    let rows = entries
+        .iter()
+        .rev()
+        .map(|(seq, e)| AuditRow {
+            seq: *seq,
+            outcome: format!("{:?}", e.outcome).to_lowercase(),
+            time: e.time.replace('T', " ").chars().take(19).collect(),
+            actor: short(&e.actor),
+            role: e.role.clone(),
+            action: e.action.clone(),
+            resource: e.resource.clone(),
+            resource_id: short(&e.resource_id),
+            patient_ref: e.patient_ref.clone().unwrap_or_default(),
+            reason: e.reason.clone().unwrap_or_default(),
+        })
+        .collect();
+    render(&AuditPage {
+        layout: Layout::signed_in(&st, &p, "Audit log"),
+        size,
+        older: (from > 0).then(|| from.saturating_sub(AUDIT_PAGE)),
+        newer: (from + AUDIT_PAGE < size).then_some(from + AUDIT_PAGE),
+        rows,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    layout: Layout,
+    size: u64,
+    older: Option<u64>,
+    newer: Option<u64>,
+    rows: Vec<AuditRow>,
+}
+
+struct AuditRow {
+    seq: u64,
+    outcome: String,
+    time: String,
+    actor: ShortId,
+    role: String,
+    action: String,
+    resource: String,
+    resource_id: ShortId,
+    patient_ref: String,
+    reason: String,
+}
+
+/// An id as the audit table shows it (`partials/table.html`'s `short_id`).
+struct ShortId {
+    full: String,
+    cut: Option<String>,
 }
 
 /// Long ids (UUIDs) cut to their first 8 characters, the whole id in a tooltip.
-fn short(id: &str) -> String {
-    if id.len() > 12 && id.is_ascii() {
-        format!("<span title=\"{}\">{}…</span>", esc(id), esc(&id[..8]))
-    } else {
-        esc(id)
+fn short(id: &str) -> ShortId {
+    ShortId {
+        full: id.to_string(),
+        cut: (id.len() > 12 && id.is_ascii()).then(|| id[..8].to_string()),
     }
 }
 
@@ -167,83 +176,78 @@ async fn access_review_page(State(st): State<AppState>, req: Request) -> Respons
         Ok(v) => v,
         Err(e) => return failed(e),
     };
-    let c = &report.counts;
-    let mut rows = String::new();
-    for a in &report.accounts {
-        let info = accounts.iter().find(|x| x.username == a.username);
-        let findings: Vec<String> = a.findings.iter().map(|f| esc(&f.describe())).collect();
-        rows.push_str(&format!(
-            "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            if findings.is_empty() { "clean" } else { "needs-action" },
-            esc(&a.username),
-            esc(a.role.code()),
-            if a.disabled { "disabled" } else { "active" },
-            match info {
-                Some(i) if i.mfa_enrolled => "yes",
-                _ => "<strong class=\"error\">no</strong>",
-            },
-            info.and_then(|i| i.last_sign_in)
-                .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
-                .unwrap_or_else(|| "never".into()),
-            if findings.is_empty() {
-                "ok".to_string()
-            } else {
-                findings.join("<br>")
+    let rows = report
+        .accounts
+        .iter()
+        .map(|a| {
+            let info = accounts.iter().find(|x| x.username == a.username);
+            ReviewRow {
+                username: a.username.clone(),
+                role: a.role.code(),
+                disabled: a.disabled,
+                mfa: info.is_some_and(|i| i.mfa_enrolled),
+                last_sign_in: info
+                    .and_then(|i| i.last_sign_in)
+                    .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                    .unwrap_or_else(|| "never".into()),
+                findings: a.findings.iter().map(|f| f.describe()).collect(),
             }
-        ));
-    }
-    let chart = role_chart(&report.accounts);
-    let body = format!(
-        "{}<main data-page=\"access-review\"><h1>Access review</h1>\
-         <p id=\"review-summary\">{} accounts: {} active, {} disabled, {} dormant (no sign-in for {} days), {} missing MFA; \
-         <strong>{} need action</strong>. Generated {}.</p><div class=\"charts\">{chart}</div>\
-         <section><table id=\"review\"><thead><tr><th>Username</th><th>Role</th><th>Status</th><th>MFA</th><th>Last sign-in</th><th>Findings</th></tr></thead>\
-         <tbody>{rows}</tbody></table></section></main>",
-        header_bar(&p),
-        c.total,
-        c.enabled,
-        c.disabled,
-        c.dormant,
-        report.dormant_after_days,
-        c.missing_mfa,
-        c.needing_action,
-        report.generated_at.format("%Y-%m-%d %H:%M UTC"),
-    );
-    Html(page("Access review", &meta(&st, &p), &body)).into_response()
+        })
+        .collect();
+    render(&AccessReviewPage {
+        layout: Layout::signed_in(&st, &p, "Access review"),
+        roles: role_chart(&report.accounts),
+        dormant_after_days: report.dormant_after_days,
+        generated_at: report.generated_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        c: report.counts,
+        rows,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "access_review.html")]
+struct AccessReviewPage {
+    layout: Layout,
+    c: labguard_identity::review::ReviewCounts,
+    dormant_after_days: i64,
+    generated_at: String,
+    roles: BarChart,
+    rows: Vec<ReviewRow>,
+}
+
+struct ReviewRow {
+    username: String,
+    role: &'static str,
+    disabled: bool,
+    mfa: bool,
+    last_sign_in: String,
+    findings: Vec<String>,
 }
 
 /// Active accounts per role, as horizontal bars: who holds which role at a glance.
-fn role_chart(accounts: &[labguard_identity::AccountReview]) -> String {
-    let counts: Vec<(Role, usize)> = Role::ALL
+fn role_chart(accounts: &[labguard_identity::AccountReview]) -> BarChart {
+    let counts: Vec<(String, usize, &'static str)> = Role::ALL
         .iter()
         .map(|r| {
             (
-                *r,
+                r.code().to_string(),
                 accounts
                     .iter()
                     .filter(|a| a.role == *r && !a.disabled)
                     .count(),
+                "#2b6cb0",
             )
         })
         .collect();
-    let max = counts.iter().map(|c| c.1).max().unwrap_or(0).max(1);
-    let mut svg = String::from(
-        "<figure><figcaption>Active accounts by role</figcaption><svg id=\"roles-chart\" viewBox=\"0 0 360 190\" role=\"img\" aria-label=\"Active accounts by role\">",
-    );
-    for (i, (role, n)) in counts.iter().enumerate() {
-        let y = 8 + i * 25;
-        let w = (*n as f64 / max as f64 * 190.0).round();
-        svg.push_str(&format!(
-            "<text x=\"0\" y=\"{}\" font-size=\"11\">{}</text><rect x=\"125\" y=\"{y}\" width=\"{w}\" height=\"16\" fill=\"#2b6cb0\"/>\
-             <text x=\"{}\" y=\"{}\" font-size=\"11\">{n}</text>",
-            y + 12,
-            esc(role.code()),
-            130.0 + w,
-            y + 12
-        ));
-    }
-    svg.push_str("</svg></figure>");
-    svg
+    charts::bars("roles-chart", "Active accounts by role", 125.0, &counts)
+}
+
+#[derive(Template)]
+#[template(path = "accounts.html")]
+struct AccountsPage {
+    layout: Layout,
+    roles: Vec<&'static str>,
+    accounts: Vec<AccountOut>,
 }
 
 async fn accounts_page(State(st): State<AppState>, req: Request) -> Response {
@@ -259,42 +263,9 @@ async fn accounts_page(State(st): State<AppState>, req: Request) -> Response {
         Ok(v) => v,
         Err(e) => return failed(e),
     };
-    let mut rows = String::new();
-    for a in accounts.iter().map(AccountOut::from) {
-        let user = esc(&a.username);
-        let actions = if a.disabled {
-            String::new()
-        } else {
-            format!(
-                "<button type=\"button\" class=\"disable-account\" data-username=\"{user}\">Disable (leaver)</button> \
-                 <button type=\"button\" class=\"unlock-account\" data-username=\"{user}\">Unlock</button>"
-            )
-        };
-        rows.push_str(&format!(
-            "<tr><td>{user}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"status\">{}</td><td>{actions}</td></tr>",
-            esc(&a.display_name),
-            esc(&a.role),
-            if a.mfa_enrolled { "yes" } else { "no" },
-            if a.disabled { "disabled" } else { "active" },
-        ));
-    }
-    let options: String = Role::ALL
-        .iter()
-        .map(|r| format!("<option value=\"{0}\">{0}</option>", esc(r.code())))
-        .collect();
-    let body = format!(
-        "{}<main data-page=\"accounts\"><h1>Accounts</h1>\
-         <section><h2>New account</h2><form id=\"account-form\">\
-         <label>Username <input id=\"new-username\" required maxlength=\"64\" pattern=\"[a-z0-9][a-z0-9._-]*\"></label>\
-         <label>Name <input id=\"new-display\" required maxlength=\"100\"></label>\
-         <label>Role <select id=\"new-role\">{options}</select></label>\
-         <label>Email <input id=\"new-email\" type=\"email\" maxlength=\"200\"></label>\
-         <button type=\"submit\" id=\"create-account\">Create account</button></form>\
-         <p id=\"account-created\" class=\"ok\" role=\"status\"></p></section>\
-         <section><h2>All accounts</h2><p>Disabling a leaver ends their sessions and API tokens at once.</p>\
-         <table id=\"accounts\"><thead><tr><th>Username</th><th>Name</th><th>Role</th><th>MFA</th><th>Status</th><th></th></tr></thead>\
-         <tbody>{rows}</tbody></table></section><p id=\"error\" class=\"error\" role=\"alert\"></p></main>",
-        header_bar(&p),
-    );
-    Html(page("Accounts", &meta(&st, &p), &body)).into_response()
+    render(&AccountsPage {
+        layout: Layout::signed_in(&st, &p, "Accounts"),
+        roles: Role::ALL.iter().map(|r| r.code()).collect(),
+        accounts: accounts.iter().map(AccountOut::from).collect(),
+    })
 }

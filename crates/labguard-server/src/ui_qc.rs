@@ -8,7 +8,6 @@ use labguard_qc::{ChartOptions, ControlMaterial, WestgardConfig};
 use labguard_store::{qc_chart_series, Actor, QcRecord};
 
 use crate::state::AppState;
-use crate::ui::esc;
 
 struct AnalyteQc {
     analyte: String,
@@ -16,8 +15,38 @@ struct AnalyteQc {
     records: Vec<QcRecord>,
 }
 
-/// The section's HTML, or a one-line notice when the QC history cannot be read.
-pub async fn section(st: &AppState, actor: Actor, role: Role, instrument: &str) -> String {
+/// The QC section's values (`templates/partials/qc.html`).
+pub(crate) enum QcSection {
+    Unreadable,
+    Empty,
+    Analytes {
+        recalled: usize,
+        analytes: Vec<AnalyteView>,
+    },
+}
+
+pub(crate) struct AnalyteView {
+    pub analyte: String,
+    pub latest: u64,
+    pub status: String,
+    /// None when the rules could not be evaluated (nothing is drawn).
+    pub charts: Option<Vec<LjChart>>,
+}
+
+pub(crate) struct LjChart {
+    pub lot: String,
+    pub level: String,
+    /// labguard-qc's SVG, None when it could not be drawn.
+    pub svg: Option<String>,
+}
+
+/// The section, or a one-line notice when the QC history cannot be read.
+pub(crate) async fn section(
+    st: &AppState,
+    actor: Actor,
+    role: Role,
+    instrument: &str,
+) -> QcSection {
     let name = instrument.to_string();
     let may_review = role.allows(P::ResultVerify);
     let loaded = st
@@ -50,25 +79,18 @@ pub async fn section(st: &AppState, actor: Actor, role: Role, instrument: &str) 
         })
         .await;
     let Ok((analytes, recalled)) = loaded else {
-        return "<section id=\"qc\"><h2>Quality control</h2><p>The QC history could not be read.</p></section>".into();
+        return QcSection::Unreadable;
     };
     if analytes.is_empty() {
-        return "<section id=\"qc\"><h2>Quality control</h2><p>No control runs reported yet.</p></section>".into();
+        return QcSection::Empty;
     }
-    let mut html = String::from("<section id=\"qc\"><h2>Quality control</h2>");
-    if recalled > 0 {
-        html.push_str(&format!(
-            "<p class=\"overdue\" id=\"qc-recalls\">{recalled} result(s) recalled by a rejected run await review.</p>"
-        ));
+    QcSection::Analytes {
+        recalled,
+        analytes: analytes.iter().map(analyte_view).collect(),
     }
-    for a in &analytes {
-        html.push_str(&analyte_block(a));
-    }
-    html.push_str("</section>");
-    html
 }
 
-fn analyte_block(a: &AnalyteQc) -> String {
+fn analyte_view(a: &AnalyteQc) -> AnalyteView {
     let latest = a.records.iter().map(|r| r.run).max().unwrap_or(0);
     let last: Vec<&QcRecord> = a.records.iter().filter(|r| r.run == latest).collect();
     let rejected = last.iter().any(|r| r.rejects);
@@ -79,32 +101,35 @@ fn analyte_block(a: &AnalyteQc) -> String {
     codes.sort_unstable();
     codes.dedup();
     let status = match (rejected, codes.is_empty()) {
-        (true, _) => format!("rejected ({})", esc(&codes.join(", "))),
+        (true, _) => format!("rejected ({})", codes.join(", ")),
         (false, true) => "in control".to_string(),
-        (false, false) => format!("accepted with warning ({})", esc(&codes.join(", "))),
+        (false, false) => format!("accepted with warning ({})", codes.join(", ")),
     };
-    let mut html = format!(
-        "<article class=\"qc-analyte\" data-analyte=\"{0}\"><h3>{0}</h3><p>Latest run {latest}: <strong class=\"qc-status\">{status}</strong></p><div class=\"charts\">",
-        esc(&a.analyte)
-    );
     let series = qc_chart_series(&a.materials, &a.records);
-    let Ok(violations) = labguard_qc::evaluate(&series, &WestgardConfig::default()) else {
-        html.push_str("<p>The chart could not be drawn.</p></div></article>");
-        return html;
-    };
-    for (i, s) in series.iter().enumerate() {
-        if s.points.is_empty() {
-            continue;
-        }
-        match labguard_qc::levey_jennings_svg(s, i, &violations, &ChartOptions::default()) {
-            Ok(svg) => html.push_str(&format!(
-                "<figure class=\"lj-chart\"><figcaption>Lot {} level {}</figcaption>{svg}</figure>",
-                esc(&s.material.lot),
-                esc(&s.material.level)
-            )),
-            Err(_) => html.push_str("<p>The chart could not be drawn.</p>"),
-        }
+    let charts = labguard_qc::evaluate(&series, &WestgardConfig::default())
+        .ok()
+        .map(|violations| {
+            series
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| !s.points.is_empty())
+                .map(|(i, s)| LjChart {
+                    lot: s.material.lot.clone(),
+                    level: s.material.level.clone(),
+                    svg: labguard_qc::levey_jennings_svg(
+                        s,
+                        i,
+                        &violations,
+                        &ChartOptions::default(),
+                    )
+                    .ok(),
+                })
+                .collect()
+        });
+    AnalyteView {
+        analyte: a.analyte.clone(),
+        latest,
+        status,
+        charts,
     }
-    html.push_str("</div></article>");
-    html
 }

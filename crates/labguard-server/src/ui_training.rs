@@ -4,19 +4,20 @@
 //! panel. Forms post with the page's CSRF token as a hidden field, checked by the same code
 //! as the API's header.
 
+use askama::Template;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use labguard_core::{Id, Permission as P};
-use labguard_training::chart::{role_click_chart, trend_chart};
+use labguard_training::chart::{role_click_layout, trend_layout, BarLayout, LineLayout};
 use labguard_training::phishing::trend;
-use labguard_training::render::escape_html as esc;
 
 use crate::auth::AnyStage;
 use crate::state::AppState;
-use crate::ui::{denied_page, header_bar, meta, page, who};
+use crate::ui::{denied_page, who};
+use crate::view::{render, render_with, Layout};
 use labguard_app::training as svc;
 
 pub fn router() -> Router<AppState> {
@@ -30,36 +31,56 @@ pub fn router() -> Router<AppState> {
         .route("/hygiene", get(hygiene_page))
 }
 
+#[derive(Template)]
+#[template(path = "training/error.html")]
+struct ErrorPage {
+    layout: Layout,
+    message: String,
+}
+
 fn error_page(p: &AnyStage, st: &AppState, e: crate::error::ApiError) -> Response {
     if e.status == StatusCode::FORBIDDEN {
         return denied_page();
     }
-    let status = e.status;
-    (
-        status,
-        Html(page(
-            "Training",
-            &meta(st, p),
-            &format!(
-                "{}<main><p class=\"error\" id=\"error\" role=\"alert\">{}</p><a href=\"/training\">Back to training</a></main>",
-                header_bar(p),
-                esc(&e.message)
-            ),
-        )),
+    render_with(
+        e.status,
+        &ErrorPage {
+            layout: Layout::signed_in(st, p, "Training"),
+            message: e.message,
+        },
     )
-        .into_response()
 }
 
-fn shell(st: &AppState, p: &AnyStage, title: &str, data_page: &str, main: &str) -> Response {
-    Html(page(
-        title,
-        &meta(st, p),
-        &format!(
-            "{}<main data-page=\"{data_page}\">{main}</main>",
-            header_bar(p)
-        ),
-    ))
-    .into_response()
+#[derive(Template)]
+#[template(path = "training/index.html")]
+struct TrainingPage {
+    layout: Layout,
+    open: Vec<AssignmentRow>,
+    courses: Vec<CourseRow>,
+    transcript: Vec<TranscriptRow>,
+}
+
+struct AssignmentRow {
+    course_id: String,
+    title: String,
+    due: String,
+    overdue_days: i64,
+    why: String,
+}
+
+struct CourseRow {
+    id: String,
+    title: String,
+    version: u32,
+    questions: usize,
+    pass_mark: u8,
+}
+
+struct TranscriptRow {
+    title: String,
+    version: u32,
+    score: u8,
+    completed: String,
 }
 
 async fn training_page(State(st): State<AppState>, req: Request) -> Response {
@@ -89,57 +110,67 @@ async fn training_page(State(st): State<AppState>, req: Request) -> Response {
             .find(|c| c.id == id)
             .map_or(id.to_string(), |c| c.title.clone())
     };
-    let mut main = String::from("<h1>Security training</h1><section><h2>Assigned to you</h2>");
-    if open.is_empty() {
-        main.push_str("<p id=\"no-assignments\">Nothing due. Thank you!</p>");
-    } else {
-        main.push_str("<table id=\"assignments\"><thead><tr><th>Course</th><th>Due</th><th>Why</th></tr></thead><tbody>");
-        for a in &open {
-            main.push_str(&format!(
-                "<tr><td><a href=\"/training/course/{id}\">{t}</a></td><td>{due}{over}</td><td>{why:?}</td></tr>",
-                id = esc(&a.course_id),
-                t = esc(&title_of(&a.course_id)),
-                due = a.due_at.format("%Y-%m-%d"),
-                over = if a.overdue_days > 0 {
-                    format!(" <strong class=\"error\">overdue {} days</strong>", a.overdue_days)
-                } else {
-                    String::new()
-                },
-                why = a.reason,
-            ));
-        }
-        main.push_str("</tbody></table>");
-    }
-    main.push_str("</section><section><h2>All courses</h2><ul id=\"courses\">");
-    for c in &courses {
-        main.push_str(&format!(
-            "<li><a class=\"course-link\" id=\"course-{id}\" href=\"/training/course/{id}\">{t}</a> (version {v}, {n} questions, pass mark {pm}%)</li>",
-            id = esc(&c.id),
-            t = esc(&c.title),
-            v = c.version,
-            n = c.questions.len(),
-            pm = c.pass_mark
-        ));
-    }
-    main.push_str("</ul></section><section><h2>Your transcript</h2><ul id=\"transcript\">");
-    for e in &transcript.entries {
-        if let labguard_training::assign::TranscriptStatus::Completed {
-            completed_at,
-            course_version,
-            score_percent,
-        } = &e.status
-        {
-            main.push_str(&format!(
-                "<li>{} v{} — {}% on {}</li>",
-                esc(&title_of(&e.course_id)),
+    let open = open
+        .iter()
+        .map(|a| AssignmentRow {
+            course_id: a.course_id.clone(),
+            title: title_of(&a.course_id),
+            due: a.due_at.format("%Y-%m-%d").to_string(),
+            overdue_days: a.overdue_days,
+            why: format!("{:?}", a.reason),
+        })
+        .collect();
+    let transcript = transcript
+        .entries
+        .iter()
+        .filter_map(|e| match &e.status {
+            labguard_training::assign::TranscriptStatus::Completed {
+                completed_at,
                 course_version,
                 score_percent,
-                completed_at.format("%Y-%m-%d")
-            ));
-        }
-    }
-    main.push_str("</ul></section>");
-    shell(&st, &p, "Training", "training", &main)
+            } => Some(TranscriptRow {
+                title: title_of(&e.course_id),
+                version: *course_version,
+                score: *score_percent,
+                completed: completed_at.format("%Y-%m-%d").to_string(),
+            }),
+            _ => None,
+        })
+        .collect();
+    render(&TrainingPage {
+        layout: Layout::signed_in(&st, &p, "Training"),
+        open,
+        courses: courses
+            .iter()
+            .map(|c| CourseRow {
+                id: c.id.clone(),
+                title: c.title.clone(),
+                version: c.version,
+                questions: c.questions.len(),
+                pass_mark: c.pass_mark,
+            })
+            .collect(),
+        transcript,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "training/course.html")]
+struct CoursePage {
+    layout: Layout,
+    id: String,
+    title: String,
+    version: u32,
+    minutes: u32,
+    pass_mark: u8,
+    lessons: Vec<Lesson>,
+    csrf: String,
+}
+
+struct Lesson {
+    title: String,
+    /// Sanitized by labguard-training's renderer.
+    html: String,
 }
 
 async fn course_page(
@@ -160,28 +191,23 @@ async fn course_page(
         Err(e) => return error_page(&p, &st, e),
     };
     let view = c.learner_view();
-    let mut main = format!(
-        "<h1 id=\"course-title\">{}</h1><p>Version {} · about {} minutes · pass mark {}%</p>",
-        esc(&view.title),
-        view.version,
-        view.minutes.unwrap_or(10),
-        view.pass_mark
-    );
-    for (i, l) in view.lessons.iter().enumerate() {
-        // Lesson HTML is sanitized by labguard-training's renderer.
-        main.push_str(&format!(
-            "<section class=\"lesson\" id=\"lesson-{i}\"><h2>{}</h2>{}</section>",
-            esc(&l.title),
-            l.html
-        ));
-    }
-    main.push_str(&format!(
-        "<form method=\"post\" action=\"/training/course/{}/quiz\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-         <button type=\"submit\" id=\"start-quiz\">Take the quiz</button></form>",
-        esc(&view.id),
-        esc(&p.csrf_token(&st).unwrap_or_default())
-    ));
-    shell(&st, &p, &view.title, "course", &main)
+    render(&CoursePage {
+        layout: Layout::signed_in(&st, &p, &view.title),
+        id: view.id.clone(),
+        title: view.title.clone(),
+        version: view.version,
+        minutes: view.minutes.unwrap_or(10),
+        pass_mark: view.pass_mark,
+        lessons: view
+            .lessons
+            .iter()
+            .map(|l| Lesson {
+                title: l.title.clone(),
+                html: l.html.clone(),
+            })
+            .collect(),
+        csrf: p.csrf_token(&st).unwrap_or_default(),
+    })
 }
 
 /// Reads the urlencoded body, moves its `csrf` field into the CSRF header and resolves the
@@ -231,38 +257,81 @@ async fn start_quiz(
         Ok(v) => v,
         Err(e) => return error_page(&p, &st, e),
     };
-    let mut main = format!(
-        "<h1>Quiz</h1><p>Pass mark {}%. Questions and answers are in a different order each attempt.</p>\
-         <form method=\"post\" action=\"/training/attempt/{attempt}\" class=\"quiz\" id=\"quiz\" data-attempt=\"{attempt}\">\
-         <input type=\"hidden\" name=\"csrf\" value=\"{}\">",
-        quiz.pass_mark,
-        esc(&p.csrf_token(&st).unwrap_or_default())
-    );
-    for (n, q) in quiz.questions.iter().enumerate() {
-        let kind = if q.multiple { "checkbox" } else { "radio" };
-        main.push_str(&format!(
-            "<fieldset class=\"question\" id=\"q-{qid}\"><legend>{num}. {prompt}{hint}</legend>",
-            qid = esc(&q.id),
-            num = n + 1,
-            prompt = esc(&q.prompt),
-            hint = if q.multiple && !q.prompt.to_ascii_lowercase().contains("select all") {
-                " <em>(select all that apply)</em>"
-            } else {
-                ""
-            }
-        ));
-        for o in &q.options {
-            main.push_str(&format!(
-                "<label class=\"option\"><input type=\"{kind}\" name=\"{qid}\" value=\"{oid}\" id=\"opt-{qid}-{oid}\"> {text}</label>",
-                qid = esc(&q.id),
-                oid = esc(&o.id),
-                text = esc(&o.text)
-            ));
-        }
-        main.push_str("</fieldset>");
-    }
-    main.push_str("<button type=\"submit\" id=\"submit-quiz\">Submit answers</button></form>");
-    shell(&st, &p, "Quiz", "quiz", &main)
+    let questions = quiz
+        .questions
+        .iter()
+        .map(|q| Question {
+            id: q.id.clone(),
+            prompt: q.prompt.clone(),
+            hint: q.multiple && !q.prompt.to_ascii_lowercase().contains("select all"),
+            kind: if q.multiple { "checkbox" } else { "radio" },
+            options: q
+                .options
+                .iter()
+                .map(|o| QuizOption {
+                    id: o.id.clone(),
+                    text: o.text.clone(),
+                })
+                .collect(),
+        })
+        .collect();
+    render(&QuizPage {
+        layout: Layout::signed_in(&st, &p, "Quiz"),
+        pass_mark: quiz.pass_mark,
+        attempt: attempt.to_string(),
+        csrf: p.csrf_token(&st).unwrap_or_default(),
+        questions,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "training/quiz.html")]
+struct QuizPage {
+    layout: Layout,
+    pass_mark: u8,
+    attempt: String,
+    csrf: String,
+    questions: Vec<Question>,
+}
+
+struct Question {
+    id: String,
+    prompt: String,
+    /// "(select all that apply)" when the prompt does not say so itself.
+    hint: bool,
+    kind: &'static str,
+    options: Vec<QuizOption>,
+}
+
+struct QuizOption {
+    id: String,
+    text: String,
+}
+
+#[derive(Template)]
+#[template(path = "training/result.html")]
+struct ResultPage {
+    layout: Layout,
+    passed: bool,
+    score: u8,
+    correct: usize,
+    total: usize,
+    certificate: Option<CertificateView>,
+    feedback: Vec<FeedbackRow>,
+}
+
+struct CertificateView {
+    staff_name: String,
+    course_title: String,
+    course_version: u32,
+    completed: String,
+    score: u8,
+    id: String,
+}
+
+struct FeedbackRow {
+    correct: bool,
+    explanation: String,
 }
 
 async fn submit_quiz(State(st): State<AppState>, Path(id): Path<Id>, req: Request) -> Response {
@@ -298,38 +367,29 @@ async fn submit_quiz(State(st): State<AppState>, Path(id): Path<Id>, req: Reques
         Err(e) => return error_page(&p, &st, e),
     };
     let g = &out.grade;
-    let mut main = format!(
-        "<h1>{}</h1><p id=\"score\">You scored {}% ({} of {} correct).</p>",
-        if g.passed {
-            "<span id=\"passed\" class=\"ok\">Passed</span>"
-        } else {
-            "<span id=\"failed\" class=\"error\">Not passed yet</span>"
-        },
-        g.score_percent,
-        g.correct,
-        g.total
-    );
-    if let Some(c) = &out.certificate {
-        main.push_str(&format!(
-            "<section id=\"certificate\"><h2>Certificate of completion</h2><p>{} completed <strong>{}</strong> (version {}) on {} with {}%.</p><p>Certificate id <code id=\"certificate-id\">{}</code></p></section>",
-            esc(&c.staff_name),
-            esc(&c.course_title),
-            c.course_version,
-            c.completed_at.format("%Y-%m-%d"),
-            c.score_percent,
-            esc(&c.certificate_id)
-        ));
-    }
-    main.push_str("<section><h2>Feedback</h2><ul>");
-    for f in &g.feedback {
-        main.push_str(&format!(
-            "<li>{} {}</li>",
-            if f.correct { "✔" } else { "✘" },
-            esc(&f.explanation)
-        ));
-    }
-    main.push_str("</ul></section><a href=\"/training\">Back to training</a>");
-    shell(&st, &p, "Quiz result", "quiz-result", &main)
+    render(&ResultPage {
+        layout: Layout::signed_in(&st, &p, "Quiz result"),
+        passed: g.passed,
+        score: g.score_percent,
+        correct: g.correct,
+        total: g.total,
+        certificate: out.certificate.as_ref().map(|c| CertificateView {
+            staff_name: c.staff_name.clone(),
+            course_title: c.course_title.clone(),
+            course_version: c.course_version,
+            completed: c.completed_at.format("%Y-%m-%d").to_string(),
+            score: c.score_percent,
+            id: c.certificate_id.clone(),
+        }),
+        feedback: g
+            .feedback
+            .iter()
+            .map(|f| FeedbackRow {
+                correct: f.correct,
+                explanation: f.explanation.clone(),
+            })
+            .collect(),
+    })
 }
 
 fn may_read_reports(p: &AnyStage) -> bool {
@@ -356,26 +416,59 @@ async fn campaigns_page(State(st): State<AppState>, req: Request) -> Response {
         Ok(v) => v,
         Err(e) => return error_page(&p, &st, e),
     };
-    let mut main = String::from("<h1>Phishing simulations</h1>");
-    if reports.len() > 1 {
-        main.push_str(&format!(
-            "<div class=\"charts\"><figure id=\"trend-chart\">{}</figure></div>",
-            trend_chart(&trend(&reports))
-        ));
-    }
-    main.push_str("<table id=\"campaigns\"><thead><tr><th>Campaign</th><th>Template</th><th>Launched</th></tr></thead><tbody>");
-    for c in &campaigns {
-        main.push_str(&format!(
-            "<tr><td><a href=\"/phishing/{}\">{}</a></td><td>{}</td><td>{}</td></tr>",
-            c.id,
-            esc(&c.name),
-            esc(&c.template_id),
-            c.launched_at
-                .map_or("not yet".into(), |t| t.format("%Y-%m-%d %H:%M").to_string())
-        ));
-    }
-    main.push_str("</tbody></table>");
-    shell(&st, &p, "Phishing", "phishing", &main)
+    render(&CampaignsPage {
+        layout: Layout::signed_in(&st, &p, "Phishing"),
+        trend: (reports.len() > 1).then(|| trend_layout(&trend(&reports))),
+        campaigns: campaigns
+            .iter()
+            .map(|c| CampaignRow {
+                id: c.id.to_string(),
+                name: c.name.clone(),
+                template: c.template_id.clone(),
+                launched: c
+                    .launched_at
+                    .map_or("not yet".into(), |t| t.format("%Y-%m-%d %H:%M").to_string()),
+            })
+            .collect(),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "training/phishing.html")]
+struct CampaignsPage {
+    layout: Layout,
+    trend: Option<LineLayout>,
+    campaigns: Vec<CampaignRow>,
+}
+
+struct CampaignRow {
+    id: String,
+    name: String,
+    template: String,
+    launched: String,
+}
+
+#[derive(Template)]
+#[template(path = "training/phishing_report.html")]
+struct ReportPage {
+    layout: Layout,
+    name: String,
+    sent: usize,
+    opened: usize,
+    clicked: usize,
+    submitted: usize,
+    reported: usize,
+    first_report: String,
+    role_chart: BarLayout,
+    trend: Option<LineLayout>,
+    remedial: Vec<RemedialRow>,
+    d: svc::DeliverySummary,
+}
+
+struct RemedialRow {
+    username: String,
+    role: &'static str,
+    due: String,
 }
 
 async fn report_page(State(st): State<AppState>, Path(id): Path<Id>, req: Request) -> Response {
@@ -400,51 +493,43 @@ async fn report_page(State(st): State<AppState>, Path(id): Path<Id>, req: Reques
         Ok(v) => v,
         Err(e) => return error_page(&p, &st, e),
     };
-    let mut main = format!(
-        "<h1>{}</h1><table id=\"counts\"><tr><th>Sent</th><th>Opened</th><th>Clicked</th><th>Submitted</th><th>Reported</th><th>First report after</th></tr>\
-         <tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr></table>",
-        esc(&r.name),
-        r.sent,
-        r.opened,
-        r.clicked,
-        r.submitted,
-        r.reported,
-        r.time_to_first_report_secs
-            .map_or("no report yet".into(), |s| format!("{} min", s / 60))
-    );
-    main.push_str(&format!(
-        "<div class=\"charts\"><figure id=\"role-chart\">{}</figure>{}</div>",
-        role_click_chart(&r.report),
-        if all.len() > 1 {
-            format!(
-                "<figure id=\"trend-chart\">{}</figure>",
-                trend_chart(&trend(&all))
-            )
-        } else {
-            String::new()
-        }
-    ));
-    main.push_str("<section><h2>Remedial training assigned</h2><ul id=\"remedial\">");
-    for e in &r.remedial_assigned {
-        main.push_str(&format!(
-            "<li>{} ({}) — due {}</li>",
-            esc(&e.username),
-            esc(e.role.code()),
-            e.due_at.format("%Y-%m-%d")
-        ));
-    }
-    main.push_str(&format!(
-        "</ul></section><section><h2>Delivery</h2><p>{} recipients: {} sent, {} failed, {} unconfirmed, {} pending.</p>",
-        r.delivery.recipients, r.delivery.sent, r.delivery.failed, r.delivery.unconfirmed, r.delivery.pending
-    ));
-    if r.delivery.sent_without_tls > 0 {
-        main.push_str(&format!(
-            "<p class=\"error\" role=\"alert\" id=\"sent-without-tls\">{} mail(s) went out without TLS: the SMTP server offered no STARTTLS. Fix the relay or add <code>?tls=required</code> to the campaign's SMTP URL.</p>",
-            r.delivery.sent_without_tls
-        ));
-    }
-    main.push_str("</section>");
-    shell(&st, &p, "Campaign report", "phishing-report", &main)
+    render(&ReportPage {
+        layout: Layout::signed_in(&st, &p, "Campaign report"),
+        name: r.name.clone(),
+        sent: r.sent,
+        opened: r.opened,
+        clicked: r.clicked,
+        submitted: r.submitted,
+        reported: r.reported,
+        first_report: r
+            .time_to_first_report_secs
+            .map_or("no report yet".into(), |s| format!("{} min", s / 60)),
+        role_chart: role_click_layout(&r.report),
+        trend: (all.len() > 1).then(|| trend_layout(&trend(&all))),
+        remedial: r
+            .remedial_assigned
+            .iter()
+            .map(|e| RemedialRow {
+                username: e.username.clone(),
+                role: e.role.code(),
+                due: e.due_at.format("%Y-%m-%d").to_string(),
+            })
+            .collect(),
+        d: r.delivery,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "training/hygiene.html")]
+struct HygienePage {
+    layout: Layout,
+    coverage: String,
+    enrolled: usize,
+    active: usize,
+    dormant_days: u32,
+    phi_without_mfa: Vec<String>,
+    blocklist: Vec<String>,
+    dormant: Vec<String>,
 }
 
 async fn hygiene_page(State(st): State<AppState>, req: Request) -> Response {
@@ -464,32 +549,61 @@ async fn hygiene_page(State(st): State<AppState>, req: Request) -> Response {
         Ok(v) => v,
         Err(e) => return error_page(&p, &st, e),
     };
-    let names = |ids: &[Id]| -> String {
-        if ids.is_empty() {
-            return "<li>none</li>".into();
-        }
+    let names = |ids: &[Id]| -> Vec<String> {
         ids.iter()
             .map(|id| {
-                let n = staff
+                staff
                     .iter()
                     .find(|s| s.id == *id)
-                    .map_or("?", |s| s.username.as_str());
-                format!("<li>{}</li>", esc(n))
+                    .map_or("?", |s| s.username.as_str())
+                    .to_string()
             })
             .collect()
     };
-    let main = format!(
-        "<h1>Password and account hygiene</h1><p id=\"mfa-coverage\">MFA coverage: <strong>{:.0}%</strong> ({} of {} active accounts)</p>\
-         <section><h2>Patient-data roles without MFA</h2><ul id=\"phi-without-mfa\">{}</ul></section>\
-         <section><h2>Chose a blocklisted password at the last change</h2><ul id=\"blocklist\">{}</ul></section>\
-         <section><h2>Dormant accounts (no sign-in for {} days)</h2><ul id=\"dormant\">{}</ul></section>",
-        h.mfa_coverage_percent,
-        h.mfa_enrolled,
-        h.active_accounts,
-        names(&h.phi_without_mfa),
-        names(&h.blocklist_failures),
-        svc::DORMANT_DAYS,
-        names(&h.dormant)
-    );
-    shell(&st, &p, "Account hygiene", "hygiene", &main)
+    render(&HygienePage {
+        layout: Layout::signed_in(&st, &p, "Account hygiene"),
+        coverage: format!("{:.0}", h.mfa_coverage_percent),
+        enrolled: h.mfa_enrolled,
+        active: h.active_accounts,
+        dormant_days: svc::DORMANT_DAYS,
+        phi_without_mfa: names(&h.phi_without_mfa),
+        blocklist: names(&h.blocklist_failures),
+        dormant: names(&h.dormant),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use labguard_training::phishing::TrendPoint;
+
+    /// Campaign names are the trend chart's x labels: askama escapes them, and the chart
+    /// draws one line with its points per rate.
+    #[test]
+    fn trend_chart_labels_are_escaped() {
+        let point = |name: &str, click| TrendPoint {
+            campaign_id: Id::new_v4(),
+            name: name.into(),
+            launched_at: chrono::Utc::now(),
+            click_rate: click,
+            submit_rate: 5.0,
+            report_rate: 50.0,
+        };
+        let page = CampaignsPage {
+            layout: Layout::bare("Phishing"),
+            trend: Some(trend_layout(&[
+                point("<script>alert(1)</script>\"", 40.0),
+                point("spring", f64::NAN),
+            ])),
+            campaigns: Vec::new(),
+        };
+        let html = page.render().unwrap();
+        assert!(!html.contains("<script>alert"), "{html}");
+        assert!(html.contains(">&#60;script&#62;alert(1)&#60;/script&#62;&#34;</text>"));
+        assert_eq!(html.matches("<polyline ").count(), 3);
+        assert_eq!(html.matches("<circle ").count(), 6);
+        // 40% of the 220 px plot from y=36: 36 + 220 - 88.
+        assert!(html.contains("cy=\"168.0\""), "{html}");
+        assert!(!html.contains("NaN"));
+    }
 }

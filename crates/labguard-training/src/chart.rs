@@ -2,7 +2,8 @@
 //! the web UI and printed reports show pictures without a JavaScript chart library.
 //!
 //! Output is a self-contained `<svg>` element. Every label is escaped; non-finite values
-//! are drawn as 0 so a division by zero upstream cannot produce broken SVG.
+//! are drawn as 0 so a division by zero upstream cannot produce broken SVG. The geometry
+//! (`bar_layout`, `line_layout`) is public too: the web UI draws it with its templates.
 
 use std::fmt::Write as _;
 
@@ -32,28 +33,74 @@ fn axis_max(values: impl Iterator<Item = f64>, fixed: Option<f64>) -> f64 {
     }
 }
 
-fn frame(out: &mut String, title: &str, max: f64, unit: &str) {
+/// A chart's frame: its size, title, and the horizontal grid lines with their values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Frame {
+    pub width: f64,
+    pub height: f64,
+    pub title: String,
+    /// Appended to every value label ("%").
+    pub unit: String,
+    /// Where the grid lines start and end.
+    pub left: f64,
+    pub right: f64,
+    pub grid: Vec<GridLine>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct GridLine {
+    pub y: f64,
+    pub value: f64,
+    /// Where the value label is drawn.
+    pub label_x: f64,
+    pub label_y: f64,
+}
+
+fn frame_of(title: &str, max: f64, unit: &str) -> Frame {
+    let plot_h = H - TOP - BOTTOM;
+    Frame {
+        width: W,
+        height: H,
+        title: title.to_string(),
+        unit: unit.to_string(),
+        left: LEFT,
+        right: W - RIGHT,
+        grid: (0..=4)
+            .map(|i| {
+                let y = TOP + plot_h - plot_h * f64::from(i) / 4.0;
+                GridLine {
+                    y,
+                    value: max * f64::from(i) / 4.0,
+                    label_x: LEFT - 4.0,
+                    label_y: y + 4.0,
+                }
+            })
+            .collect(),
+    }
+}
+
+fn frame(out: &mut String, f: &Frame) {
     let _ = write!(
         out,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {W} {H}\" width=\"{W}\" \
          height=\"{H}\" role=\"img\" aria-label=\"{t}\" font-family=\"sans-serif\" \
          font-size=\"12\"><title>{t}</title>\
          <text x=\"{x}\" y=\"20\" text-anchor=\"middle\" font-size=\"14\">{t}</text>",
-        t = escape_html(title),
-        x = W / 2.0,
+        t = escape_html(&f.title),
+        x = f.width / 2.0,
     );
-    let plot_h = H - TOP - BOTTOM;
-    for i in 0..=4 {
-        let v = max * f64::from(i) / 4.0;
-        let y = TOP + plot_h - plot_h * f64::from(i) / 4.0;
+    for g in &f.grid {
         let _ = write!(
             out,
-            "<line x1=\"{LEFT}\" y1=\"{y:.1}\" x2=\"{x2}\" y2=\"{y:.1}\" stroke=\"#ddd\"/>\
+            "<line x1=\"{l}\" y1=\"{y:.1}\" x2=\"{x2}\" y2=\"{y:.1}\" stroke=\"#ddd\"/>\
              <text x=\"{lx}\" y=\"{ty:.1}\" text-anchor=\"end\">{v:.0}{u}</text>",
-            x2 = W - RIGHT,
-            lx = LEFT - 4.0,
-            ty = y + 4.0,
-            u = escape_html(unit),
+            l = f.left,
+            y = g.y,
+            x2 = f.right,
+            lx = g.label_x,
+            ty = g.label_y,
+            v = g.value,
+            u = escape_html(&f.unit),
         );
     }
 }
@@ -63,6 +110,64 @@ fn y_of(v: f64, max: f64) -> f64 {
     TOP + plot_h - plot_h * (clean(v).min(max) / max)
 }
 
+/// A bar chart's geometry, for renderers other than [`bar_chart`] (the web UI's templates).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BarLayout {
+    pub frame: Frame,
+    pub bars: Vec<BarBox>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BarBox {
+    pub label: String,
+    /// The value drawn (non-finite and negative values as 0).
+    pub value: f64,
+    pub x: f64,
+    pub y: f64,
+    pub w: f64,
+    pub h: f64,
+    pub colour: &'static str,
+    /// The bar's centre, where its value (above) and label (below) are drawn.
+    pub cx: f64,
+    pub value_y: f64,
+    pub label_y: f64,
+}
+
+/// Vertical bars, one per `(label, value)`: the geometry.
+pub fn bar_layout(
+    title: &str,
+    bars: &[(String, f64)],
+    fixed_max: Option<f64>,
+    unit: &str,
+) -> BarLayout {
+    let max = axis_max(bars.iter().map(|b| b.1), fixed_max);
+    let slot = (W - LEFT - RIGHT) / bars.len().max(1) as f64;
+    let base = H - BOTTOM;
+    BarLayout {
+        frame: frame_of(title, max, unit),
+        bars: bars
+            .iter()
+            .enumerate()
+            .map(|(i, (label, v))| {
+                let x = LEFT + slot * i as f64 + slot * 0.15;
+                let y = y_of(*v, max);
+                BarBox {
+                    label: label.clone(),
+                    value: clean(*v),
+                    x,
+                    y,
+                    w: slot * 0.7,
+                    h: base - y,
+                    colour: COLORS[0],
+                    cx: x + slot * 0.35,
+                    value_y: y - 4.0,
+                    label_y: base + 16.0,
+                }
+            })
+            .collect(),
+    }
+}
+
 /// Vertical bars, one per `(label, value)`.
 pub fn bar_chart(
     title: &str,
@@ -70,29 +175,27 @@ pub fn bar_chart(
     fixed_max: Option<f64>,
     unit: &str,
 ) -> String {
-    let max = axis_max(bars.iter().map(|b| b.1), fixed_max);
+    let l = bar_layout(title, bars, fixed_max, unit);
     let mut out = String::new();
-    frame(&mut out, title, max, unit);
-    let slot = (W - LEFT - RIGHT) / bars.len().max(1) as f64;
-    let base = H - BOTTOM;
-    for (i, (label, v)) in bars.iter().enumerate() {
-        let x = LEFT + slot * i as f64 + slot * 0.15;
-        let y = y_of(*v, max);
+    frame(&mut out, &l.frame);
+    let u = escape_html(unit);
+    for b in &l.bars {
         let _ = write!(
             out,
             "<rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{h:.1}\" fill=\"{c}\">\
              <title>{l}: {val:.1}{u}</title></rect>\
              <text x=\"{cx:.1}\" y=\"{vy:.1}\" text-anchor=\"middle\">{val:.0}{u}</text>\
              <text x=\"{cx:.1}\" y=\"{ly:.1}\" text-anchor=\"middle\">{l}</text>",
-            w = slot * 0.7,
-            h = base - y,
-            c = COLORS[0],
-            l = escape_html(label),
-            val = clean(*v),
-            u = escape_html(unit),
-            cx = x + slot * 0.35,
-            ly = base + 16.0,
-            vy = y - 4.0,
+            x = b.x,
+            y = b.y,
+            w = b.w,
+            h = b.h,
+            c = b.colour,
+            l = escape_html(&b.label),
+            val = b.value,
+            cx = b.cx,
+            ly = b.label_y,
+            vy = b.value_y,
         );
     }
     out.push_str("</svg>");
@@ -106,6 +209,90 @@ pub struct Series {
     pub values: Vec<f64>,
 }
 
+/// A line chart's geometry, for renderers other than [`line_chart`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineLayout {
+    pub frame: Frame,
+    pub x_labels: Vec<XLabel>,
+    pub lines: Vec<LinePath>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct XLabel {
+    pub x: f64,
+    pub y: f64,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinePath {
+    pub name: String,
+    pub colour: &'static str,
+    pub points: Vec<Point>,
+    /// The legend's colour square and the name beside it.
+    pub key_x: f64,
+    pub key_y: f64,
+    pub name_x: f64,
+    pub name_y: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Point {
+    pub x: f64,
+    pub y: f64,
+}
+
+/// Lines over shared x labels (campaign names), with a legend: the geometry.
+pub fn line_layout(
+    title: &str,
+    x_labels: &[String],
+    series: &[Series],
+    fixed_max: Option<f64>,
+    unit: &str,
+) -> LineLayout {
+    let max = axis_max(
+        series.iter().flat_map(|s| s.values.iter().copied()),
+        fixed_max,
+    );
+    let n = x_labels.len().max(1);
+    let step = (W - LEFT - RIGHT) / n as f64;
+    let x_of = |i: usize| LEFT + step * (i as f64 + 0.5);
+    LineLayout {
+        frame: frame_of(title, max, unit),
+        x_labels: x_labels
+            .iter()
+            .enumerate()
+            .map(|(i, l)| XLabel {
+                x: x_of(i),
+                y: H - BOTTOM + 16.0,
+                text: l.clone(),
+            })
+            .collect(),
+        lines: series
+            .iter()
+            .enumerate()
+            .map(|(si, s)| LinePath {
+                name: s.name.clone(),
+                colour: COLORS[si % COLORS.len()],
+                points: s
+                    .values
+                    .iter()
+                    .take(n)
+                    .enumerate()
+                    .map(|(i, v)| Point {
+                        x: x_of(i),
+                        y: y_of(*v, max),
+                    })
+                    .collect(),
+                key_x: LEFT + 140.0 * si as f64,
+                key_y: H - 24.0,
+                name_x: LEFT + 140.0 * si as f64 + 14.0,
+                name_y: H - 15.0,
+            })
+            .collect(),
+    }
+}
+
 /// Lines over shared x labels (campaign names), with a legend.
 pub fn line_chart(
     title: &str,
@@ -114,32 +301,24 @@ pub fn line_chart(
     fixed_max: Option<f64>,
     unit: &str,
 ) -> String {
-    let max = axis_max(
-        series.iter().flat_map(|s| s.values.iter().copied()),
-        fixed_max,
-    );
+    let l = line_layout(title, x_labels, series, fixed_max, unit);
     let mut out = String::new();
-    frame(&mut out, title, max, unit);
-    let n = x_labels.len().max(1);
-    let step = (W - LEFT - RIGHT) / n as f64;
-    let x_of = |i: usize| LEFT + step * (i as f64 + 0.5);
-    for (i, l) in x_labels.iter().enumerate() {
+    frame(&mut out, &l.frame);
+    for x in &l.x_labels {
         let _ = write!(
             out,
             "<text x=\"{x:.1}\" y=\"{y}\" text-anchor=\"middle\">{l}</text>",
-            x = x_of(i),
-            y = H - BOTTOM + 16.0,
-            l = escape_html(l),
+            x = x.x,
+            y = x.y,
+            l = escape_html(&x.text),
         );
     }
-    for (si, s) in series.iter().enumerate() {
-        let color = COLORS[si % COLORS.len()];
+    for s in &l.lines {
+        let color = s.colour;
         let pts: Vec<String> = s
-            .values
+            .points
             .iter()
-            .take(n)
-            .enumerate()
-            .map(|(i, v)| format!("{:.1},{:.1}", x_of(i), y_of(*v, max)))
+            .map(|p| format!("{:.1},{:.1}", p.x, p.y))
             .collect();
         let _ = write!(
             out,
@@ -158,10 +337,10 @@ pub fn line_chart(
             out,
             "<rect x=\"{x}\" y=\"{y}\" width=\"10\" height=\"10\" fill=\"{color}\"/>\
              <text x=\"{tx}\" y=\"{ty}\">{name}</text>",
-            x = LEFT + 140.0 * si as f64,
-            y = H - 24.0,
-            tx = LEFT + 140.0 * si as f64 + 14.0,
-            ty = H - 15.0,
+            x = s.key_x,
+            y = s.key_y,
+            tx = s.name_x,
+            ty = s.name_y,
             name = escape_html(&s.name),
         );
     }
@@ -171,6 +350,29 @@ pub fn line_chart(
 
 /// The campaign trend: click, submit and report rates per campaign, in percent.
 pub fn trend_chart(points: &[crate::phishing::TrendPoint]) -> String {
+    let (labels, series) = trend_series(points);
+    line_chart(
+        "Phishing exercises over time",
+        &labels,
+        &series,
+        Some(100.0),
+        "%",
+    )
+}
+
+/// [`trend_chart`]'s geometry.
+pub fn trend_layout(points: &[crate::phishing::TrendPoint]) -> LineLayout {
+    let (labels, series) = trend_series(points);
+    line_layout(
+        "Phishing exercises over time",
+        &labels,
+        &series,
+        Some(100.0),
+        "%",
+    )
+}
+
+fn trend_series(points: &[crate::phishing::TrendPoint]) -> (Vec<String>, [Series; 3]) {
     let labels: Vec<String> = points.iter().map(|p| p.name.clone()).collect();
     let series = [
         Series {
@@ -186,20 +388,22 @@ pub fn trend_chart(points: &[crate::phishing::TrendPoint]) -> String {
             values: points.iter().map(|p| p.report_rate).collect(),
         },
     ];
-    line_chart(
-        "Phishing exercises over time",
-        &labels,
-        &series,
-        Some(100.0),
-        "%",
-    )
+    (labels, series)
 }
 
 /// Click rate per role for one campaign.
 pub fn role_click_chart(report: &crate::phishing::CampaignReport) -> String {
-    let bars: Vec<(String, f64)> = crate::phishing::click_rate_by_role(report)
+    bar_chart("Click rate by role", &role_bars(report), Some(100.0), "%")
+}
+
+/// [`role_click_chart`]'s geometry.
+pub fn role_click_layout(report: &crate::phishing::CampaignReport) -> BarLayout {
+    bar_layout("Click rate by role", &role_bars(report), Some(100.0), "%")
+}
+
+fn role_bars(report: &crate::phishing::CampaignReport) -> Vec<(String, f64)> {
+    crate::phishing::click_rate_by_role(report)
         .into_iter()
         .map(|(r, v)| (r.code().to_string(), v))
-        .collect();
-    bar_chart("Click rate by role", &bars, Some(100.0), "%")
+        .collect()
 }
