@@ -216,6 +216,16 @@ pub(crate) async fn refusal_loop(sh: Arc<Shared>) {
     }
 }
 
+/// Records the device's contact (the fleet view's "last seen"), off the async threads.
+fn seen(sh: &Shared, device: labguard_core::Id) {
+    let store = sh.store.clone();
+    tokio::task::spawn_blocking(move || {
+        if store.record_device_seen(device, None).is_err() {
+            tracing::warn!(target: "labguard::instrument", "could not record the device's contact");
+        }
+    });
+}
+
 pub(crate) fn unknown_actor(addr: IpAddr) -> String {
     format!("unknown:{addr}")
 }
@@ -292,6 +302,7 @@ pub(crate) async fn accept_tls(l: TcpListener, acceptor: TlsAcceptor, sh: Arc<Sh
                 .and_then(|r| r.by_fingerprint(&fp).cloned());
             if let Some(d) = &device {
                 tracing::Span::current().record("device", d.name.as_str());
+                seen(&sh, d.id);
             }
             sh.metrics.connection(door, "accepted");
             let peer = Peer::Tls {
@@ -364,6 +375,7 @@ pub(crate) async fn accept_tcp(l: TcpListener, sh: Arc<Shared>, door: Door) {
         let span = conversation(door, addr);
         if let [only] = listed.as_slice() {
             span.record("device", only.name.as_str());
+            seen(&sh, only.id);
         }
         let task = async move {
             let _permit = permit;

@@ -230,7 +230,56 @@ struct DevicePage<'a> {
     next_assessment: String,
     severity: BarChart,
     findings: Vec<FindingRow>,
+    link: Option<InstrumentLink>,
     qc: Option<QcSection>,
+}
+
+/// How an enrolled instrument reaches labguard, and when it last did.
+struct InstrumentLink {
+    protocol: &'static str,
+    transport: &'static str,
+    last_seen: String,
+    /// POCT meters: on the dock now (from the last conversation).
+    docked: Option<bool>,
+}
+
+/// The enrollment's link for the device page; None when it cannot be read.
+async fn instrument_link(st: &AppState, name: &str) -> Option<InstrumentLink> {
+    let name = name.to_string();
+    st.run(move |s| {
+        let Some(e) = s.instruments()?.into_iter().find(|e| e.name == name) else {
+            return Ok(None);
+        };
+        let seen = s
+            .device_statuses()?
+            .into_iter()
+            .find(|d| d.device_id == e.id);
+        let protocol = match e.protocol {
+            labguard_store::Protocol::Hl7 => "HL7 v2 over MLLP",
+            labguard_store::Protocol::Astm => "ASTM E1381/E1394",
+            labguard_store::Protocol::Poct => "POCT1-A2",
+        };
+        let transport = match e.transport {
+            labguard_store::Transport::Tls => "mutual TLS",
+            labguard_store::Transport::LegacyTcp => {
+                "plain TCP from an allow-listed address (weaker)"
+            }
+        };
+        Ok(Some(InstrumentLink {
+            protocol,
+            transport,
+            last_seen: seen.as_ref().and_then(|d| d.last_seen_at).map_or_else(
+                || "never".to_string(),
+                |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
+            ),
+            docked: seen
+                .and_then(|d| d.status)
+                .and_then(|v| v.get("docked").and_then(serde_json::Value::as_bool)),
+        }))
+    })
+    .await
+    .ok()
+    .flatten()
 }
 
 struct FindingRow {
@@ -261,9 +310,12 @@ pub async fn device_page(
     let Some(d) = r.devices.first() else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let qc = match &d.enrolled_instrument {
-        Some(instrument) => Some(crate::ui_qc::section(&st, actor, role, instrument).await),
-        None => None,
+    let (link, qc) = match &d.enrolled_instrument {
+        Some(instrument) => (
+            instrument_link(&st, instrument).await,
+            Some(crate::ui_qc::section(&st, actor, role, instrument).await),
+        ),
+        None => (None, None),
     };
     let findings = d
         .findings
@@ -297,6 +349,7 @@ pub async fn device_page(
         }),
         severity: severity_chart(std::slice::from_ref(d), "device-severity-chart"),
         findings,
+        link,
         qc,
     })
 }

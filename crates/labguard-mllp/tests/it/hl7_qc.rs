@@ -60,6 +60,18 @@ fn a_control_specimen_over_hl7_is_judged_as_qc() {
             "{}: {alerts:?}",
             env.name
         );
+        // The connection counted as the analyzer's contact (the device page's "last seen").
+        let seen = (0..100).any(|_| {
+            let s = store.device_statuses().unwrap();
+            let hit = s
+                .iter()
+                .any(|d| d.device_id == dev.id && d.last_seen_at.is_some());
+            if !hit {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            hit
+        });
+        assert!(seen, "{}: no last-seen for the analyzer", env.name);
         // A control is no patient: nothing was held as an unknown patient.
         assert!(
             store.held_results(&op()).unwrap().is_empty(),

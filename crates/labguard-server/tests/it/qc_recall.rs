@@ -163,6 +163,12 @@ fn recalled_results_are_reviewed_over_the_api_and_the_device_page_charts_qc() {
         let (st, html) = env.call_text(get_req("/devices/chem-7", Some(&so)));
         assert_eq!(st, StatusCode::OK, "{kind}");
         assert!(html.contains("id=\"qc\""), "{kind}: no QC section");
+        // How it connects, and that it has not been heard from over the network.
+        assert!(
+            html.contains("id=\"instrument-link\">HL7 v2 over MLLP over mutual TLS<"),
+            "{kind}: instrument link missing"
+        );
+        assert!(html.contains("id=\"last-seen\">never<"), "{kind}");
         assert!(html.contains("rejected (1-3s)"), "{kind}: verdict missing");
         assert_eq!(html.matches("class=\"lj-chart\"").count(), 2, "{kind}");
         assert!(html.matches("<svg").count() >= 3, "{kind}: charts missing");
