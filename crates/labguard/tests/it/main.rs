@@ -8,6 +8,7 @@ mod adversarial_listeners;
 mod adversarial_mllp;
 mod astm_faults;
 mod cli;
+mod cluster;
 mod compliance;
 mod config_file;
 mod devices;

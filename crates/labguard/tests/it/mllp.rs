@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,7 +16,7 @@ use labguard_store::{DataDir, StoreOptions};
 use labguard_testkit::hl7::oru_mrn1;
 
 /// Starts `labguard mllp serve` on an ephemeral plain-TCP port; returns it and the port.
-fn serve(db: &[&str]) -> (Child, u16) {
+pub(crate) fn serve(db: &[&str]) -> (Child, u16) {
     let mut child = bin()
         .args(db)
         .args([
@@ -46,18 +47,35 @@ fn serve(db: &[&str]) -> (Child, u16) {
 }
 
 /// Sends messages until the connection breaks; records each control id that got an AA.
-fn stream(
+/// Returns the control id left unacknowledged (to resend), None if it could not connect.
+pub(crate) fn stream(
     port: u16,
     round: usize,
     resend: Option<String>,
     acked: Arc<Mutex<Vec<String>>>,
 ) -> Option<String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream_until(port, round, resend, acked, &AtomicBool::new(false)).err()
+}
+
+/// [`stream`] that also stops, cleanly (`Ok`), once `stop` is set.
+pub(crate) fn stream_until(
+    port: u16,
+    round: usize,
+    resend: Option<String>,
+    acked: Arc<Mutex<Vec<String>>>,
+    stop: &AtomicBool,
+) -> Result<(), String> {
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+        return Err(resend.unwrap_or_default());
+    };
     let mut dec = MllpDecoder::new();
     let mut buf = [0u8; 4096];
     let mut i = 0usize;
     let mut next = resend;
     loop {
+        if stop.load(Ordering::SeqCst) && next.is_none() {
+            return Ok(());
+        }
         let control = next.take().unwrap_or_else(|| {
             i += 1;
             format!("R{round:02}-{i:05}")
@@ -65,7 +83,7 @@ fn stream(
         if s.write_all(&frame(oru_mrn1("CHEM", &control).as_bytes()))
             .is_err()
         {
-            return Some(control);
+            return Err(control);
         }
         let ack = loop {
             if let Some(f) = dec.next_frame() {
@@ -81,19 +99,16 @@ fn stream(
                 acked.lock().unwrap().push(control);
             }
             // No ACK: the sender does not know whether it was stored, so it resends.
-            _ => return Some(control),
+            _ => return Err(control),
         }
     }
 }
 
-fn kill_9_rounds(dir: &std::path::Path, db: &[&str], data: DataDir) {
-    let dd = ["--data-dir", d(dir)];
+/// A lab with the legacy analyzer `chem-legacy` (plain TCP from 127.0.0.1) and patient
+/// MRN-1, through the CLI; `global` are the data-dir and database flags.
+pub(crate) fn set_up_legacy_lab(global: &[&str]) {
     let with = |args: &[&str]| -> Vec<String> {
-        dd.iter()
-            .chain(db)
-            .chain(args)
-            .map(|s| s.to_string())
-            .collect()
+        global.iter().chain(args).map(|s| s.to_string()).collect()
     };
     let v = with(&["init"]);
     ok(&v.iter().map(String::as_str).collect::<Vec<_>>());
@@ -134,7 +149,19 @@ fn kill_9_rounds(dir: &std::path::Path, db: &[&str], data: DataDir) {
         "1980-01-02",
     ]);
     ok(&v.iter().map(String::as_str).collect::<Vec<_>>());
+}
 
+fn kill_9_rounds(dir: &std::path::Path, db: &[&str], data: DataDir) {
+    let dd = ["--data-dir", d(dir)];
+    let with = |args: &[&str]| -> Vec<String> {
+        dd.iter()
+            .chain(db)
+            .chain(args)
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let global: Vec<&str> = dd.iter().chain(db).copied().collect();
+    set_up_legacy_lab(&global);
     let acked = Arc::new(Mutex::new(Vec::new()));
     let mut pending: Option<String> = None;
     let serve_args: Vec<String> = dd.iter().chain(db).map(|s| s.to_string()).collect();
