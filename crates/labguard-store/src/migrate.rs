@@ -107,6 +107,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "priv",
         source: include_str!("../migrations/0017_priv.sql"),
     },
+    Migration {
+        version: 18,
+        name: "privacy_cases",
+        source: include_str!("../migrations/0018_privacy_cases.sql"),
+    },
 ];
 
 impl Migration {
@@ -280,6 +285,11 @@ mod tests {
             17,
             "0b7889f9008bbad2dde0a388815b3168413db3c1c000461e24160dad6c6a676f",
             "0b7889f9008bbad2dde0a388815b3168413db3c1c000461e24160dad6c6a676f",
+        ),
+        (
+            18,
+            "24e88d843474080d5555e55ba70ccff25cbac3bac6d09e9822532b56df2d6b73",
+            "24e88d843474080d5555e55ba70ccff25cbac3bac6d09e9822532b56df2d6b73",
         ),
     ];
 
