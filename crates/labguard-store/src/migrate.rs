@@ -288,8 +288,8 @@ mod tests {
         ),
         (
             18,
-            "24e88d843474080d5555e55ba70ccff25cbac3bac6d09e9822532b56df2d6b73",
-            "24e88d843474080d5555e55ba70ccff25cbac3bac6d09e9822532b56df2d6b73",
+            "fd57fd5b3da6896fb1bc0d30c0e4224275751ed82923c1cd504a1e5c67186a02",
+            "fd57fd5b3da6896fb1bc0d30c0e4224275751ed82923c1cd504a1e5c67186a02",
         ),
     ];
 
