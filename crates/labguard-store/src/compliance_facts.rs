@@ -196,7 +196,7 @@ fn privacy_facts(
         ..Default::default()
     };
     // Read-only here: a book not yet moved into rows (v18) is read where it is.
-    let mut cases: Vec<_> = crate::privacy_cases::list_cases(tx, false)?
+    let mut cases: Vec<_> = crate::privacy_cases::list_cases(tx, false, false)?
         .into_iter()
         .map(|c| c.case)
         .collect();

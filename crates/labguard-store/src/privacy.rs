@@ -328,7 +328,7 @@ impl Store {
                 None,
                 Outcome::Success,
             )?);
-            crate::privacy_cases::list_cases(tx, open_only)
+            crate::privacy_cases::list_cases(tx, open_only, true)
         })
     }
 

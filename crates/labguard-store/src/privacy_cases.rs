@@ -296,25 +296,34 @@ pub(crate) fn load_case(tx: &mut dyn Tx, n: u64) -> Result<Option<Case>, StoreEr
     Ok(Some(case))
 }
 
-/// Every case (or the open ones) without alerts, with their alert counts, by number.
-pub(crate) fn list_cases(tx: &mut dyn Tx, open_only: bool) -> Result<Vec<CaseSummary>, StoreError> {
-    let mut counts: HashMap<u64, (u64, u64)> = HashMap::new();
-    for r in tx.query(
-        "SELECT case_id, COUNT(*), SUM(CASE WHEN counted = 1 THEN 1 ELSE 0 END) FROM privacy_alerts WHERE case_id IS NOT NULL GROUP BY case_id",
-        &[],
-    )? {
-        if let [c, n, k] = r.as_slice() {
-            let u = |v: &Value| v.as_int().map(|i| u64::try_from(i).unwrap_or(0));
-            counts.insert(u(c)?, (u(n)?, u(k)?));
-        }
-    }
+/// Every case (or the open ones) without alerts, by number; with `counts`, each case's
+/// alert counts (an indexed count per listed case, so listing open cases does not read the
+/// closed ones' alerts).
+pub(crate) fn list_cases(
+    tx: &mut dyn Tx,
+    open_only: bool,
+    counts: bool,
+) -> Result<Vec<CaseSummary>, StoreError> {
     let mut out = vec![];
     for r in tx.query(&format!("{SELECT} ORDER BY number"), &[])? {
         let case = decode(&r)?;
         if open_only && case.is_closed() {
             continue;
         }
-        let (alerts, counted) = counts.get(&case.id.0).copied().unwrap_or((0, 0));
+        let (mut alerts, mut counted) = (0, 0);
+        if counts {
+            let rows = tx.query(
+                "SELECT COUNT(*), SUM(CASE WHEN counted = 1 THEN 1 ELSE 0 END) FROM privacy_alerts WHERE case_id = ?",
+                &[int(case.id.0)],
+            )?;
+            if let Some([n, k]) = rows.first().map(|r| r.as_slice()) {
+                let u = |v: &Value| match v {
+                    Value::Null => Ok(0),
+                    v => v.as_int().map(|i| u64::try_from(i).unwrap_or(0)),
+                };
+                (alerts, counted) = (u(n)?, u(k)?);
+            }
+        }
         out.push(CaseSummary {
             case,
             alerts,
