@@ -151,7 +151,10 @@ impl Store {
             self.upgrade_book(tx, actor, pending)?;
             // The open cases (backlog) and the chart's 30 days of alerts, not the history.
             let mut book = CaseBook::new(Period::Week, 0);
-            book.cases = list_cases(tx, true, false)?.into_iter().map(|c| c.case).collect();
+            book.cases = list_cases(tx, true, false)?
+                .into_iter()
+                .map(|c| c.case)
+                .collect();
             let alerts = tx
                 .query(
                     "SELECT alert FROM privacy_alerts WHERE alert_at >= ? ORDER BY seq",

@@ -220,7 +220,7 @@ fn seed(
     store: &Store,
     n: u32,
     base: chrono::DateTime<Utc>,
-) -> Result<(HashMap<String, (Id, Role)>, Vec<Id>)> {
+) -> Result<(crate::demo_privacy::StaffIds, Vec<Id>)> {
     let sys = Actor::system();
     let mut people = HashMap::new();
     for s in staff() {

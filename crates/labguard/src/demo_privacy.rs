@@ -78,12 +78,15 @@ fn extra_patient(mrn: String, family: &str, given: &str, sex: Sex) -> Patient {
     }
 }
 
+/// The demo's staff: id and role by username.
+pub type StaffIds = HashMap<String, (Id, Role)>;
+
 /// What the story needs from the seeded lab: staff ids by username, the patients with lab
 /// work, and the store's clock.
 pub struct Lab<'a> {
     pub store: &'a Store,
     pub clock: &'a DemoClock,
-    pub staff: &'a HashMap<String, (Id, Role)>,
+    pub staff: &'a StaffIds,
     pub patients: Vec<Id>,
 }
 
