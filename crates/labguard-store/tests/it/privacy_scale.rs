@@ -88,3 +88,53 @@ fn many_alerts_are_rows_and_no_value_grows_with_the_log() {
         assert!(err.contains("privacy_cases"), "{n}: {err}");
     }
 }
+
+/// A store from before v18 kept its case book as one JSON value: the first privacy call
+/// moves it into rows, each audited with its hash, and the moved cases verify.
+#[test]
+fn an_old_json_case_book_moves_into_rows() {
+    for env in envs("privacy_book_upgrade") {
+        let n = env.name;
+        let store = init(&env);
+        store
+            .bench_append_accesses(0, 2_000, 1_000, &mut |_| {})
+            .unwrap();
+        store
+            .privacy_scan(&op(), Utc::now() + TimeDelta::days(3650))
+            .unwrap();
+        let listed = store.privacy_cases(&op(), false).unwrap();
+        let cases: Vec<_> = listed
+            .iter()
+            .map(|c| store.privacy_case(&op(), c.case.id.0).unwrap())
+            .collect();
+        let next = cases.iter().map(|c| c.id.0).max().unwrap() + 1;
+        // As v13 kept it: the cases, with their alerts, in one value; no case rows.
+        let book = serde_json::json!({
+            "period": "week",
+            "utc_offset_minutes": 0,
+            "next_id": next,
+            "cases": cases,
+        });
+        raw(&env, "DELETE FROM privacy_cases", &[]);
+        raw(
+            &env,
+            "UPDATE privacy_scan_state SET cases = ? WHERE id = 1",
+            &[Value::Text(book.to_string())],
+        );
+        let moved = store.privacy_cases(&op(), false).unwrap();
+        assert_eq!(moved, listed, "{n}");
+        assert_eq!(
+            int(&env, "SELECT LENGTH(cases) FROM privacy_scan_state"),
+            0,
+            "{n}"
+        );
+        let log = store.audit_entries(&op(), 0, 100_000).unwrap();
+        let opened = log
+            .iter()
+            .filter(|(_, e)| e.action == "privacy.case.open" && e.content_hash.is_some())
+            .count();
+        // Once by the scan that opened each case, once by the move.
+        assert_eq!(opened, 2 * cases.len(), "{n}");
+        store.verify(&mut |_, _| {}).unwrap();
+    }
+}
