@@ -146,7 +146,8 @@ pub fn case_rows(store: &Store, actor: &Actor, open_only: bool) -> Result<Vec<Ca
     let names = names(store, actor).unwrap_or_default();
     Ok(cases
         .iter()
-        .map(|c| CaseRow {
+        .map(|s| (&s.case, s))
+        .map(|(c, s)| CaseRow {
             id: c.id.0,
             staff: names
                 .iter()
@@ -154,19 +155,20 @@ pub fn case_rows(store: &Store, actor: &Actor, open_only: bool) -> Result<Vec<Ca
                 .map_or_else(|| c.staff.to_string(), |(_, n)| n.clone()),
             role: c.role.code().to_string(),
             status: status(c),
-            alerts: c.alerts.len(),
-            unexplained: c.counted(),
+            alerts: usize::try_from(s.alerts).unwrap_or(usize::MAX),
+            unexplained: usize::try_from(s.counted).unwrap_or(usize::MAX),
             opened_at: c.opened_at,
         })
         .collect())
 }
 
 pub fn case(store: &Store, actor: &Actor, id: u64) -> Result<Case, AppError> {
-    store
-        .privacy_cases(actor, false)?
-        .into_iter()
-        .find(|c| c.id.0 == id)
-        .ok_or(AppError::Invalid("no privacy case with that number"))
+    match store.privacy_case(actor, id) {
+        Err(labguard_store::StoreError::NotFound(_)) => {
+            Err(AppError::Invalid("no privacy case with that number"))
+        }
+        other => Ok(other?),
+    }
 }
 
 fn patient_id(store: &Store, actor: &Actor, mrn: &str) -> Result<Id, AppError> {

@@ -13,6 +13,8 @@ pub enum Action {
     PrivacyScan,
     /// `privacy.case.read`
     PrivacyCaseRead,
+    /// `privacy.case.open`: the scan opened a case (or moved one from the old JSON book).
+    PrivacyCaseOpen,
     /// `privacy.case.assign`
     PrivacyCaseAssign,
     /// `privacy.case.note`
@@ -290,6 +292,7 @@ impl Action {
         Action::PrivacyCaseFalsePositive,
         Action::PrivacyScan,
         Action::PrivacyCaseRead,
+        Action::PrivacyCaseOpen,
         Action::PrivacyCaseAssign,
         Action::PrivacyCaseNote,
         Action::PrivacyCaseClose,
@@ -431,6 +434,7 @@ impl Action {
         match self {
             Action::PrivacyScan => "privacy.scan",
             Action::PrivacyCaseRead => "privacy.case.read",
+            Action::PrivacyCaseOpen => "privacy.case.open",
             Action::PrivacyCaseAssign => "privacy.case.assign",
             Action::PrivacyCaseNote => "privacy.case.note",
             Action::PrivacyCaseClose => "privacy.case.close",

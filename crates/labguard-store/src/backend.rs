@@ -162,7 +162,19 @@ pub(crate) const ALL_TABLES: &[&str] = &[
     "siem_cursor",
     "siem_spool",
     "siem_sent_alerts",
+    // Privacy monitoring: the cases are row-hashed (verify of the copy needs every one),
+    // and the cursor, alerts and tunings travel with the log they describe.
+    "privacy_scan_state",
+    "privacy_alerts",
+    "privacy_staff_profiles",
+    "privacy_patient_flags",
+    "privacy_tunings",
+    "privacy_cases",
+    "privacy_patient_refs",
 ];
+
+/// Tables whose migration writes a row the copy replaces.
+const SEEDED_BY_MIGRATION: &[&str] = &["privacy_scan_state"];
 
 /// Copies every table from `src` (inside its snapshot transaction) into a fresh SQLite file.
 pub(crate) fn copy_into_sqlite(src: &mut dyn Tx, dest: &std::path::Path) -> Result<(), StoreError> {
@@ -170,6 +182,9 @@ pub(crate) fn copy_into_sqlite(src: &mut dyn Tx, dest: &std::path::Path) -> Resu
     out.migrate()?;
     let mut otx = out.begin()?;
     for table in ALL_TABLES {
+        if SEEDED_BY_MIGRATION.contains(table) {
+            otx.execute(&format!("DELETE FROM {table}"), &[])?;
+        }
         let mut insert: Option<String> = None;
         src.for_each(&format!("SELECT * FROM {table}"), &[], &mut |row| {
             let sql = insert.get_or_insert_with(|| {

@@ -190,12 +190,20 @@ fn privacy_facts(
     now: DateTime<Utc>,
 ) -> Result<labguard_compliance::collect::PrivacyFacts, StoreError> {
     use labguard_privacy::{CaseStatus, Outcome};
-    let (state, book) = crate::privacy::load_state(tx)?;
+    let state = crate::privacy::load_scan_state(tx)?;
     let mut f = labguard_compliance::collect::PrivacyFacts {
         scanned: state.cursor.is_some(),
         ..Default::default()
     };
-    for c in &book.cases {
+    // Read-only here: a book not yet moved into rows (v18) is read where it is.
+    let mut cases: Vec<_> = crate::privacy_cases::list_cases(tx, false, false)?
+        .into_iter()
+        .map(|c| c.case)
+        .collect();
+    if let Some(book) = crate::privacy_cases::legacy_book(tx)? {
+        cases.extend(book.cases);
+    }
+    for c in &cases {
         f.cases += 1;
         match &c.status {
             CaseStatus::Closed(o) => {

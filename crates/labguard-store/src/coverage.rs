@@ -5,7 +5,6 @@
 //! a hole.
 
 use crate::backend::{BackendKind, Tx, Value};
-use crate::table::PHI_TABLES;
 use crate::StoreError;
 
 /// How a column is protected.
@@ -29,9 +28,10 @@ pub struct Coverage {
     pub columns: Vec<(&'static str, Cover)>,
 }
 
-/// Every audited table: the patient-data tables (row hashes) and the audit log itself.
+/// Every audited table: the patient-data tables and privacy cases (row hashes), the
+/// privacy scan's pseudonym table (recomputed) and the audit log itself.
 pub fn audited() -> Vec<Coverage> {
-    let mut out: Vec<Coverage> = PHI_TABLES
+    let mut out: Vec<Coverage> = crate::table::ROW_HASHED
         .iter()
         .map(|spec| Coverage {
             table: spec.name,
@@ -40,6 +40,14 @@ pub fn audited() -> Vec<Coverage> {
                 .collect(),
         })
         .collect();
+    out.push(Coverage {
+        table: "privacy_patient_refs",
+        // Verify recomputes each pseudonym from its patient id.
+        columns: vec![
+            ("patient_ref", Cover::Derived),
+            ("patient_id", Cover::Derived),
+        ],
+    });
     out.push(Coverage {
         table: "audit_log",
         columns: vec![

@@ -41,6 +41,7 @@ mod phishing_delivery;
 mod phishing_events;
 mod postgres;
 mod privacy;
+mod privacy_cases;
 mod privacy_review;
 mod privacy_tuning;
 mod qc;
@@ -86,6 +87,7 @@ pub use phishing::{
 };
 pub use phishing_delivery::{Delivery, MailTransport};
 pub use privacy::{PrivacyScanSummary, StaffPrivacyProfile};
+pub use privacy_cases::CaseSummary;
 pub use privacy_review::CaseStep;
 pub use qc::{chart_series as qc_chart_series, QcOutcome, QcReading, QcRecord, QC_REJECTED};
 pub use qc_recall::{QcRecall, Recalled, LOOKBACK_WITHOUT_GOOD_RUN, MAX_RECALLED};

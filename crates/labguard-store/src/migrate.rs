@@ -107,6 +107,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "priv",
         source: include_str!("../migrations/0017_priv.sql"),
     },
+    Migration {
+        version: 18,
+        name: "privacy_cases",
+        source: include_str!("../migrations/0018_privacy_cases.sql"),
+    },
 ];
 
 impl Migration {
@@ -280,6 +285,11 @@ mod tests {
             17,
             "0b7889f9008bbad2dde0a388815b3168413db3c1c000461e24160dad6c6a676f",
             "0b7889f9008bbad2dde0a388815b3168413db3c1c000461e24160dad6c6a676f",
+        ),
+        (
+            18,
+            "fd57fd5b3da6896fb1bc0d30c0e4224275751ed82923c1cd504a1e5c67186a02",
+            "fd57fd5b3da6896fb1bc0d30c0e4224275751ed82923c1cd504a1e5c67186a02",
         ),
     ];
 

@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use labguard_audit::{AuditEntry, Outcome};
 use labguard_core::{Id, LabResult, Patient, Permission as P, Role, Specimen};
 use labguard_privacy::{
-    normalize_name, Access, BlindKey, CareEvent, CareKind, Case, CaseBook, MemoryContext,
-    PatientProfile, PatientRef, Period, Reason, ScanState, Seen, Shift, StaffProfile,
+    normalize_name, Access, BlindKey, CareEvent, CareKind, Case, MemoryContext, PatientProfile,
+    PatientRef, Reason, ScanState, Seen, Shift, StaffProfile,
 };
 
 use crate::action::Action;
@@ -36,28 +36,26 @@ struct Page {
     next: Option<u64>,
 }
 
-/// Saves alerts with the case each was filed into (looked up only in the cases this page
-/// touched, so the cost does not grow with the whole case book).
+/// Patients looked up per query (an `IN` list of this many parameters).
+const IN_CHUNK: usize = 400;
+
+fn marks(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+/// Saves alerts with the case each was filed into (`Filing` looks up only the cases these
+/// alerts fall into, so the cost does not grow with the number of cases).
 fn save_alerts(
     tx: &mut dyn Tx,
-    book: &CaseBook,
-    touched: &[labguard_privacy::CaseId],
+    filing: &mut crate::privacy_cases::Filing,
     alerts: &[labguard_privacy::Alert],
+    touched: &mut BTreeSet<u64>,
 ) -> Result<(), StoreError> {
-    let ids: std::collections::HashSet<_> = alerts.iter().map(|a| a.id).collect();
-    let mut case_of = std::collections::HashMap::new();
-    for c in book.cases.iter().filter(|c| touched.contains(&c.id)) {
-        for x in c.alerts.iter().filter(|x| ids.contains(&x.id)) {
-            case_of.insert(x.id, c.id.0);
-        }
-    }
     for a in alerts {
-        let case = case_of
-            .get(&a.id)
-            .map(|c| Value::Int(i64::try_from(*c).unwrap_or(i64::MAX)))
-            .unwrap_or(Value::Null);
+        let case = filing.case_for(tx, a)?;
+        touched.extend(case);
         tx.execute(
-            "INSERT INTO privacy_alerts (alert_id, seq, detector, staff_id, patient_ref, alert_at, case_id, alert) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (alert_id) DO NOTHING",
+            "INSERT INTO privacy_alerts (alert_id, seq, detector, staff_id, patient_ref, alert_at, case_id, alert, counted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (alert_id) DO NOTHING",
             &[
                 a.id.to_string().into(),
                 Value::Int(i64::try_from(a.seq).unwrap_or(i64::MAX)),
@@ -65,8 +63,9 @@ fn save_alerts(
                 a.staff.to_string().into(),
                 a.patient.as_ref().map(|p| Value::from(p.0.clone())).unwrap_or(Value::Null),
                 rfc3339(a.at).into(),
-                case,
+                case.map(|c| Value::Int(i64::try_from(c).unwrap_or(i64::MAX))).unwrap_or(Value::Null),
                 to_json(a)?.into(),
+                Value::Int(a.counts().into()),
             ],
         )?;
     }
@@ -239,7 +238,8 @@ impl Store {
 
     /// Scans the audit log past the saved cursor (entries older than the relationship
     /// window's far edge only), files the alerts into cases and saves everything in one
-    /// transaction. Needs `PrivacyReview`; audited.
+    /// transaction. Needs `PrivacyReview`; audited (each case it opens too, with the
+    /// case row's hash).
     pub fn privacy_scan(
         &self,
         actor: &Actor,
@@ -252,23 +252,27 @@ impl Store {
                 "UPDATE privacy_scan_state SET updated_at = ? WHERE id = 1",
                 &[rfc3339(now).into()],
             )?;
+            self.upgrade_book(tx, actor, pending)?;
             let cfg = crate::privacy_tuning::config(tx)?;
             let settled = cfg.settled_before(now);
-            let (state, mut book) = load_state(tx)?;
+            let state = load_scan_state(tx)?;
             let mut from = state.cursor.map_or(0, |c| c.saturating_add(1));
-            let ctx = self.scan_context(tx)?;
+            self.refresh_patient_refs(tx)?;
+            let staff = self.scan_staff(tx)?;
+            let depts = device_departments(tx)?;
+            let mut filing = crate::privacy_cases::Filing::new(tx)?;
             let before = state.examined;
             let (mut state, mut alerts, mut touched) = (state, 0u64, BTreeSet::new());
             let mut new_alerts = vec![];
-            // The log is read a page at a time: scanning in batches gives the same alerts
+            // The log is read a page at a time, and the directory and care links are read
+            // for the patients a page names only: scanning in batches gives the same alerts
             // and state as one pass, and memory stays at one page plus the scan state.
             loop {
                 let page = self.read_accesses(tx, from, settled, SCAN_PAGE)?;
+                let ctx = self.page_context(tx, (&staff, &depts), &page.accesses)?;
                 let (next, found) = labguard_privacy::scan(state, &page.accesses, &ctx, &cfg);
                 state = next;
-                let filed = book.file(&found);
-                save_alerts(tx, &book, &filed, &found)?;
-                touched.extend(filed.iter().map(|c| c.0));
+                save_alerts(tx, &mut filing, &found, &mut touched)?;
                 alerts += found.len() as u64;
                 let room = NEW_ALERTS_SHOWN.saturating_sub(new_alerts.len());
                 new_alerts.extend(found.into_iter().take(room));
@@ -277,14 +281,16 @@ impl Store {
                     None => break,
                 }
             }
+            for c in &filing.opened {
+                pending.push(self.case_entry(actor, Action::PrivacyCaseOpen, c)?);
+            }
             let cursor = state.cursor.map_or(-1, |c| i64::try_from(c).unwrap_or(i64::MAX));
             tx.execute(
-                "UPDATE privacy_scan_state SET scan_cursor = ?, examined = ?, state = ?, cases = ? WHERE id = 1",
+                "UPDATE privacy_scan_state SET scan_cursor = ?, examined = ?, state = ? WHERE id = 1",
                 &[
                     Value::Int(cursor),
                     Value::Int(i64::try_from(state.examined).unwrap_or(i64::MAX)),
                     to_json(&state)?.into(),
-                    to_json(&book)?.into(),
                 ],
             )?;
             pending.push(self.entry(actor, Action::PrivacyScan, "privacy", &cursor.to_string(), None, Outcome::Success)?);
@@ -298,9 +304,13 @@ impl Store {
         })
     }
 
-    /// The lab's privacy cases (pseudonymous: staff ids and patient references). Needs
-    /// `PrivacyReview`; audited.
-    pub fn privacy_cases(&self, actor: &Actor, open_only: bool) -> Result<Vec<Case>, StoreError> {
+    /// The lab's privacy cases without their alerts, with counts (pseudonymous: staff ids).
+    /// Needs `PrivacyReview`; audited.
+    pub fn privacy_cases(
+        &self,
+        actor: &Actor,
+        open_only: bool,
+    ) -> Result<Vec<crate::CaseSummary>, StoreError> {
         self.authorize(
             actor,
             P::PrivacyReview,
@@ -309,7 +319,7 @@ impl Store {
             "",
         )?;
         self.write(|tx, pending| {
-            let (_, book) = load_state(tx)?;
+            self.upgrade_book(tx, actor, pending)?;
             pending.push(self.entry(
                 actor,
                 Action::PrivacyCaseRead,
@@ -318,11 +328,33 @@ impl Store {
                 None,
                 Outcome::Success,
             )?);
-            Ok(book
-                .cases
-                .into_iter()
-                .filter(|c| !open_only || !c.is_closed())
-                .collect())
+            crate::privacy_cases::list_cases(tx, open_only, true)
+        })
+    }
+
+    /// One case with its alerts (pseudonymous). Needs `PrivacyReview`; audited.
+    pub fn privacy_case(&self, actor: &Actor, id: u64) -> Result<Case, StoreError> {
+        let rid = id.to_string();
+        self.authorize(
+            actor,
+            P::PrivacyReview,
+            Action::PrivacyCaseRead,
+            "privacy-case",
+            &rid,
+        )?;
+        self.write(|tx, pending| {
+            self.upgrade_book(tx, actor, pending)?;
+            let case = crate::privacy_cases::load_case(tx, id)?
+                .ok_or_else(|| StoreError::NotFound(format!("privacy case {id}")))?;
+            pending.push(self.entry(
+                actor,
+                Action::PrivacyCaseRead,
+                "privacy-case",
+                &rid,
+                None,
+                Outcome::Success,
+            )?);
+            Ok(case)
         })
     }
 
@@ -370,26 +402,124 @@ impl Store {
         Ok(page)
     }
 
-    /// The directory and care events: every staff member, every patient (surname keys from
-    /// the decrypted family name), specimens by collector and results by verifier.
-    fn scan_context(&self, tx: &mut dyn Tx) -> Result<MemoryContext, StoreError> {
-        let ring = self.ring()?;
-        let mut ctx = MemoryContext::new();
-        let flags = tx.query(
-            "SELECT patient_id, restricted, deceased FROM privacy_patient_flags",
+    /// Records the pseudonym of every patient row that has none yet (new patients since
+    /// the last scan; an index lookup per row, so cheap when there are none).
+    fn refresh_patient_refs(&self, tx: &mut dyn Tx) -> Result<(), StoreError> {
+        let ids = tx.query(
+            "SELECT id FROM patients p WHERE NOT EXISTS (SELECT 1 FROM privacy_patient_refs r WHERE r.patient_id = p.id)",
             &[],
         )?;
-        let flag = |pid: &str| {
-            flags.iter().find_map(|r| match r.as_slice() {
-                [p, restricted, deceased] if p.as_text().ok() == Some(pid) => Some((
-                    restricted.as_int().unwrap_or(0) != 0,
-                    deceased.as_int().unwrap_or(0) != 0,
-                )),
-                _ => None,
-            })
-        };
+        let ring = self.ring()?;
+        for r in ids {
+            let id = r
+                .first()
+                .ok_or_else(|| StoreError::Corrupt("patient id".into()))?
+                .as_text()?
+                .to_string();
+            tx.execute(
+                "INSERT INTO privacy_patient_refs (patient_ref, patient_id) VALUES (?, ?)",
+                &[ring.pseudonym(&id).into(), id.into()],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Every member of staff with their privacy profile (a lab's staff list is small).
+    fn scan_staff(&self, tx: &mut dyn Tx) -> Result<Vec<StaffProfile>, StoreError> {
+        let ring = self.ring()?;
+        let staff = tx.query(
+            "SELECT s.id, s.role, p.surname_key, p.address_key, p.department, p.shift, p.own_patient_id \
+             FROM staff s LEFT JOIN privacy_staff_profiles p ON p.staff_id = s.id",
+            &[],
+        )?;
+        let mut out = vec![];
+        for r in staff {
+            let [id, role, surname, address, department, shift, own] = r.as_slice() else {
+                return Err(StoreError::Corrupt("staff profile row shape".into()));
+            };
+            let (Ok(id), Ok(role)) = (
+                id.as_text()?.parse::<Id>(),
+                Role::from_code(role.as_text()?),
+            ) else {
+                continue;
+            };
+            let shift: Option<Shift> = match shift {
+                Value::Null => None,
+                v => Some(from_json(v, "privacy_staff_profiles.shift")?),
+            };
+            out.push(StaffProfile {
+                id,
+                role,
+                department: text_or_none(department)?,
+                surname_key: blind(surname)?,
+                address_key: blind(address)?,
+                is_also_patient: text_or_none(own)?.map(|p| PatientRef::new(ring.pseudonym(&p))),
+                shift,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The directory and care events for the patients `accesses` name: their profiles
+    /// (surname and address keys from the decrypted fields, flags), specimens by collector
+    /// and results by verifier and by department (the performing instrument's location).
+    /// Read `IN_CHUNK` patients at a time.
+    fn page_context(
+        &self,
+        tx: &mut dyn Tx,
+        (staff, depts): (&[StaffProfile], &Departments),
+        accesses: &[Access],
+    ) -> Result<MemoryContext, StoreError> {
+        let mut ctx = MemoryContext::new();
+        for s in staff {
+            ctx.add_staff(s.clone());
+        }
+        let refs: BTreeSet<&str> = accesses.iter().map(|a| a.patient.0.as_str()).collect();
+        let refs: Vec<&str> = refs.into_iter().collect();
+        for chunk in refs.chunks(IN_CHUNK) {
+            let params: Vec<Value> = chunk.iter().map(|r| Value::from(*r)).collect();
+            let ids: Vec<Value> = tx
+                .query(
+                    &format!(
+                        "SELECT patient_id FROM privacy_patient_refs WHERE patient_ref IN ({})",
+                        marks(params.len())
+                    ),
+                    &params,
+                )?
+                .into_iter()
+                .filter_map(|r| r.into_iter().next())
+                .collect();
+            if !ids.is_empty() {
+                self.add_patients(tx, &mut ctx, depts, &ids)?;
+            }
+        }
+        Ok(ctx)
+    }
+
+    fn add_patients(
+        &self,
+        tx: &mut dyn Tx,
+        ctx: &mut MemoryContext,
+        depts: &Departments,
+        ids: &[Value],
+    ) -> Result<(), StoreError> {
+        let ring = self.ring()?;
+        let list = marks(ids.len());
+        let mut flags = std::collections::HashMap::new();
+        for r in tx.query(
+            &format!("SELECT patient_id, restricted, deceased FROM privacy_patient_flags WHERE patient_id IN ({list})"),
+            ids,
+        )? {
+            if let [p, restricted, deceased] = r.as_slice() {
+                flags.insert(
+                    p.as_text()?.to_string(),
+                    (restricted.as_int()? != 0, deceased.as_int()? != 0),
+                );
+            }
+        }
         let mut last: std::collections::HashMap<PatientRef, DateTime<Utc>> = Default::default();
-        for r in tx.query(&SPECIMENS.select_sql(), &[])? {
+        let specimens = format!("{} WHERE patient_id IN ({list})", SPECIMENS.select_sql());
+        for r in tx.query(&specimens, ids)? {
             let s = decode::<Specimen>(&ring, r)?;
             let patient = PatientRef::new(ring.pseudonym(&s.patient_id.to_string()));
             let e = last.entry(patient.clone()).or_insert(s.collected_at);
@@ -402,7 +532,8 @@ impl Store {
                 department: None,
             });
         }
-        for r in tx.query(&RESULTS.select_sql(), &[])? {
+        let results = format!("{} WHERE patient_id IN ({list})", RESULTS.select_sql());
+        for r in tx.query(&results, ids)? {
             let res = decode::<LabResult>(&ring, r)?;
             let patient = PatientRef::new(ring.pseudonym(&res.patient_id.to_string()));
             ctx.add_event(CareEvent {
@@ -410,15 +541,20 @@ impl Store {
                 patient,
                 kind: CareKind::Result,
                 staff: res.verified_by.as_deref().and_then(|v| v.parse().ok()),
-                department: None,
+                department: res
+                    .performing_device
+                    .as_deref()
+                    .and_then(|d| depts.get(d))
+                    .cloned(),
             });
         }
-        for r in tx.query(&PATIENTS.select_sql(), &[])? {
+        let patients = format!("{} WHERE id IN ({list})", PATIENTS.select_sql());
+        for r in tx.query(&patients, ids)? {
             let p = decode::<Patient>(&ring, r)?;
             let pid = p.id.to_string();
             let patient = PatientRef::new(ring.pseudonym(&pid));
             let surname = normalize_name(&p.family);
-            let (restricted, deceased) = flag(&pid).unwrap_or((false, false));
+            let (restricted, deceased) = flags.get(&pid).copied().unwrap_or((false, false));
             ctx.add_patient(PatientProfile {
                 last_activity: last.get(&patient).copied(),
                 patient,
@@ -434,54 +570,32 @@ impl Store {
                 deceased,
             });
         }
-        let staff = tx.query(
-            "SELECT s.id, s.role, p.surname_key, p.address_key, p.department, p.shift, p.own_patient_id \
-             FROM staff s LEFT JOIN privacy_staff_profiles p ON p.staff_id = s.id",
-            &[],
-        )?;
-        for r in staff {
-            let [id, role, surname, address, department, shift, own] = r.as_slice() else {
-                return Err(StoreError::Corrupt("staff profile row shape".into()));
-            };
-            let (Ok(id), Ok(role)) = (
-                id.as_text()?.parse::<Id>(),
-                Role::from_code(role.as_text()?),
-            ) else {
-                continue;
-            };
-            let shift: Option<Shift> = match shift {
-                Value::Null => None,
-                v => Some(from_json(v, "privacy_staff_profiles.shift")?),
-            };
-            ctx.add_staff(StaffProfile {
-                id,
-                role,
-                department: text_or_none(department)?,
-                surname_key: blind(surname)?,
-                address_key: blind(address)?,
-                is_also_patient: text_or_none(own)?.map(|p| PatientRef::new(ring.pseudonym(&p))),
-                shift,
-            });
-        }
-        Ok(ctx)
+        Ok(())
     }
 }
 
-pub(crate) fn load_state(tx: &mut dyn Tx) -> Result<(ScanState, CaseBook), StoreError> {
-    let rows = tx.query(
-        "SELECT state, cases FROM privacy_scan_state WHERE id = 1",
-        &[],
-    )?;
-    let Some([state, cases]) = rows.first().map(|r| r.as_slice()) else {
+/// Instrument name → its location, the department a result it performed is routed to.
+type Departments = std::collections::HashMap<String, String>;
+
+fn device_departments(tx: &mut dyn Tx) -> Result<Departments, StoreError> {
+    let mut out = Departments::new();
+    for r in tx.query("SELECT name, location FROM devices", &[])? {
+        if let [name, location] = r.as_slice() {
+            out.insert(name.as_text()?.to_string(), location.as_text()?.to_string());
+        }
+    }
+    Ok(out)
+}
+
+/// The scanner's saved state (cursor, baselines, repeat links: bounded by staff and the
+/// repeat window, not by the log).
+pub(crate) fn load_scan_state(tx: &mut dyn Tx) -> Result<ScanState, StoreError> {
+    let rows = tx.query("SELECT state FROM privacy_scan_state WHERE id = 1", &[])?;
+    let Some(state) = rows.first().and_then(|r| r.first()) else {
         return Err(StoreError::Corrupt("privacy_scan_state row missing".into()));
     };
-    let state = match state.as_text()? {
-        "" => ScanState::default(),
-        _ => from_json(state, "privacy_scan_state.state")?,
-    };
-    let book = match cases.as_text()? {
-        "" => CaseBook::new(Period::Week, 0),
-        _ => from_json(cases, "privacy_scan_state.cases")?,
-    };
-    Ok((state, book))
+    match state.as_text()? {
+        "" => Ok(ScanState::default()),
+        _ => from_json(state, "privacy_scan_state.state"),
+    }
 }

@@ -5,13 +5,15 @@ use chrono::{DateTime, Duration, Utc};
 use labguard_audit::{AuditEntry, Outcome as AuditOutcome};
 use labguard_core::{Id, Permission as P};
 use labguard_privacy::{
-    Access, Alert, AlertId, Case, CaseId, Dashboard, Outcome, PatientAccessReport, PatientRef,
+    Access, Alert, AlertId, Case, CaseBook, Dashboard, Outcome, PatientAccessReport, PatientRef,
+    Period,
 };
 
 use crate::action::Action;
 use crate::backend::Tx;
-use crate::codec::{from_json, to_json};
-use crate::privacy::{access, load_state};
+use crate::codec::from_json;
+use crate::privacy::access;
+use crate::privacy_cases::{list_cases, load_case};
 use crate::store::{rfc3339, Store};
 use crate::{Actor, StoreError};
 
@@ -56,13 +58,13 @@ impl Store {
         let by = reviewer(actor)?;
         let now = self.now();
         self.write(|tx, pending| {
+            // The state row's lock, as the scan takes it: steps and scans run one at a time.
             tx.execute(
                 "UPDATE privacy_scan_state SET updated_at = ? WHERE id = 1",
                 &[rfc3339(now).into()],
             )?;
-            let (_, mut book) = load_state(tx)?;
-            let case = book
-                .get_mut(CaseId(id))
+            self.upgrade_book(tx, actor, pending)?;
+            let mut case = load_case(tx, id)?
                 .ok_or_else(|| StoreError::NotFound(format!("privacy case {id}")))?;
             match step {
                 CaseStep::Assign { to } => case.assign(by, *to, now)?,
@@ -72,20 +74,8 @@ impl Store {
                     case.label_false_positive(*alert, by, why, now)?;
                 }
             }
-            let out = case.clone();
-            tx.execute(
-                "UPDATE privacy_scan_state SET cases = ? WHERE id = 1",
-                &[to_json(&book)?.into()],
-            )?;
-            pending.push(self.entry(
-                actor,
-                step.action(),
-                "privacy-case",
-                &rid,
-                None,
-                AuditOutcome::Success,
-            )?);
-            Ok(out)
+            pending.push(self.update_case(tx, actor, step.action(), &case)?);
+            Ok(case)
         })
     }
 
@@ -119,7 +109,7 @@ impl Store {
             {
                 return Err(StoreError::NotFound(format!("patient {pid}")));
             }
-            let accesses = all_accesses(tx)?;
+            let accesses = accesses_of(tx, &pref)?;
             let names = staff_names(tx)?;
             pending.push(self.entry(
                 actor,
@@ -156,10 +146,20 @@ impl Store {
             "",
         )?;
         let named = actor.may(P::PrivacyReview);
+        let since = now - Duration::days(30);
         self.write(|tx, pending| {
-            let (_, book) = load_state(tx)?;
+            self.upgrade_book(tx, actor, pending)?;
+            // The open cases (backlog) and the chart's 30 days of alerts, not the history.
+            let mut book = CaseBook::new(Period::Week, 0);
+            book.cases = list_cases(tx, true, false)?
+                .into_iter()
+                .map(|c| c.case)
+                .collect();
             let alerts = tx
-                .query("SELECT alert FROM privacy_alerts ORDER BY seq", &[])?
+                .query(
+                    "SELECT alert FROM privacy_alerts WHERE alert_at >= ? ORDER BY seq",
+                    &[rfc3339(since).into()],
+                )?
                 .into_iter()
                 .map(|r| match r.first() {
                     Some(v) => from_json::<Alert>(v, "privacy_alerts.alert"),
@@ -189,18 +189,27 @@ impl Store {
     }
 }
 
-fn all_accesses(tx: &mut dyn Tx) -> Result<Vec<Access>, StoreError> {
+/// The record accesses naming `patient`, streamed through the log (only the patient's are
+/// kept, so memory follows their accesses, not the log).
+fn accesses_of(tx: &mut dyn Tx, patient: &PatientRef) -> Result<Vec<Access>, StoreError> {
     let mut out = vec![];
-    for r in tx.query("SELECT seq, entry FROM audit_log ORDER BY seq", &[])? {
-        let [seq, entry] = r.as_slice() else {
-            return Err(StoreError::Corrupt("audit row shape".into()));
-        };
-        let seq =
-            u64::try_from(seq.as_int()?).map_err(|_| StoreError::Corrupt("audit seq".into()))?;
-        let e = AuditEntry::decode(entry.as_blob()?)
-            .map_err(|e| StoreError::Corrupt(format!("audit entry {seq}: {e}")))?;
-        out.extend(access(seq, &e));
-    }
+    tx.for_each(
+        "SELECT seq, entry FROM audit_log ORDER BY seq",
+        &[],
+        &mut |r| {
+            let [seq, entry] = r.as_slice() else {
+                return Err(StoreError::Corrupt("audit row shape".into()));
+            };
+            let seq = u64::try_from(seq.as_int()?)
+                .map_err(|_| StoreError::Corrupt("audit seq".into()))?;
+            let e = AuditEntry::decode(entry.as_blob()?)
+                .map_err(|e| StoreError::Corrupt(format!("audit entry {seq}: {e}")))?;
+            if e.patient_ref.as_deref() == Some(patient.0.as_str()) {
+                out.extend(access(seq, &e));
+            }
+            Ok(())
+        },
+    )?;
     Ok(out)
 }
 

@@ -34,6 +34,18 @@ pub(crate) const PHI_TABLES: [&TableSpec; 6] = [
     &HELD_RESULTS,
 ];
 
+/// Tables whose rows verify checks against their last audited write's hash: patient data
+/// and privacy cases.
+pub(crate) const ROW_HASHED: [&TableSpec; 7] = [
+    &PATIENTS,
+    &SPECIMENS,
+    &ORDERS,
+    &RESULTS,
+    &INBOUND_MESSAGES,
+    &HELD_RESULTS,
+    &crate::privacy_cases::CASES,
+];
+
 impl TableSpec {
     pub fn select_sql(&self) -> String {
         format!("SELECT id, {} FROM {}", self.columns.join(", "), self.name)

@@ -11,7 +11,7 @@ use thiserror::Error;
 use crate::action::Action;
 use crate::backend::Value;
 use crate::store::Store;
-use crate::table::{split_row, PHI_TABLES};
+use crate::table::{split_row, ROW_HASHED};
 use crate::StoreError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -255,7 +255,7 @@ impl Store {
     fn row_count(&self) -> Result<u64, StoreError> {
         let mut tx = self.backend.begin()?;
         let mut total = 0;
-        for spec in PHI_TABLES {
+        for spec in ROW_HASHED {
             let r = tx.query(&format!("SELECT COUNT(*) FROM {}", spec.name), &[])?;
             total += r
                 .first()
@@ -276,7 +276,7 @@ impl Store {
         let mut tx = self.backend.begin()?;
         let mut checked = 0u64;
         let mut problem: Option<VerifyProblem> = None;
-        for spec in PHI_TABLES {
+        for spec in ROW_HASHED {
             let sql = format!("{} ORDER BY id", spec.select_sql());
             let res = tx.for_each(&sql, &[], &mut |row| {
                 let (id, values) = split_row(row)?;
@@ -332,12 +332,12 @@ impl Store {
             }
             res?;
         }
-        let phi: Vec<&str> = PHI_TABLES.iter().map(|s| s.resource).collect();
+        let phi: Vec<&str> = ROW_HASHED.iter().map(|s| s.resource).collect();
         if let Some(((res, id), _)) = expected
             .iter()
             .find(|((r, _), _)| phi.contains(&r.as_str()))
         {
-            let table = PHI_TABLES
+            let table = ROW_HASHED
                 .iter()
                 .find(|s| s.resource == res)
                 .map_or("unknown", |s| s.name);
@@ -348,6 +348,30 @@ impl Store {
                     .into(),
             });
         }
+        // The privacy scan's pseudonym table is derived: each row must be its patient's.
+        let res = tx.for_each(
+            "SELECT patient_ref, patient_id FROM privacy_patient_refs ORDER BY patient_id",
+            &[],
+            &mut |r| {
+                let [pref, pid] = r.as_slice() else {
+                    return Err(StoreError::Corrupt("privacy_patient_refs row shape".into()));
+                };
+                let pid = pid.as_text()?;
+                if ring.pseudonym(pid) != pref.as_text()? {
+                    problem = Some(VerifyProblem::Row {
+                        table: "privacy_patient_refs",
+                        id: pid.to_string(),
+                        why: "names another patient's pseudonym (changed outside labguard)".into(),
+                    });
+                    return Err(StoreError::Audit("stop".into()));
+                }
+                Ok(())
+            },
+        );
+        if let Some(p) = problem.take() {
+            return Err(p);
+        }
+        res?;
         progress(checked);
         Ok(checked)
     }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use chrono::{Duration as Span, NaiveDate, TimeZone, Utc};
+use chrono::{Duration as Span, NaiveDate, Utc};
 use clap::Args;
 use labguard_core::{ContainerType, Id, LabOrder, LoincCode, Patient, Role, Sex, Specimen, Staff};
 use labguard_store::{Actor, DeviceRecord, Store, StoreError};
@@ -214,25 +214,34 @@ fn devices() -> Vec<DeviceRecord> {
     ]
 }
 
-/// Seeds the demo lab. Returns the patients' ids by MRN.
-fn seed(store: &Store, n: u32) -> Result<HashMap<String, Id>> {
+/// Seeds the demo lab, its first draws at `base`. Returns the staff (id and role by
+/// username) and the patients' ids in MRN order.
+fn seed(
+    store: &Store,
+    n: u32,
+    base: chrono::DateTime<Utc>,
+) -> Result<(crate::demo_privacy::StaffIds, Vec<Id>)> {
     let sys = Actor::system();
+    let mut people = HashMap::new();
     for s in staff() {
         store.add_staff(&sys, &s)?;
+        people.insert(s.username.clone(), (s.id, s.role));
     }
     for d in devices() {
         store.add_device(&sys, &d)?;
     }
-    let phleb = Actor::staff("pia.phleb", Role::Phlebotomist);
-    let desk = Actor::staff("fran.desk", Role::FrontDesk);
+    // Staff act under their staff ids, as signed-in users do, so the privacy scan knows them.
+    let member = |u: &str| {
+        people
+            .get(u)
+            .map(|(id, role)| Actor::staff(id.to_string(), *role))
+            .ok_or_else(|| anyhow::anyhow!("demo staff member {u} missing"))
+    };
+    let (phleb, desk) = (member("pia.phleb")?, member("fran.desk")?);
     let mut rng = StdRng::seed_from_u64(20261125);
     let pb = crate::progress::bar("seeding");
     pb.set_length(u64::from(n));
-    let mut ids = HashMap::new();
-    let base = Utc
-        .with_ymd_and_hms(2026, 11, 2, 7, 0, 0)
-        .single()
-        .unwrap_or_else(Utc::now);
+    let mut ids = Vec::new();
     for i in 0..n {
         let p = fictional_patient(&mut rng, i);
         store.add_patient(&desk, &p)?;
@@ -243,7 +252,7 @@ fn seed(store: &Store, n: u32) -> Result<HashMap<String, Id>> {
                 id: Id::new_v4(),
                 patient_id: p.id,
                 accession: format!("A{:08}", i * 10 + k),
-                collector: "pia.phleb".into(),
+                collector: phleb.id.clone(),
                 collected_at: collected,
                 container: [
                     ContainerType::Fluoride,
@@ -278,12 +287,12 @@ fn seed(store: &Store, n: u32) -> Result<HashMap<String, Id>> {
             }
             store.add_results(&Actor::device("chem-1"), &results)?;
         }
-        ids.insert(p.mrn.clone(), p.id);
+        ids.push(p.id);
         pb.inc(1);
     }
     pb.finish_and_clear();
     store.checkpoint()?;
-    Ok(ids)
+    Ok((people, ids))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -320,13 +329,18 @@ fn sim_result(
 
 pub fn run(g: &Global, args: DemoArgs) -> Result<()> {
     let data = g.data();
-    let store = match data.open(labguard_store::StoreOptions::default()) {
+    // The store's clock is the demo's: seeding plays weeks of history at their own times.
+    let clock = crate::demo_privacy::DemoClock::new();
+    let opts = || labguard_store::StoreOptions {
+        clock: clock.clock(),
+        ..labguard_store::StoreOptions::default()
+    };
+    let store = match data.open(opts()) {
         Ok(s) => s,
         Err(StoreError::Unavailable(_)) | Err(StoreError::Keys(_))
             if !data.db_path().exists() || g.database.is_some() =>
         {
-            data.init(labguard_store::StoreOptions::default())
-                .context("creating the demo data dir")?
+            data.init(opts()).context("creating the demo data dir")?
         }
         Err(e) => return Err(e).context("opening the demo data dir"),
     };
@@ -337,7 +351,23 @@ pub fn run(g: &Global, args: DemoArgs) -> Result<()> {
     if already {
         println!("demo lab already seeded in {}", g.data_dir.display());
     } else {
-        seed(&store, args.patients.max(1))?;
+        let now = Utc::now();
+        let start = crate::demo_privacy::history_start(now);
+        clock.set(start);
+        let (people, patients) = seed(&store, args.patients.max(1), start + Span::hours(7))?;
+        let lab = crate::demo_privacy::Lab {
+            store: &store,
+            clock: &clock,
+            staff: &people,
+            patients,
+        };
+        let played = crate::demo_privacy::play(&lab, start, now);
+        clock.real();
+        let (alerts, cases) = played?;
+        println!(
+            "privacy: {} days of record work and a snooping technologist; the scan raised {alerts} alerts in {cases} case(s) (see /privacy)",
+            crate::demo_privacy::HISTORY_DAYS
+        );
         let counts = store.counts()?;
         println!(
             "seeded demo lab in {}: {}",

@@ -11,6 +11,7 @@ mod config_file;
 mod demo;
 mod demo_compliance;
 mod demo_devices;
+mod demo_privacy;
 mod devices_bench;
 mod devices_cmd;
 mod devices_import;

@@ -99,7 +99,7 @@ pub fn run(g: &Global, store: &Store, cmd: TuneCmd) -> Result<()> {
             let labels: Vec<_> = store
                 .privacy_cases(&op, false)?
                 .into_iter()
-                .flat_map(|c| c.false_positives)
+                .flat_map(|c| c.case.false_positives)
                 .collect();
             let ps = propose_tunings(&labels, &Config::default(), min_labels);
             emit(g, &ps, || {

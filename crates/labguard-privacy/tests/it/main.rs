@@ -5,5 +5,6 @@ mod common;
 mod cases;
 mod detectors;
 mod report;
+mod report_prop;
 mod scan_split;
 mod volume;

@@ -25,7 +25,7 @@ use serde_json::{json, Value};
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 const IDLE_SECS: i64 = 6;
 
-struct Driver {
+pub(crate) struct Driver {
     port: u16,
     child: Child,
     session: String,
@@ -62,7 +62,7 @@ fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> Value {
 }
 
 impl Driver {
-    fn start(shots: std::path::PathBuf) -> Driver {
+    pub(crate) fn start(shots: std::path::PathBuf) -> Driver {
         let port = free_port();
         let child = Command::new("chromedriver")
             .arg(format!("--port={port}"))
@@ -98,7 +98,7 @@ impl Driver {
         }
     }
 
-    fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+    pub(crate) fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
         let v = http(
             self.port,
             method,
@@ -108,11 +108,11 @@ impl Driver {
         v["value"].clone()
     }
 
-    fn go(&self, url: &str) {
+    pub(crate) fn go(&self, url: &str) {
         self.cmd("POST", "/url", Some(json!({"url": url})));
     }
 
-    fn find(&self, css: &str) -> String {
+    pub(crate) fn find(&self, css: &str) -> String {
         self.wait(&format!("find {css}"), || {
             let v = self.cmd(
                 "POST",
@@ -123,7 +123,7 @@ impl Driver {
         })
     }
 
-    fn type_into(&self, css: &str, text: &str) {
+    pub(crate) fn type_into(&self, css: &str, text: &str) {
         let e = self.find(css);
         self.cmd("POST", &format!("/element/{e}/clear"), Some(json!({})));
         self.cmd(
@@ -133,12 +133,12 @@ impl Driver {
         );
     }
 
-    fn click(&self, css: &str) {
+    pub(crate) fn click(&self, css: &str) {
         let e = self.find(css);
         self.cmd("POST", &format!("/element/{e}/click"), Some(json!({})));
     }
 
-    fn js(&self, script: &str) -> Value {
+    pub(crate) fn js(&self, script: &str) -> Value {
         self.cmd(
             "POST",
             "/execute/sync",
@@ -147,7 +147,7 @@ impl Driver {
     }
 
     /// Polls `f` until it yields, up to 20 s: waiting for the page, not asserting speed.
-    fn wait<T>(&self, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    pub(crate) fn wait<T>(&self, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
         let t0 = Instant::now();
         loop {
             if let Some(v) = f() {
@@ -164,11 +164,11 @@ impl Driver {
         }
     }
 
-    fn wait_js(&self, what: &str, script: &str) {
+    pub(crate) fn wait_js(&self, what: &str, script: &str) {
         self.wait(what, || self.js(script).as_bool().filter(|b| *b));
     }
 
-    fn shot(&self, name: &str) {
+    pub(crate) fn shot(&self, name: &str) {
         let v = self.cmd("GET", "/screenshot", None);
         if let Some(b64) = v.as_str() {
             if let Ok(png) = base64::engine::general_purpose::STANDARD.decode(b64) {
@@ -192,16 +192,16 @@ impl Drop for Driver {
 }
 
 /// A store, an enrolled account per (username, role), and the real HTTPS server.
-struct Lab {
+pub(crate) struct Lab {
     _dir: tempfile::TempDir,
-    store: Arc<labguard_store::Store>,
-    base: String,
+    pub(crate) store: Arc<labguard_store::Store>,
+    pub(crate) base: String,
     _rt: tokio::runtime::Runtime,
     /// (username, password, TOTP secret in base32).
     people: Vec<(String, String, String)>,
 }
 
-fn require_chromedriver() {
+pub(crate) fn require_chromedriver() {
     if Command::new("chromedriver")
         .arg("--version")
         .output()
@@ -211,7 +211,7 @@ fn require_chromedriver() {
     }
 }
 
-fn lab(people: &[(&str, Role)], idle_secs: i64) -> Lab {
+pub(crate) fn lab(people: &[(&str, Role)], idle_secs: i64) -> Lab {
     let dir = tempfile::tempdir().unwrap();
     let data = DataDir::sqlite(dir.path().join("data"));
     let store = Arc::new(data.init(StoreOptions::default()).unwrap());
@@ -275,7 +275,7 @@ fn lab(people: &[(&str, Role)], idle_secs: i64) -> Lab {
 }
 
 /// Password, then the authenticator code from pyotp; ends on the app page.
-fn sign_in(d: &Driver, lab: &Lab, who: usize, shot_prefix: Option<&str>) {
+pub(crate) fn sign_in(d: &Driver, lab: &Lab, who: usize, shot_prefix: Option<&str>) {
     let (username, password, secret) = &lab.people[who];
     d.go(&format!("{}/sign-in", lab.base));
     d.type_into("#username", username);
@@ -299,7 +299,7 @@ fn sign_in(d: &Driver, lab: &Lab, who: usize, shot_prefix: Option<&str>) {
     );
 }
 
-fn screenshots() -> std::path::PathBuf {
+pub(crate) fn screenshots() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots")
 }
 

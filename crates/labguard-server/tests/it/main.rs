@@ -3,6 +3,7 @@
 
 mod api;
 mod browser;
+mod browser_privacy;
 mod compliance;
 mod credentials;
 mod devices;

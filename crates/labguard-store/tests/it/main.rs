@@ -12,6 +12,7 @@ mod key_usage;
 mod nodes;
 mod pg_tls;
 mod privacy;
+mod privacy_scale;
 mod qc;
 mod store;
 mod tamper;

@@ -117,6 +117,28 @@ fn seed(store: &Store) {
             qc: vec![],
         })
         .unwrap();
+    // A privacy case (a row-hashed table) and the scan's pseudonyms (derived): a member of
+    // staff opens a record with no care link, and a scan past the window files it.
+    let desk = Id::new_v4();
+    store
+        .add_staff(
+            &op(),
+            &labguard_core::Staff {
+                id: desk,
+                username: "desk".into(),
+                display_name: "desk".into(),
+                role: labguard_core::Role::FrontDesk,
+                email: "desk@lab.example".into(),
+                active: true,
+            },
+        )
+        .unwrap();
+    let desk = labguard_store::Actor::staff(desk.to_string(), labguard_core::Role::FrontDesk);
+    store.get_patient(&desk, lone.id).unwrap();
+    let scan = store
+        .privacy_scan(&op(), Utc::now() + chrono::TimeDelta::days(2))
+        .unwrap();
+    assert_eq!(scan.cases_touched.len(), 1);
     store.checkpoint().unwrap();
 }
 
@@ -167,6 +189,7 @@ fn key_of(table: &str) -> &'static str {
     match table {
         "audit_log" => "seq",
         "audit_checkpoints" => "size",
+        "privacy_patient_refs" => "patient_id",
         _ => "id",
     }
 }

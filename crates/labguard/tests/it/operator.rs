@@ -158,6 +158,37 @@ fn demo_analyzer_delivers_results_over_mutual_tls() {
         )
         .unwrap();
     assert!(delta_held >= 1, "no delta-check hold in the demo: {out}");
+    // Weeks of history and a snooping technologist: the scan opened her case, with each
+    // kind of snooping the demo plays, and nobody else's.
+    assert!(out.contains("a snooping technologist"), "{out}");
+    let mut detectors: Vec<String> = c
+        .prepare("SELECT DISTINCT detector FROM privacy_alerts ORDER BY detector")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    detectors.sort();
+    for d in [
+        "after-hours",
+        "co-worker",
+        "no-relationship",
+        "same-surname",
+        "volume",
+    ] {
+        assert!(
+            detectors.iter().any(|x| x == d),
+            "no {d} alert: {detectors:?}"
+        );
+    }
+    let cases = ok(&["privacy", "cases", "--data-dir", d(&dd), "--format", "json"]);
+    let cases: serde_json::Value = serde_json::from_str(&cases).unwrap();
+    let cases = cases.as_array().unwrap();
+    assert!(!cases.is_empty(), "no privacy case");
+    assert!(
+        cases.iter().all(|c| c["staff"] == "tess.tech"),
+        "a case for someone who did not snoop: {cases:?}"
+    );
     let devices = ok(&["devices", "list", "--data-dir", d(&dd)]);
     assert!(devices.contains("chem-1\tactive\tmutual TLS"), "{devices}");
     // A second run reuses the analyzer's enrollment rather than enrolling another.
