@@ -162,6 +162,7 @@ pub(crate) const ALL_TABLES: &[&str] = &[
     "siem_cursor",
     "siem_spool",
     "siem_sent_alerts",
+    "oidc_links",
 ];
 
 /// Copies every table from `src` (inside its snapshot transaction) into a fresh SQLite file.

@@ -107,6 +107,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "priv",
         source: include_str!("../migrations/0017_priv.sql"),
     },
+    Migration {
+        version: 18,
+        name: "oidc",
+        source: include_str!("../migrations/0018_oidc.sql"),
+    },
 ];
 
 impl Migration {
@@ -280,6 +285,11 @@ mod tests {
             17,
             "0b7889f9008bbad2dde0a388815b3168413db3c1c000461e24160dad6c6a676f",
             "0b7889f9008bbad2dde0a388815b3168413db3c1c000461e24160dad6c6a676f",
+        ),
+        (
+            18,
+            "a71637804f6179b4d9647f1a823d49eea597c4ea101f78de6f47fad84ba4ae56",
+            "463bc19d96d13027cb737d975c988531f29d8c491e269600ff736b929acfa833",
         ),
     ];
 
