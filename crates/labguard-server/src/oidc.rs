@@ -103,6 +103,11 @@ impl std::fmt::Debug for OidcConfig {
     }
 }
 
+/// The sign-in page's link, shown when a directory is configured.
+pub const SIGN_IN_LINK: Option<&str> = Some(
+    "<p id=\"sso\"><a href=\"/auth/oidc/start\" class=\"button\" id=\"sso-link\">Sign in with your lab's directory</a></p>",
+);
+
 pub const DEFAULT_SCOPES: &[&str] = &["profile", "email", "offline_access"];
 
 /// A configured directory: settings, HTTP client, discovered metadata, flows under way.

@@ -81,7 +81,8 @@ pub struct SignInQuery {
     expired: Option<String>,
 }
 
-async fn sign_in_page(Query(q): Query<SignInQuery>) -> Html<String> {
+async fn sign_in_page(State(st): State<AppState>, Query(q): Query<SignInQuery>) -> Html<String> {
+    let sso = crate::oidc::SIGN_IN_LINK.filter(|_| st.settings.oidc.is_some());
     let notice = if q.expired.is_some() {
         "<p class=\"notice\" id=\"expired\">You were signed out after a period of inactivity. Sign in again to continue.</p>"
     } else {
@@ -95,7 +96,7 @@ async fn sign_in_page(Query(q): Query<SignInQuery>) -> Html<String> {
              <form id=\"password-form\"><h2>Sign in</h2>\
              <label>Username <input name=\"username\" id=\"username\" autocomplete=\"username\" required maxlength=\"64\"></label>\
              <label>Password <input name=\"password\" id=\"password\" type=\"password\" autocomplete=\"current-password\" required maxlength=\"128\"></label>\
-             <button type=\"submit\" id=\"sign-in\">Continue</button></form>\
+             <button type=\"submit\" id=\"sign-in\">Continue</button></form>{}\
              <form id=\"mfa-form\" hidden><h2>Authenticator code</h2><p>Enter the 6-digit code from your authenticator app, or a recovery code.</p>\
              <label>Code <input name=\"code\" id=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" required maxlength=\"24\"></label>\
              <button type=\"submit\" id=\"verify\">Verify</button></form>\
@@ -103,7 +104,8 @@ async fn sign_in_page(Query(q): Query<SignInQuery>) -> Html<String> {
              <div id=\"qr\"></div><p>Key: <code id=\"totp-secret\"></code></p>\
              <form id=\"enroll-form\"><label>Code <input id=\"enroll-code\" inputmode=\"numeric\" required maxlength=\"6\"></label><button type=\"submit\">Finish set-up</button></form></section>\
              <section id=\"recovery\" hidden><h2>Recovery codes</h2><p>Each works once if you lose your phone. Store them somewhere safe; they are not shown again.</p><ul id=\"recovery-codes\"></ul><a href=\"/app\" class=\"button\">Continue</a></section>\
-             <p id=\"error\" class=\"error\" role=\"alert\"></p></main>"
+             <p id=\"error\" class=\"error\" role=\"alert\"></p></main>",
+            sso.unwrap_or("")
         ),
     ))
 }

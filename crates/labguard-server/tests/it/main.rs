@@ -14,4 +14,6 @@ mod privacy_api;
 mod qc_recall;
 mod sealed_tls;
 mod throttle_race;
+mod sso;
 mod training;
+mod webdriver;
