@@ -19,7 +19,9 @@ pub enum OidcPolicyError {
     UnknownRole(String),
     #[error("too many sign-ins are under way; try again in a few minutes")]
     TooManyFlows,
-    #[error("no sign-in is under way for this answer (expired, already used, or never started here)")]
+    #[error(
+        "no sign-in is under way for this answer (expired, already used, or never started here)"
+    )]
     NoSuchFlow,
 }
 
@@ -203,8 +205,7 @@ impl PendingFlows {
             .values()
             .filter(|f| f.source == flow.source)
             .count();
-        if self.flows.len() >= self.limits.max_total || from_source >= self.limits.max_per_source
-        {
+        if self.flows.len() >= self.limits.max_total || from_source >= self.limits.max_per_source {
             return Err(OidcPolicyError::TooManyFlows);
         }
         self.flows.insert(state, flow);
@@ -220,7 +221,10 @@ impl PendingFlows {
         browser: &[u8; 32],
         now: DateTime<Utc>,
     ) -> Result<PendingFlow, OidcPolicyError> {
-        let flow = self.flows.remove(state).ok_or(OidcPolicyError::NoSuchFlow)?;
+        let flow = self
+            .flows
+            .remove(state)
+            .ok_or(OidcPolicyError::NoSuchFlow)?;
         self.prune(now);
         let same_browser: bool = flow.browser.ct_eq(browser).into();
         if !same_browser || now - flow.started >= self.limits.ttl {
@@ -294,8 +298,17 @@ mod tests {
 
     #[test]
     fn bad_rules_are_refused() {
-        for r in ["groups lab-techs", "groups=x", "=x -> auditor", "groups= -> auditor"] {
-            assert_eq!(r.parse::<RoleRule>(), Err(OidcPolicyError::RuleShape), "{r}");
+        for r in [
+            "groups lab-techs",
+            "groups=x",
+            "=x -> auditor",
+            "groups= -> auditor",
+        ] {
+            assert_eq!(
+                r.parse::<RoleRule>(),
+                Err(OidcPolicyError::RuleShape),
+                "{r}"
+            );
         }
         assert!(matches!(
             "groups=x -> wizard".parse::<RoleRule>(),

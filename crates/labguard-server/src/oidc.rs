@@ -120,7 +120,9 @@ pub struct Oidc {
 
 impl std::fmt::Debug for Oidc {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Oidc").field("cfg", &self.cfg).finish_non_exhaustive()
+        f.debug_struct("Oidc")
+            .field("cfg", &self.cfg)
+            .finish_non_exhaustive()
     }
 }
 
@@ -151,9 +153,7 @@ impl Oidc {
                 b = b.add_root_certificate(c);
             }
         }
-        let http = b
-            .build()
-            .map_err(|e| OidcError::Directory(e.to_string()))?;
+        let http = b.build().map_err(|e| OidcError::Directory(e.to_string()))?;
         let flows = Mutex::new(PendingFlows::new(cfg.limits));
         Ok(Oidc {
             cfg,
@@ -243,7 +243,11 @@ fn verify(
     let claims = raw
         .split('.')
         .nth(1)
-        .and_then(|p| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(p).ok())
+        .and_then(|p| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(p)
+                .ok()
+        })
         .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
         .filter(serde_json::Value::is_object)
         .ok_or_else(|| OidcError::IdToken("payload".into()))?;
@@ -276,8 +280,8 @@ pub fn verify_id_token(
 ) -> Result<Verified, OidcError> {
     let meta: CoreProviderMetadata = serde_json::from_str(metadata_json)
         .map_err(|e| OidcError::Directory(format!("metadata: {e}")))?;
-    let jwks: CoreJsonWebKeySet = serde_json::from_str(jwks_json)
-        .map_err(|e| OidcError::Directory(format!("jwks: {e}")))?;
+    let jwks: CoreJsonWebKeySet =
+        serde_json::from_str(jwks_json).map_err(|e| OidcError::Directory(format!("jwks: {e}")))?;
     let client = CoreClient::from_provider_metadata(
         meta.set_jwks(jwks),
         ClientId::new(client_id.into()),
@@ -325,7 +329,11 @@ async fn start(
     Query(q): Query<StartQuery>,
 ) -> Response {
     let Some(o) = st.settings.oidc.clone() else {
-        return message(StatusCode::NOT_FOUND, "Not configured", "single sign-on is not set up");
+        return message(
+            StatusCode::NOT_FOUND,
+            "Not configured",
+            "single sign-on is not set up",
+        );
     };
     let client = match o.client().await {
         Ok(c) => c,
@@ -365,7 +373,11 @@ async fn start(
         Err(_) => Err(OidcPolicyError::TooManyFlows),
     };
     if let Err(e) = inserted {
-        return message(StatusCode::TOO_MANY_REQUESTS, "Try again later", &e.to_string());
+        return message(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Try again later",
+            &e.to_string(),
+        );
     }
     let mut r = StatusCode::SEE_OTHER.into_response();
     let h = r.headers_mut();
@@ -405,7 +417,11 @@ async fn callback(
     Query(q): Query<CallbackQuery>,
 ) -> Response {
     let Some(o) = st.settings.oidc.clone() else {
-        return message(StatusCode::NOT_FOUND, "Not configured", "single sign-on is not set up");
+        return message(
+            StatusCode::NOT_FOUND,
+            "Not configured",
+            "single sign-on is not set up",
+        );
     };
     // No flow, a flow of another browser, a replayed or expired state: nothing is audited
     // (a stranger could write the log full), the answer is the same for all.
@@ -537,7 +553,10 @@ fn sign_in(
         Ok::<_, crate::error::ApiError>(Outcome::Refused(why, true))
     };
     let Some(role) = roles.role_for(&v.claims) else {
-        return Ok(Outcome::Refused("no role rule matches your directory groups", false));
+        return Ok(Outcome::Refused(
+            "no role rule matches your directory groups",
+            false,
+        ));
     };
     let account = match store.sso_account(&v.issuer, &v.subject)? {
         Some(a) => a,
@@ -561,7 +580,13 @@ fn sign_in(
                     .take(100)
                     .collect(),
                 role,
-                email: v.email.clone().unwrap_or_default().chars().take(200).collect(),
+                email: v
+                    .email
+                    .clone()
+                    .unwrap_or_default()
+                    .chars()
+                    .take(200)
+                    .collect(),
                 active: true,
             };
             store.create_sso_account(&staff, &v.issuer, &v.subject)?
@@ -662,7 +687,10 @@ pub async fn check_once(st: &AppState) -> usize {
 }
 
 async fn refresh(o: &Oidc, rt: &str) -> Result<Option<Zeroizing<String>>, String> {
-    let client = o.client().await.map_err(|_| "directory unreachable".to_string())?;
+    let client = o
+        .client()
+        .await
+        .map_err(|_| "directory unreachable".to_string())?;
     let token = RefreshToken::new(rt.to_string());
     let resp = client
         .exchange_refresh_token(&token)

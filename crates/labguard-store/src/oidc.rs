@@ -139,8 +139,14 @@ impl Store {
         let (ct, version) = match token {
             Some(t) => {
                 let ring = self.ring()?;
-                let ct = ring.seal(&FieldRef::new("oidc_links", user_id, "refresh_token"), t.as_bytes())?;
-                (Value::Blob(ct), Value::Int(i64::from(ring.active_version())))
+                let ct = ring.seal(
+                    &FieldRef::new("oidc_links", user_id, "refresh_token"),
+                    t.as_bytes(),
+                )?;
+                (
+                    Value::Blob(ct),
+                    Value::Int(i64::from(ring.active_version())),
+                )
             }
             None => (Value::Null, Value::Null),
         };

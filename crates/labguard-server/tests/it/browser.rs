@@ -118,7 +118,6 @@ fn sign_in(d: &Driver, lab: &Lab, who: usize, shot_prefix: Option<&str>) {
     );
 }
 
-
 #[test]
 fn browser_sign_in_search_draw_denied_and_idle_logoff() {
     require_chromedriver();

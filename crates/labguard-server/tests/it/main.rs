@@ -13,7 +13,7 @@ mod permissions_doc;
 mod privacy_api;
 mod qc_recall;
 mod sealed_tls;
-mod throttle_race;
 mod sso;
+mod throttle_race;
 mod training;
 mod webdriver;

@@ -43,8 +43,11 @@ const provider = new Provider(issuer, {
     response_types: ['code'],
     token_endpoint_auth_method: 'client_secret_basic',
   }],
+  // amr rides on the openid scope: the provider's ID token keeps only scope claims.
   claims: {
-    openid: ['sub'],
+    auth_time: null,
+    sid: null,
+    openid: ['sub', 'amr'],
     profile: ['name', 'preferred_username'],
     email: ['email'],
     groups: ['groups'],
