@@ -134,3 +134,66 @@ impl OidcArgs {
         Ok(Some(Arc::new(Oidc::new(cfg)?)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsString;
+
+    use clap::{CommandFactory, Parser};
+
+    /// The `[serve]` table of a config file sets every SSO flag, the role rules as a list.
+    #[test]
+    fn sso_settings_come_from_the_config_file() {
+        let toml: toml::Table = r#"
+[serve]
+oidc-issuer = "https://login.lab.example/realms/lab"
+oidc-client-id = "labguard"
+oidc-client-secret-file = "/etc/labguard/oidc-secret"
+oidc-redirect-url = "https://labguard.lab.example:8443/auth/oidc/callback"
+oidc-role-map = ["groups=lab-techs -> lab-technologist", "groups=lab-admins -> administrator"]
+oidc-mfa-roles = ["administrator"]
+oidc-check-every = "2m"
+"#
+        .parse()
+        .unwrap();
+        let mut args: Vec<OsString> = ["labguard", "serve"].iter().map(OsString::from).collect();
+        let extra =
+            crate::config_file::expand(&crate::Cli::command(), &args, &toml, &|_| false).unwrap();
+        args.extend(extra);
+        let cli = crate::Cli::try_parse_from(args).unwrap();
+        let crate::Command::Serve(s) = cli.command else {
+            panic!("not serve")
+        };
+        let o = s.oidc;
+        assert_eq!(
+            o.oidc_issuer.as_deref(),
+            Some("https://login.lab.example/realms/lab")
+        );
+        assert_eq!(o.oidc_role_map.len(), 2);
+        assert_eq!(o.oidc_mfa_roles, ["administrator"]);
+        assert_eq!(o.oidc_check_every, std::time::Duration::from_secs(120));
+    }
+
+    #[test]
+    fn a_plain_http_issuer_off_loopback_and_missing_rules_are_refused() {
+        let base = super::OidcArgs {
+            oidc_issuer: Some("http://idp.lab.example".into()),
+            oidc_client_id: Some("labguard".into()),
+            oidc_redirect_url: Some("https://127.0.0.1:8443/auth/oidc/callback".into()),
+            oidc_role_map: vec!["groups=a -> auditor".into()],
+            oidc_check_every: std::time::Duration::from_secs(60),
+            ..Default::default()
+        };
+        let e = base.build().unwrap_err();
+        assert!(format!("{e:#}").contains("https"), "{e:#}");
+        let mut loopback = base.clone();
+        loopback.oidc_issuer = Some("http://127.0.0.1:9000".into());
+        assert!(loopback.build().unwrap().is_some());
+        let mut no_rules = loopback.clone();
+        no_rules.oidc_role_map.clear();
+        assert!(no_rules.build().is_err());
+        let mut bad_redirect = loopback;
+        bad_redirect.oidc_redirect_url = Some("http://127.0.0.1:8443/auth/oidc/callback".into());
+        assert!(bad_redirect.build().is_err());
+    }
+}
