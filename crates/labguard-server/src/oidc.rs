@@ -716,8 +716,20 @@ pub async fn run_checks(st: AppState) {
     };
     let mut t = tokio::time::interval(every.max(Duration::from_secs(1)));
     t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let secs = every.as_secs().max(1) as i64;
     loop {
         t.tick().await;
+        // One node of those sharing the database checks per period: two refreshing the
+        // same token at once would trip a rotating directory's reuse detection.
+        let now = st.now();
+        let period = format!("{:020}", now.timestamp() / secs);
+        let won = st
+            .run(move |s| Ok(s.claim_period("sso.check", &period, now)?))
+            .await
+            .unwrap_or(false);
+        if !won {
+            continue;
+        }
         let n = check_once(&st).await;
         if n > 0 {
             tracing::info!(target: "labguard::oidc", accounts = n, "directory check ended sessions");
