@@ -13,6 +13,7 @@ mod nodes;
 mod pg_tls;
 mod privacy;
 mod qc;
+mod sso;
 mod store;
 mod tamper;
 mod training;
