@@ -20,7 +20,7 @@ use axum::routing::get;
 use axum::Router;
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use labguard_core::{Id, Role, Staff};
+use labguard_core::{Id, Staff};
 use labguard_identity::oidc::{
     issuer_allowed, safe_return_path, FlowLimits, MfaPolicy, OidcPolicyError, PendingFlow,
     PendingFlows, RoleMap,
@@ -735,9 +735,4 @@ pub async fn run_checks(st: AppState) {
             tracing::info!(target: "labguard::oidc", accounts = n, "directory check ended sessions");
         }
     }
-}
-
-/// Roles a rule may name, for error messages and docs.
-pub fn role_codes() -> Vec<&'static str> {
-    Role::ALL.iter().map(|r| r.code()).collect()
 }
