@@ -259,7 +259,7 @@ pub fn issuer_allowed(scheme: &str, host: &str) -> bool {
         "http" => {
             let h = host.trim_start_matches('[').trim_end_matches(']');
             h == "localhost"
-                || h.parse::<std::net::IpAddr>()
+                || h.parse::<core::net::IpAddr>()
                     .is_ok_and(|ip| ip.is_loopback())
         }
         _ => false,
