@@ -19,7 +19,6 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use base64::Engine;
-use chrono::{DateTime, Utc};
 use labguard_core::{Id, Staff};
 use labguard_identity::oidc::{
     issuer_allowed, safe_return_path, FlowLimits, MfaPolicy, OidcPolicyError, PendingFlow,
@@ -27,14 +26,11 @@ use labguard_identity::oidc::{
 };
 use labguard_identity::session::{new_token, TokenKind};
 use labguard_store::{SessionStage, SsoEvent, Store};
-use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreIdToken, CoreJsonWebKeySet, CoreJwsSigningAlgorithm,
-    CoreProviderMetadata,
-};
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
 use openidconnect::{
     AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
     EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
-    RedirectUrl, RefreshToken, Scope, TokenResponse,
+    RedirectUrl, Scope, TokenResponse,
 };
 use serde::Deserialize;
 use zeroize::Zeroizing;
@@ -46,6 +42,13 @@ use crate::ui::{esc, page};
 
 /// Cookie binding a flow to its browser. `Lax`, because the directory's redirect back is a
 /// cross-site navigation that a `Strict` cookie would not ride on.
+mod check;
+mod verify;
+
+pub use check::{check_once, run_checks};
+use verify::verify;
+pub use verify::{verify_id_token, Verified};
+
 pub const FLOW_COOKIE: &str = "__Host-lgoidc";
 /// Discovery (and so the issuer's signing keys) is fetched again after this long.
 const REDISCOVER_AFTER: Duration = Duration::from_secs(3600);
@@ -193,104 +196,6 @@ impl Oidc {
         )
         .set_redirect_uri(redirect))
     }
-}
-
-/// What labguard takes from a verified ID token.
-#[derive(Debug, Clone)]
-pub struct Verified {
-    pub issuer: String,
-    pub subject: String,
-    pub amr: Vec<String>,
-    pub acr: Option<String>,
-    pub username: Option<String>,
-    pub email: Option<String>,
-    pub name: Option<String>,
-    /// Every claim, for the role rules (read from the token the crate verified).
-    pub claims: serde_json::Value,
-}
-
-/// Only asymmetric signatures: an `HS256` token would be checked with the client secret,
-/// which the directory's key set does not vouch for, and `none` is never accepted.
-const ALLOWED_ALGS: &[CoreJwsSigningAlgorithm] = &[
-    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
-    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha384,
-    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha512,
-    CoreJwsSigningAlgorithm::RsaSsaPssSha256,
-    CoreJwsSigningAlgorithm::RsaSsaPssSha384,
-    CoreJwsSigningAlgorithm::RsaSsaPssSha512,
-    CoreJwsSigningAlgorithm::EcdsaP256Sha256,
-    CoreJwsSigningAlgorithm::EcdsaP384Sha384,
-    CoreJwsSigningAlgorithm::EcdsaP521Sha512,
-    CoreJwsSigningAlgorithm::EdDsa,
-];
-
-fn verify(
-    client: &Client,
-    token: &CoreIdToken,
-    nonce: &Nonce,
-    now: DateTime<Utc>,
-) -> Result<Verified, OidcError> {
-    let verifier = client
-        .id_token_verifier()
-        .set_allowed_algs(ALLOWED_ALGS.iter().cloned())
-        .set_time_fn(move || now);
-    let c = token
-        .claims(&verifier, nonce)
-        .map_err(|e| OidcError::IdToken(e.to_string()))?;
-    // The crate has checked this exact compact token; its payload is read for the claims
-    // the core types do not carry (groups, roles, the lab's own).
-    let raw = token.to_string();
-    let claims = raw
-        .split('.')
-        .nth(1)
-        .and_then(|p| {
-            base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(p)
-                .ok()
-        })
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-        .filter(serde_json::Value::is_object)
-        .ok_or_else(|| OidcError::IdToken("payload".into()))?;
-    Ok(Verified {
-        issuer: c.issuer().to_string(),
-        subject: c.subject().to_string(),
-        amr: c
-            .auth_method_refs()
-            .map(|v| v.iter().map(|a| a.to_string()).collect())
-            .unwrap_or_default(),
-        acr: c.auth_context_ref().map(|a| a.to_string()),
-        username: c.preferred_username().map(|u| u.to_string()),
-        email: c.email().map(|e| e.to_string()),
-        name: c.name().and_then(|n| n.get(None)).map(|n| n.to_string()),
-        claims,
-    })
-}
-
-/// Verifies `raw` as an ID token of the directory described by `metadata_json` (its
-/// discovery document) and `jwks_json` (its key set), for `client_id`, with `nonce`, at `now`:
-/// the same checks a real sign-in runs, without the network.
-pub fn verify_id_token(
-    metadata_json: &str,
-    jwks_json: &str,
-    client_id: &str,
-    client_secret: Option<&str>,
-    raw: &str,
-    nonce: &str,
-    now: DateTime<Utc>,
-) -> Result<Verified, OidcError> {
-    let meta: CoreProviderMetadata = serde_json::from_str(metadata_json)
-        .map_err(|e| OidcError::Directory(format!("metadata: {e}")))?;
-    let jwks: CoreJsonWebKeySet =
-        serde_json::from_str(jwks_json).map_err(|e| OidcError::Directory(format!("jwks: {e}")))?;
-    let client = CoreClient::from_provider_metadata(
-        meta.set_jwks(jwks),
-        ClientId::new(client_id.into()),
-        client_secret.map(|s| ClientSecret::new(s.into())),
-    );
-    let token: CoreIdToken = raw
-        .parse()
-        .map_err(|e: serde_json::Error| OidcError::IdToken(e.to_string()))?;
-    verify(&client, &token, &Nonce::new(nonce.into()), now)
 }
 
 pub fn router() -> Router<AppState> {
@@ -642,97 +547,4 @@ fn username_for(v: &Verified) -> String {
             let h = sha256(format!("{}\n{}", v.issuer, v.subject).as_bytes());
             format!("sso-{}", hex::encode(&h[..6]))
         })
-}
-
-/// One pass of the directory check: every linked account with a live session must still
-/// refresh; otherwise its sessions end (fail closed: an unreachable directory ends them too,
-/// and local break-glass accounts remain). Returns the number of accounts whose sessions
-/// were ended.
-pub async fn check_once(st: &AppState) -> usize {
-    let Some(o) = st.settings.oidc.clone() else {
-        return 0;
-    };
-    let due = match st.run(|s| Ok(s.sso_checks_due()?)).await {
-        Ok(d) => d,
-        Err(_) => return 0,
-    };
-    let mut ended = 0;
-    for c in due {
-        let why: Option<String> = match &c.refresh_token {
-            None => Some("no refresh token to confirm the account with".into()),
-            Some(rt) => match refresh(&o, rt).await {
-                Ok(next) => {
-                    let user = c.user_id.clone();
-                    let keep = next.unwrap_or_else(|| rt.clone());
-                    let _ = st
-                        .run(move |s| Ok(s.save_sso_refresh(&user, Some(keep.as_str()))?))
-                        .await;
-                    None
-                }
-                Err(e) => Some(e),
-            },
-        };
-        if let Some(why) = why {
-            let user = c.user_id.clone();
-            if st
-                .run(move |s| Ok(s.end_sso_sessions(&user, &why)?))
-                .await
-                .is_ok()
-            {
-                ended += 1;
-            }
-        }
-    }
-    ended
-}
-
-async fn refresh(o: &Oidc, rt: &str) -> Result<Option<Zeroizing<String>>, String> {
-    let client = o
-        .client()
-        .await
-        .map_err(|_| "directory unreachable".to_string())?;
-    let token = RefreshToken::new(rt.to_string());
-    let resp = client
-        .exchange_refresh_token(&token)
-        .map_err(|_| "no token endpoint".to_string())?
-        .request_async(&o.http)
-        .await
-        .map_err(|e| match e {
-            openidconnect::RequestTokenError::ServerResponse(_) => {
-                "the directory refused the refresh".to_string()
-            }
-            _ => "the directory could not be asked".to_string(),
-        })?;
-    Ok(resp
-        .refresh_token()
-        .map(|t| Zeroizing::new(t.secret().clone())))
-}
-
-/// Runs [`check_once`] every `check_every` until the task is dropped.
-pub async fn run_checks(st: AppState) {
-    let every = match &st.settings.oidc {
-        Some(o) => o.cfg.check_every,
-        None => return,
-    };
-    let mut t = tokio::time::interval(every.max(Duration::from_secs(1)));
-    t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let secs = every.as_secs().max(1) as i64;
-    loop {
-        t.tick().await;
-        // One node of those sharing the database checks per period: two refreshing the
-        // same token at once would trip a rotating directory's reuse detection.
-        let now = st.now();
-        let period = format!("{:020}", now.timestamp() / secs);
-        let won = st
-            .run(move |s| Ok(s.claim_period("sso.check", &period, now)?))
-            .await
-            .unwrap_or(false);
-        if !won {
-            continue;
-        }
-        let n = check_once(&st).await;
-        if n > 0 {
-            tracing::info!(target: "labguard::oidc", accounts = n, "directory check ended sessions");
-        }
-    }
 }
