@@ -22,6 +22,9 @@ command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
 command -v wrk >/dev/null || need_apt+=(wrk)
 command -v hey >/dev/null || need_apt+=(hey)
 command -v curl >/dev/null || need_apt+=(curl)
+# The single sign-on test runs a real OpenID Connect provider (npm oidc-provider) on Node.
+command -v node >/dev/null || need_apt+=(nodejs)
+command -v npm >/dev/null || need_apt+=(npm)
 # The compliance report test rasterises a PDF page.
 command -v pdftoppm >/dev/null || need_apt+=(poppler-utils)
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -33,6 +36,15 @@ fi
 echo "==> Python packages the tests drive (third-party clients)"
 python3 -m pip install --quiet --disable-pip-version-check pyotp hl7 schemathesis fhir.resources compliance-trestle astm-2025 2>/dev/null \
   || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages pyotp hl7 schemathesis fhir.resources compliance-trestle astm-2025
+
+# Outside git; skipped when already installed, so a re-run needs no network.
+OIDC_DIR="${LABGUARD_OIDC_PROVIDER_DIR:-/var/tmp/labguard-oidc-provider}"
+if [ ! -f "$OIDC_DIR/node_modules/oidc-provider/package.json" ]; then
+  echo "==> npm oidc-provider into $OIDC_DIR"
+  mkdir -p "$OIDC_DIR"
+  npm install --silent --no-audit --no-fund --prefix "$OIDC_DIR" oidc-provider@9.13.3
+fi
+export LABGUARD_OIDC_PROVIDER_DIR="$OIDC_DIR"
 
 PGURL="${LABGUARD_TEST_PG:-postgres://postgres@127.0.0.1:5432/test}"
 if ! pg_isready -q -h 127.0.0.1 -p 5432; then

@@ -13,11 +13,13 @@
 //! - [`session`]: session IDs, API tokens, session timeouts and CSRF tokens.
 //! - [`breakglass`]: time-boxed emergency access to one patient's record.
 //! - [`review`]: periodic access review (dormant accounts, missing MFA).
+//! - [`oidc`]: single sign-on policy (role-mapping rules, MFA claims, pending flows).
 //!
 //! Secrets held by this crate are wrapped in [`zeroize::Zeroizing`] so they are wiped when
 //! dropped, and secret comparisons are constant time.
 
 pub mod breakglass;
+pub mod oidc;
 pub mod password;
 pub mod recovery;
 pub mod review;

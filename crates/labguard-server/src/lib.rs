@@ -19,6 +19,7 @@ pub mod held;
 pub mod listener;
 pub mod log;
 pub mod metrics;
+pub mod oidc;
 pub mod privacy_api;
 pub mod routes;
 pub mod signin;
@@ -132,6 +133,7 @@ pub fn app(state: AppState) -> Router {
         .merge(api)
         .merge(ui::router())
         .merge(tracking::router())
+        .merge(oidc::router())
         .merge(ui_training::router())
         .route("/api/openapi.json", get(openapi))
         .route("/health", get(health))
@@ -166,5 +168,15 @@ pub async fn serve_until(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<()> {
     let l = tokio::net::TcpListener::bind(listen).await?;
-    listener::serve(l, tls, app(state), limits, shutdown).await
+    // The directory check runs while the server does.
+    let checks = state
+        .settings
+        .oidc
+        .is_some()
+        .then(|| tokio::spawn(oidc::run_checks(state.clone())));
+    let r = listener::serve(l, tls, app(state), limits, shutdown).await;
+    if let Some(c) = checks {
+        c.abort();
+    }
+    r
 }

@@ -29,6 +29,8 @@ pub struct Settings {
     pub token_max_lifetime: TimeDelta,
     /// Bearer token for `/metrics`; without one the route answers 404.
     pub metrics_token: Option<Arc<crate::metrics::MetricsToken>>,
+    /// Single sign-on with the lab's directory (None: local accounts only).
+    pub oidc: Option<Arc<crate::oidc::Oidc>>,
 }
 
 impl Default for Settings {
@@ -41,6 +43,7 @@ impl Default for Settings {
             body_limit: 64 * 1024,
             token_max_lifetime: TimeDelta::days(90),
             metrics_token: None,
+            oidc: None,
         }
     }
 }

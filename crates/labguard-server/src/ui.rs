@@ -64,12 +64,15 @@ pub struct SignInQuery {
 struct SignInPage {
     layout: Layout,
     expired: bool,
+    /// The "sign in with your lab's directory" link, when single sign-on is configured.
+    sso: bool,
 }
 
-async fn sign_in_page(Query(q): Query<SignInQuery>) -> Response {
+async fn sign_in_page(State(st): State<AppState>, Query(q): Query<SignInQuery>) -> Response {
     render(&SignInPage {
         layout: Layout::bare("Sign in"),
         expired: q.expired.is_some(),
+        sso: st.settings.oidc.is_some(),
     })
 }
 

@@ -46,6 +46,11 @@
   function signIn() {
     const pw = $("password-form");
     if (!pw) return;
+    // Back from the lab's directory with labguard's own second factor still due.
+    if (new URLSearchParams(location.search).has("sso")) api("GET", "/api/v1/me").then(async (me) => {
+      csrf = me.csrf_token; pw.hidden = true;
+      if (me.stage === "mfa") { $("mfa-form").hidden = false; $("code").focus(); } else if (me.stage === "enroll") await startEnroll();
+    }).catch((e) => showError(e.message));
     pw.addEventListener("submit", async (ev) => {
       ev.preventDefault(); showError("");
       try {

@@ -518,7 +518,7 @@ fn disable_in(tx: &mut dyn Tx, id: &str, now: &str) -> Result<(), StoreError> {
 
 impl Store {
     /// Re-encrypts the identity secrets sealed with the data key (TOTP secrets, pending
-    /// ones, break-glass reasons) under key version `to`. Key rotation calls it before retiring old keys, or
+    /// ones, break-glass reasons, single sign-on refresh tokens) under key version `to`. Key rotation calls it before retiring old keys, or
     /// those rows would become unreadable and every user would lose their second factor.
     pub(crate) fn reseal_identity_secrets(&self, to: u32) -> Result<u64, StoreError> {
         let to_v = i64::from(to);
@@ -548,7 +548,15 @@ impl Store {
                 ("accounts", "pending_totp_secret"),
                 "UPDATE accounts SET pending_totp_secret = ?, pending_totp_key_version = ? WHERE user_id = ?",
             )?;
-            Ok(totp + reasons + pending)
+            let refresh = reseal_column(
+                tx,
+                &ring,
+                to_v,
+                "SELECT user_id, refresh_token FROM oidc_links WHERE refresh_token IS NOT NULL AND (refresh_key_version IS NULL OR refresh_key_version < ?)",
+                ("oidc_links", "refresh_token"),
+                "UPDATE oidc_links SET refresh_token = ?, refresh_key_version = ? WHERE user_id = ?",
+            )?;
+            Ok(totp + reasons + pending + refresh)
         })
     }
 }

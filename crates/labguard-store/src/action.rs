@@ -117,6 +117,12 @@ pub enum Action {
     AuthSignOut,
     /// `auth.throttled`
     AuthThrottled,
+    /// `auth.sso.sign-in`
+    AuthSsoSignIn,
+    /// `auth.sso.refused`
+    AuthSsoRefused,
+    /// `auth.sso.session-ended`
+    AuthSsoSessionEnded,
     /// `auth.unlock`
     AuthUnlock,
     /// `baa.add`
@@ -344,6 +350,9 @@ impl Action {
         Action::AuthSignInFailure,
         Action::AuthSignOut,
         Action::AuthThrottled,
+        Action::AuthSsoSignIn,
+        Action::AuthSsoRefused,
+        Action::AuthSsoSessionEnded,
         Action::AuthUnlock,
         Action::BaaAdd,
         Action::BaaRead,
@@ -488,6 +497,9 @@ impl Action {
             Action::AuthSignInFailure => "auth.sign-in-failure",
             Action::AuthSignOut => "auth.sign-out",
             Action::AuthThrottled => "auth.throttled",
+            Action::AuthSsoSignIn => "auth.sso.sign-in",
+            Action::AuthSsoRefused => "auth.sso.refused",
+            Action::AuthSsoSessionEnded => "auth.sso.session-ended",
             Action::AuthUnlock => "auth.unlock",
             Action::BaaAdd => "baa.add",
             Action::BaaRead => "baa.read",

@@ -171,6 +171,7 @@ pub(crate) const ALL_TABLES: &[&str] = &[
     "privacy_tunings",
     "privacy_cases",
     "privacy_patient_refs",
+    "oidc_links",
 ];
 
 /// Tables whose migration writes a row the copy replaces.

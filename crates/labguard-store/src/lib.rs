@@ -34,6 +34,7 @@ mod key_usage;
 mod leases;
 mod migrate;
 mod network;
+mod oidc;
 mod pg_pool;
 mod pg_tls;
 mod phishing;
@@ -81,6 +82,7 @@ pub use ingest::{Inbound, IngestOutcome, BEFORE_DRAW, UNKNOWN_PATIENT};
 pub use instruments::{DeviceStatus, Enrollment, HeldResult, InstrumentAlert, Protocol, Transport};
 pub use key_usage::KeyVersionUsage;
 pub use network::NetworkLink;
+pub use oidc::{SsoCheck, SsoEvent, SSO_ONLY_PASSWORD};
 pub use pg_tls::{parse_target, PgTarget, RootCerts, SslMode};
 pub use phishing::{
     event_code, Campaign, DeliveryStatus, NewRecipient, RecipientRecord, TrackedEvent,

@@ -112,6 +112,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "privacy_cases",
         source: include_str!("../migrations/0018_privacy_cases.sql"),
     },
+    Migration {
+        version: 19,
+        name: "oidc",
+        source: include_str!("../migrations/0019_oidc.sql"),
+    },
 ];
 
 impl Migration {
@@ -290,6 +295,11 @@ mod tests {
             18,
             "fd57fd5b3da6896fb1bc0d30c0e4224275751ed82923c1cd504a1e5c67186a02",
             "fd57fd5b3da6896fb1bc0d30c0e4224275751ed82923c1cd504a1e5c67186a02",
+        ),
+        (
+            19,
+            "57b22ff1a135ac1ae6317886a7e29e3b2e5db8644db19928f66b45ce94d86320",
+            "181f305a274f82d89430aa728fdff4a774d0cf19a8f9be6a5a276bf8caeec57f",
         ),
     ];
 

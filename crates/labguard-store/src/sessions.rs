@@ -108,6 +108,31 @@ impl Store {
         tx.commit()
     }
 
+    /// A session opened by single sign-on: it counts as having proved a second factor only
+    /// when the directory showed MFA (`mfa_proved`), whatever its stage.
+    pub fn create_sso_session(
+        &self,
+        user_id: &str,
+        token_hash: &str,
+        stage: SessionStage,
+        mfa_proved: bool,
+    ) -> Result<(), StoreError> {
+        let now = rfc3339(self.now());
+        let mut tx = self.backend.begin()?;
+        tx.execute(
+            "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, stage, mfa_at) VALUES (?, ?, ?, ?, ?, ?)",
+            &[
+                token_hash.into(),
+                user_id.into(),
+                now.clone().into(),
+                now.clone().into(),
+                stage.code().into(),
+                if mfa_proved { Value::Text(now) } else { Value::Null },
+            ],
+        )?;
+        tx.commit()
+    }
+
     pub fn session(&self, token_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
         let mut tx = self.backend.begin()?;
         let sql = format!(

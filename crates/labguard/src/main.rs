@@ -26,6 +26,7 @@ mod incidents_cmd;
 mod ingest_bench;
 mod keys_cmd;
 mod mllp_cmd;
+mod oidc_args;
 mod opts;
 mod patients_cmd;
 mod phishing_cmd;

@@ -95,6 +95,9 @@ pub struct ServeArgs {
     /// Forwarding to the lab's SIEM.
     #[command(flatten)]
     pub siem: crate::siem_cmd::SiemArgs,
+    /// Single sign-on with the lab's directory (OpenID Connect).
+    #[command(flatten)]
+    pub oidc: crate::oidc_args::OidcArgs,
 }
 
 /// [`parse_duration`] as a `std::time::Duration`, for socket deadlines.
@@ -183,6 +186,7 @@ pub fn serve(g: &Global, store: Arc<Store>, args: &ServeArgs, ready: Option<Read
     .map(Arc::new);
     settings.session.absolute_lifetime = args.session_lifetime;
     settings.token_max_lifetime = args.token_max_lifetime;
+    settings.oidc = args.oidc.build()?;
     // The settings the web edge runs with are evidence (automatic logoff, TLS): record them.
     store.record_run(
         &labguard_store::Actor::system(),
@@ -207,6 +211,7 @@ pub fn serve(g: &Global, store: Arc<Store>, args: &ServeArgs, ready: Option<Read
             "astm_legacy_tcp": args.astm_legacy_listen != "off",
             "astm_transmission_timeout_secs": args.astm_transmission_timeout.as_secs(),
             "metrics_token": settings.metrics_token.is_some(),
+            "sso_issuer": settings.oidc.as_ref().map(|o| o.cfg.issuer.clone()),
         }),
     )?;
     // Collect compliance evidence once a day for the whole lab (one node of those sharing

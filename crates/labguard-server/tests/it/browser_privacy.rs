@@ -7,7 +7,8 @@ use chrono::{NaiveDate, TimeDelta, Utc};
 use labguard_core::{Id, Patient, Role, Sex, Staff};
 use labguard_store::Actor;
 
-use crate::browser::{lab, require_chromedriver, screenshots, sign_in, Driver};
+use crate::browser::{lab, sign_in};
+use crate::webdriver::{require_chromedriver, screenshots, Driver};
 
 #[test]
 fn browser_privacy_dashboard_for_the_officer_and_pseudonymous_for_the_auditor() {

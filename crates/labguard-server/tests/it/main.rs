@@ -16,5 +16,7 @@ mod permissions_doc;
 mod privacy_api;
 mod qc_recall;
 mod sealed_tls;
+mod sso;
 mod throttle_race;
 mod training;
+mod webdriver;

@@ -14,6 +14,7 @@ mod pg_tls;
 mod privacy;
 mod privacy_scale;
 mod qc;
+mod sso;
 mod store;
 mod tamper;
 mod training;
