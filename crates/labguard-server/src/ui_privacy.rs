@@ -150,6 +150,8 @@ struct CasePage {
     assignee: String,
     alerts: Vec<AlertRow>,
     steps: Vec<Step>,
+    /// Who the pseudonymous references are (the reviewer's view; each read is audited).
+    patients: Vec<labguard_store::CasePatient>,
 }
 
 struct AlertRow {
@@ -185,10 +187,11 @@ pub async fn case_page(
         .run(move |s| {
             let v = svc::case_view(s, &actor, id)?;
             let names = s.list_staff(&actor).unwrap_or_default();
-            Ok((v, names))
+            let patients = s.privacy_case_patients(&actor, id)?;
+            Ok((v, names, patients))
         })
         .await;
-    let (v, staff) = match res {
+    let (v, staff, patients) = match res {
         Ok(v) => v,
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
             return crate::error::ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such case")
@@ -207,7 +210,11 @@ pub async fn case_page(
         .alerts
         .iter()
         .map(|a| {
-            let patient = a.patient.as_ref().map_or("a patient", |p| p.0.as_str());
+            let reference = a.patient.as_ref().map(|p| p.0.as_str());
+            let named = reference
+                .and_then(|r| patients.iter().find(|c| c.reference == r))
+                .map(|c| format!("{}, {} ({})", c.family, c.given, c.mrn));
+            let patient = named.as_deref().or(reference).unwrap_or("a patient");
             AlertRow {
                 at: a.at.format("%Y-%m-%d %H:%M").to_string(),
                 detector: a.detector.code(),
@@ -261,5 +268,6 @@ pub async fn case_page(
         assignee: v.assignee_name.clone().unwrap_or_else(|| "nobody".into()),
         alerts,
         steps,
+        patients,
     })
 }

@@ -88,7 +88,7 @@ pub use phishing::{
     event_code, Campaign, DeliveryStatus, NewRecipient, RecipientRecord, TrackedEvent,
 };
 pub use phishing_delivery::{Delivery, MailTransport};
-pub use privacy::{PrivacyScanSummary, StaffPrivacyProfile};
+pub use privacy::{CasePatient, PrivacyScanSummary, StaffPrivacyProfile};
 pub use privacy_cases::CaseSummary;
 pub use privacy_review::CaseStep;
 pub use qc::{chart_series as qc_chart_series, QcOutcome, QcReading, QcRecord, QC_REJECTED};

@@ -599,3 +599,77 @@ pub(crate) fn load_scan_state(tx: &mut dyn Tx) -> Result<ScanState, StoreError> 
         _ => from_json(state, "privacy_scan_state.state"),
     }
 }
+
+/// A patient a privacy case concerns, as the security officer reviewing it sees them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CasePatient {
+    /// The pseudonymous reference the alerts carry.
+    pub reference: String,
+    pub family: String,
+    pub given: String,
+    pub mrn: String,
+}
+
+impl Store {
+    /// The patients behind a case's pseudonymous references, for its reviewer: names are
+    /// what the review needs (is this her neighbour?), and only `PrivacyReview` gets them.
+    /// Each patient shown is a demographics read in the audit log, so it appears in that
+    /// patient's access report.
+    pub fn privacy_case_patients(
+        &self,
+        actor: &Actor,
+        id: u64,
+    ) -> Result<Vec<CasePatient>, StoreError> {
+        self.authorize(
+            actor,
+            P::PrivacyReview,
+            Action::PrivacyCaseRead,
+            "privacy-case",
+            &id.to_string(),
+        )?;
+        let case = self.privacy_case(actor, id)?;
+        let refs: BTreeSet<String> = case
+            .alerts
+            .iter()
+            .filter_map(|a| a.patient.as_ref().map(|p| p.0.clone()))
+            .collect();
+        self.read(|tx, pending| {
+            let ring = self.ring()?;
+            let mut out = Vec::new();
+            for r in &refs {
+                let Some(pid) = tx
+                    .query(
+                        "SELECT patient_id FROM privacy_patient_refs WHERE patient_ref = ?",
+                        &[r.as_str().into()],
+                    )?
+                    .into_iter()
+                    .next()
+                    .and_then(|row| row.into_iter().next())
+                else {
+                    continue;
+                };
+                let sql = format!("{} WHERE id = ?", PATIENTS.select_sql());
+                let Some(row) = tx.query(&sql, &[pid])?.into_iter().next() else {
+                    continue;
+                };
+                let p = decode::<Patient>(&ring, row)?;
+                let pid = p.id.to_string();
+                pending.push(self.entry(
+                    actor,
+                    Action::PatientRead,
+                    PATIENTS.resource,
+                    &pid,
+                    Some(&pid),
+                    Outcome::Success,
+                )?);
+                out.push(CasePatient {
+                    reference: r.clone(),
+                    family: p.family,
+                    given: p.given,
+                    mrn: p.mrn,
+                });
+            }
+            Ok(out)
+        })
+    }
+}

@@ -73,6 +73,12 @@ fn browser_privacy_dashboard_for_the_officer_and_pseudonymous_for_the_auditor() 
         "return !!document.getElementById('case-alerts') \
          && document.getElementById('case-alerts').innerText.includes('no-relationship')",
     );
+    // The reviewer sees who the patient is (an audited demographics read).
+    d.wait_js(
+        "the case's patient by name",
+        "return document.getElementById('case-patients').innerText.includes('Quillfeather') \
+         && document.getElementById('case-alerts').innerText.includes('Quillfeather')",
+    );
     d.shot("privacy-02-officer-case");
     d.go(&format!("{base}/app"));
     d.click("#sign-out");

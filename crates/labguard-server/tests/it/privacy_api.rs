@@ -297,10 +297,13 @@ fn privacy_api_refuses_strangers_wrong_roles_forgeries_and_self_review() {
             "{kind}: {st}"
         );
 
-        // Patient A's access report: A's one read, nothing of B.
+        // Patient A's access report: tess's read and the officer's, who saw A's name on the
+        // case page; nothing of B.
         let (st, v, _) = env.call(get_req(&fill(GETS[2]), Some(&olive)));
         assert_eq!(st, StatusCode::OK, "{kind}: {v}");
-        assert_eq!(v["rows"].as_array().unwrap().len(), 1, "{kind}: {v}");
+        assert_eq!(v["rows"].as_array().unwrap().len(), 2, "{kind}: {v}");
+        assert_eq!(v["rows"][0]["role"], "lab-technologist", "{kind}: {v}");
+        assert_eq!(v["rows"][1]["role"], "security-officer", "{kind}: {v}");
         let (st, html) = env.call_text(get_req(
             &format!(
                 "{}?format=html&from=2026-11-01&to=2026-12-31",
