@@ -60,7 +60,7 @@ async fn refresh(o: &Oidc, rt: &str) -> Result<Option<Zeroizing<String>>, String
     let resp = client
         .exchange_refresh_token(&token)
         .map_err(|_| "no token endpoint".to_string())?
-        .request_async(&o.http)
+        .request_async(&super::http::Capped(&o.http))
         .await
         .map_err(|e| match e {
             openidconnect::RequestTokenError::ServerResponse(_) => {

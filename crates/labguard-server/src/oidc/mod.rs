@@ -44,6 +44,7 @@ use askama::Template;
 /// Cookie binding a flow to its browser. `Lax`, because the directory's redirect back is a
 /// cross-site navigation that a `Strict` cookie would not ride on.
 mod check;
+mod http;
 mod verify;
 
 pub use check::{check_once, run_checks};
@@ -171,7 +172,7 @@ impl Oidc {
             }
         }
         let issuer = check_issuer(&self.cfg.issuer)?;
-        let meta = CoreProviderMetadata::discover_async(issuer, &self.http)
+        let meta = CoreProviderMetadata::discover_async(issuer, &http::Capped(&self.http))
             .await
             .map_err(|e| OidcError::Directory(e.to_string()))?;
         let c = Arc::new(self.client_from(meta)?);
@@ -421,7 +422,7 @@ async fn finish(
         .exchange_code(AuthorizationCode::new(code))
         .map_err(|e| OidcError::Directory(e.to_string()))?
         .set_pkce_verifier(PkceCodeVerifier::new(flow.pkce_verifier.to_string()))
-        .request_async(&o.http)
+        .request_async(&http::Capped(&o.http))
         .await
         .map_err(|e| OidcError::Directory(e.to_string()))?;
     let id_token = tokens
