@@ -34,6 +34,7 @@ mod key_usage;
 mod leases;
 mod migrate;
 mod network;
+mod pg_batch;
 mod pg_pool;
 mod pg_tls;
 mod phishing;
