@@ -55,7 +55,9 @@ fn oru(control: &str, n: usize) -> Vec<u8> {
     );
     for (i, (code, name, units, v)) in PANEL.iter().enumerate() {
         m.push_str(&format!(
-            "OBX|{}|NM|{code}^{name}^LN||{v}|{units}|||N|||F|||20261102090000\r",
+            // OBX-8 flag, OBX-11 status, OBX-14 time: one field off and the mapper drops
+            // every result (the ACK still says AA, with warnings), so nothing is filed.
+            "OBX|{}|NM|{code}^{name}^LN||{v}|{units}||N|||F|||20261102090000\r",
             i + 1
         ));
     }
@@ -370,4 +372,26 @@ fn tempfile_dir() -> Result<std::path::PathBuf> {
     let d = std::env::temp_dir().join(format!("labguard-bench-{}", Id::new_v4().simple()));
     std::fs::create_dir_all(&d)?;
     Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use labguard_hl7::{LabReport, MappingOptions, Message};
+
+    /// The bench's message must map to six results with no problem, or the benchmark
+    /// measures messages that file nothing (they are still acknowledged AA).
+    #[test]
+    fn the_bench_message_maps_to_six_results() {
+        let raw = super::oru("C-1", 7);
+        let text = labguard_hl7::decode(&raw).unwrap();
+        let msg = Message::parse(&text).unwrap();
+        let report = LabReport::read(&msg).unwrap();
+        let mapped = report
+            .value
+            .to_records(&MappingOptions::default(), &mut |_| {
+                labguard_core::Id::new_v4()
+            });
+        assert!(mapped.problems.is_empty(), "{:?}", mapped.problems);
+        assert_eq!(mapped.value.results.len(), 6);
+    }
 }
