@@ -217,6 +217,17 @@ pub trait Tx {
     fn lock_audit_head(&mut self) -> Result<(), StoreError>;
     fn commit(self: Box<Self>) -> Result<(), StoreError>;
 
+    /// Inserts one row with a plain `INSERT INTO t (…) VALUES (…)` (nothing after the
+    /// values tuple) whose affected-row count the caller does not need. A backend may hold
+    /// the row and send it, with the transaction's other held rows of the same statement,
+    /// as one multi-row INSERT just before its next statement of any other kind or its
+    /// commit; an error (a conflict) then surfaces from that call, and the transaction is
+    /// lost either way. Held rows go out grouped by statement in the order each statement
+    /// was first held, so a caller holds a parent row before any row that references it.
+    fn insert_deferred(&mut self, sql: &str, params: &[Value]) -> Result<(), StoreError> {
+        self.execute(sql, params).map(|_| ())
+    }
+
     /// Runs a script of `;`-separated statements without parameters (migrations).
     fn execute_script(&mut self, sql: &str) -> Result<(), StoreError> {
         for stmt in crate::migrate::statements(sql) {

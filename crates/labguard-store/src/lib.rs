@@ -35,6 +35,7 @@ mod leases;
 mod migrate;
 mod network;
 mod oidc;
+mod pg_batch;
 mod pg_pool;
 mod pg_tls;
 mod phishing;

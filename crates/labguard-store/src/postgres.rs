@@ -6,6 +6,7 @@ use std::error::Error as _;
 use postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
 use postgres::{Client, NoTls, Statement};
 
+use crate::pg_batch::Held;
 use crate::pg_pool::{Pool, Pooled};
 use crate::pg_tls::{self, RustlsConnect, SslMode};
 
@@ -264,6 +265,8 @@ struct PgTx<'a> {
     pool: &'a Pool<Conn>,
     conn: Option<Conn>,
     open: bool,
+    /// Rows of `insert_deferred` not yet sent; every other call sends them first.
+    held: Held,
 }
 
 impl PgTx<'_> {
@@ -285,6 +288,18 @@ impl PgTx<'_> {
         };
         Ok((stmt, &mut conn.client))
     }
+
+    /// Sends the held rows, one multi-row INSERT per statement and chunk.
+    fn flush(&mut self) -> Result<(), StoreError> {
+        if self.held.is_empty() {
+            return Ok(());
+        }
+        for (sql, p) in self.held.take() {
+            let (stmt, client) = self.statement(&sql)?;
+            client.execute(&stmt, &params(&p)).map_err(map_err)?;
+        }
+        Ok(())
+    }
 }
 
 fn params(p: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
@@ -303,6 +318,7 @@ impl PgBackend {
             pool,
             conn: Some(conn),
             open: true,
+            held: Held::default(),
         }))
     }
 }
@@ -342,6 +358,7 @@ impl Backend for PgBackend {
 
 impl Tx for PgTx<'_> {
     fn execute(&mut self, sql: &str, p: &[Value]) -> Result<u64, StoreError> {
+        self.flush()?;
         if p.is_empty() && !sql.contains('?') {
             // Parameterless statements (DDL, locks) skip preparing.
             let conn = self.conn()?;
@@ -367,6 +384,7 @@ impl Tx for PgTx<'_> {
         f: &mut dyn FnMut(Row) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         use postgres::fallible_iterator::FallibleIterator;
+        self.flush()?;
         let (stmt, client) = self.statement(sql)?;
         let mut rows = client
             .query_raw(&stmt, p.iter().map(|v| v as &dyn ToSql))
@@ -387,10 +405,19 @@ impl Tx for PgTx<'_> {
     }
 
     fn execute_script(&mut self, sql: &str) -> Result<(), StoreError> {
+        self.flush()?;
         self.conn()?.client.batch_execute(sql).map_err(map_err)
     }
 
+    fn insert_deferred(&mut self, sql: &str, p: &[Value]) -> Result<(), StoreError> {
+        match self.held.hold(sql, p) {
+            None => Ok(()),
+            Some(p) => self.execute(sql, p).map(|_| ()),
+        }
+    }
+
     fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
+        self.flush()?;
         self.conn()?
             .client
             .batch_execute("COMMIT")

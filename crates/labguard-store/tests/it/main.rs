@@ -4,6 +4,7 @@
 mod common;
 
 mod compliance;
+mod deferred;
 mod delta;
 mod devices;
 mod group_audit;
