@@ -4,12 +4,24 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-/// A TCP port free on 127.0.0.1 at the time of asking.
+/// A TCP port free on 127.0.0.1 at the time of asking, and never one this process handed
+/// out before: the kernel may give a just-released port again, and two servers of one test
+/// (or of two tests running at once) must not be told the same one.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("an ephemeral port on 127.0.0.1")
-        .port()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("an ephemeral port on 127.0.0.1")
+            .port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 /// A child process (a `labguard serve`, a load generator) killed and reaped when the test
@@ -69,8 +81,12 @@ fn spawn_serve_to(mut serve: Command, port: u16, stderr: Stdio) -> (KillOnDrop, 
     // Keep draining stdout so the server never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
     let base = format!("https://127.0.0.1:{port}");
-    // Wait until it answers (bounded number of tries, no timing assertion).
-    for _ in 0..100 {
+    // Wait until it answers (bounded number of tries, no timing assertion; generous, as a
+    // loaded CI machine can take seconds to start a debug build).
+    for _ in 0..300 {
+        if let Ok(Some(status)) = server.0.try_wait() {
+            panic!("labguard serve exited ({status}) before answering on port {port}");
+        }
         if crate::https::status(&format!("{base}/health"), None) == 200 {
             return (server, base);
         }
