@@ -77,28 +77,6 @@ fn fixture(
     }
 }
 
-fn filed(store: &Store, dev: &Enrollment) -> usize {
-    store.message_control_ids(dev.id).unwrap().len()
-}
-
-/// True once at least `n` refusal alerts starting with `why` are on file (they are
-/// written off the connection's task, so this waits a bounded time).
-fn alerted(store: &Store, why: &str, n: usize) -> bool {
-    for _ in 0..100 {
-        let got = store
-            .open_alerts(100)
-            .unwrap()
-            .iter()
-            .filter(|a| a.kind == "delivery-refused" && a.detail.starts_with(why))
-            .count();
-        if got >= n {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    false
-}
-
 /// Reads one reply byte (bounded), or None when the peer closed.
 async fn reply<S: AsyncRead + Unpin>(s: &mut S) -> Option<u8> {
     let mut b = [0u8; 1];
@@ -111,22 +89,6 @@ async fn reply<S: AsyncRead + Unpin>(s: &mut S) -> Option<u8> {
 async fn put<S: AsyncWrite + Unpin>(s: &mut S, bytes: &[u8]) {
     s.write_all(bytes).await.unwrap();
     s.flush().await.unwrap();
-}
-
-/// True when the server closes the connection (EOF or reset) within `secs`.
-async fn closed<S: AsyncRead + Unpin>(s: &mut S, secs: u64) -> bool {
-    let mut b = [0u8; 64];
-    let wait = async {
-        loop {
-            match s.read(&mut b).await {
-                Ok(0) | Err(_) => return true,
-                Ok(_) => {}
-            }
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(secs), wait)
-        .await
-        .unwrap_or(false)
 }
 
 #[test]

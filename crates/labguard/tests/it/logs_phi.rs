@@ -54,7 +54,7 @@ fn metrics(base: &str) -> String {
 }
 
 #[test]
-fn a_debug_level_run_logs_no_phi_and_metrics_count_without_identifiers() {
+fn a_trace_level_run_logs_no_phi_and_metrics_count_without_identifiers() {
     let dir = tempfile::tempdir().unwrap();
     let dd = dir.path().join("lab");
     let dd = d(&dd);
